@@ -1,0 +1,1 @@
+"""Commands (imperative messages) and the handlers that turn them into events."""

@@ -1,0 +1,159 @@
+"""Command handlers: load the aggregates a command touches, apply it, save atomically.
+
+Concurrent writers meet optimistic-concurrency conflicts on the same streams;
+each handler is retried from a fresh load a few times before giving up.
+"""
+
+import functools
+from typing import Callable
+
+from eventsourcing.persistence import IntegrityError, RecordConflictError
+
+from commands.application import RegistryApplication
+from commands.messages import (
+    AbandonUpload, CreateProject, DeleteManifest, LinkBlob, MountBlob, Outcome,
+    PushManifest, RemoveTag, UnlinkBlob,
+)
+from domain.blob_link import BlobLink, blob_link_id
+from domain.errors import (
+    BlobUnknown, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
+)
+from domain.manifest import Manifest, manifest_id
+from domain.names import project_of
+from domain.project import Project, project_id
+from domain.tag import Tag, tag_id
+from domain.upload import Upload
+
+ATTEMPTS = 5
+
+
+def retried(handler: Callable) -> Callable:
+    """Run a handler again from a fresh load when another writer got there first."""
+
+    @functools.wraps(handler)
+    def run(self: "RegistryCommands", command):
+        for attempt in range(ATTEMPTS):
+            try:
+                return handler(self, command)
+            except (RecordConflictError, IntegrityError):
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
+
+
+class RegistryCommands:
+    """The registry's write side: one method per command."""
+
+    def __init__(self, app: RegistryApplication) -> None:
+        self.app = app
+
+    def _save(self, *aggregates) -> Outcome:
+        recordings = self.app.save(*aggregates)
+        position = max((r.notification.id for r in recordings), default=None)
+        return Outcome(position=position)
+
+    def require_project(self, repository: str) -> Project:
+        project = self.app.find(project_id(project_of(repository)), Project)
+        if project is None:
+            raise NameUnknown("repository name not known to registry: its project does not exist",
+                              {"name": repository})
+        return project
+
+    @retried
+    def create_project(self, command: CreateProject) -> Outcome:
+        if self.app.find(project_id(command.name), Project) is not None:
+            raise ProjectExists(f"project {command.name} already exists")
+        return self._save(Project.create(command.name, command.public, command.actor))
+
+    @retried
+    def link_blob(self, command: LinkBlob) -> Outcome:
+        self.require_project(command.repository)
+        return self._save(self._link(command.repository, command.digest, command.size,
+                                     None, command.actor))
+
+    def _link(self, repository, digest, size, mounted_from, actor) -> BlobLink:
+        link = self.app.find(blob_link_id(repository, digest), BlobLink)
+        if link is None:
+            return BlobLink.create(repository, digest, size, mounted_from, actor)
+        link.relink(size, mounted_from, actor)
+        return link
+
+    @retried
+    def mount_blob(self, command: MountBlob) -> Outcome:
+        """Link a blob held by another repository; BlobUnknown if it holds none."""
+        self.require_project(command.repository)
+        source = self.app.find(blob_link_id(command.from_repository, command.digest), BlobLink)
+        if source is None or not source.linked:
+            raise BlobUnknown("blob not in the source repository", {"digest": command.digest})
+        link = self._link(command.repository, command.digest, source.size,
+                          command.from_repository, command.actor)
+        outcome = self._save(link)
+        return Outcome(position=outcome.position, size=source.size)
+
+    @retried
+    def unlink_blob(self, command: UnlinkBlob) -> Outcome:
+        link = self.app.find(blob_link_id(command.repository, command.digest), BlobLink)
+        if link is None or not link.linked:
+            raise BlobUnknown("blob unknown to registry", {"digest": command.digest})
+        link.unlink(command.actor)
+        return self._save(link)
+
+    @retried
+    def push_manifest(self, command: PushManifest) -> Outcome:
+        self.require_project(command.repository)
+        self._require_references(command)
+        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        if manifest is None:
+            manifest = Manifest.push(command.repository, command.digest, command.size,
+                                     command.parsed, command.actor)
+        else:
+            manifest.push_again(command.size, command.parsed, command.actor)
+        touched = [manifest]
+        if command.tag is not None:
+            tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+            if tag is None:
+                tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
+            else:
+                tag.point_at(command.digest, command.actor)
+            touched.append(tag)
+        return self._save(*touched)
+
+    def _require_references(self, command: PushManifest) -> None:
+        for digest in command.parsed.blobs:
+            link = self.app.find(blob_link_id(command.repository, digest), BlobLink)
+            if link is None or not link.linked:
+                raise ManifestBlobUnknown("manifest references a blob the repository lacks",
+                                          {"digest": digest})
+        for digest in command.parsed.manifests:
+            child = self.app.find(manifest_id(command.repository, digest), Manifest)
+            if child is None or child.deleted:
+                raise ManifestBlobUnknown("index references a manifest the repository lacks",
+                                          {"digest": digest})
+
+    @retried
+    def delete_manifest(self, command: DeleteManifest) -> Outcome:
+        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        if manifest is None or manifest.deleted:
+            raise ManifestUnknown("manifest unknown", {"digest": command.digest})
+        manifest.delete(command.actor)
+        touched: list = [manifest]
+        for name in command.tags:
+            tag = self.app.find(tag_id(command.repository, name), Tag)
+            if tag is not None and tag.digest == command.digest:
+                tag.remove(command.actor)
+                touched.append(tag)
+        return self._save(*touched)
+
+    @retried
+    def remove_tag(self, command: RemoveTag) -> Outcome:
+        tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+        if tag is None or tag.digest is None:
+            raise ManifestUnknown("tag unknown", {"tag": command.tag})
+        tag.remove(command.actor)
+        return self._save(tag)
+
+    def abandon_upload(self, command: AbandonUpload) -> Outcome:
+        return self._save(Upload.abandon(command.repository, command.upload_id,
+                                         command.received_bytes, command.reason, command.actor))

@@ -1,0 +1,1 @@
+"""Tidemark's domain: aggregates, their events and the rules they keep. No I/O."""

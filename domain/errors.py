@@ -1,0 +1,86 @@
+"""Errors the domain raises, each tied to one OCI error code.
+
+The HTTP layer maps the code to a status in one table (infra/errors.py), so a
+rule broken anywhere answers the same way everywhere.
+"""
+
+
+class RegistryError(Exception):
+    """A refused request, with the OCI error code that names the reason."""
+
+    code = "UNKNOWN"
+
+    def __init__(self, message: str, detail: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class BlobUnknown(RegistryError):
+    code = "BLOB_UNKNOWN"
+
+
+class BlobUploadInvalid(RegistryError):
+    code = "BLOB_UPLOAD_INVALID"
+
+
+class BlobUploadUnknown(RegistryError):
+    code = "BLOB_UPLOAD_UNKNOWN"
+
+
+class DigestInvalid(RegistryError):
+    code = "DIGEST_INVALID"
+
+
+class ManifestBlobUnknown(RegistryError):
+    code = "MANIFEST_BLOB_UNKNOWN"
+
+
+class ManifestInvalid(RegistryError):
+    code = "MANIFEST_INVALID"
+
+
+class ManifestUnknown(RegistryError):
+    code = "MANIFEST_UNKNOWN"
+
+
+class NameInvalid(RegistryError):
+    code = "NAME_INVALID"
+
+
+class NameUnknown(RegistryError):
+    code = "NAME_UNKNOWN"
+
+
+class SizeInvalid(RegistryError):
+    code = "SIZE_INVALID"
+
+
+class ManifestTooLarge(SizeInvalid):
+    """A manifest over the size limit (answered 413)."""
+
+
+class RangeInvalid(RegistryError):
+    """A byte range that does not fit the blob or upload (answered 416)."""
+
+    code = "BLOB_UPLOAD_INVALID"
+
+
+class Unsupported(RegistryError):
+    code = "UNSUPPORTED"
+
+
+class Unauthorized(RegistryError):
+    code = "UNAUTHORIZED"
+
+
+class Denied(RegistryError):
+    code = "DENIED"
+
+
+class TooManyRequests(RegistryError):
+    code = "TOOMANYREQUESTS"
+
+
+class ProjectExists(RegistryError):
+    code = "CONFLICT"

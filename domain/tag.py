@@ -1,0 +1,65 @@
+"""A tag: a movable name for one manifest in one repository."""
+
+from domain.base import Actor, RegistryAggregate
+from domain.names import stream_id
+
+
+def tag_id(repository: str, tag: str):
+    return stream_id("tag", repository, tag)
+
+
+class Tag(RegistryAggregate):
+    class Created(RegistryAggregate.Created):
+        """A tag was first set, naming a manifest."""
+
+        repository: str
+        tag: str
+        digest: str
+
+    class Moved(RegistryAggregate.Event):
+        """A tag now names another manifest (or names one again after removal)."""
+
+        repository: str
+        tag: str
+        digest: str
+        previous_digest: str | None
+
+        def apply(self, tag: "Tag") -> None:
+            tag.digest = self.digest
+
+    class Removed(RegistryAggregate.Event):
+        """A tag was removed; the manifest it named stays."""
+
+        repository: str
+        tag: str
+        previous_digest: str
+
+        def apply(self, tag: "Tag") -> None:
+            tag.digest = None
+
+    def __init__(self, repository: str, tag: str, digest: str) -> None:
+        self.repository = repository
+        self.tag = tag
+        self.digest: str | None = digest
+
+    @classmethod
+    def create(cls, repository: str, tag: str, digest: str, actor: Actor) -> "Tag":
+        return cls._create(
+            cls.Created, id=tag_id(repository, tag),
+            repository=repository, tag=tag, digest=digest, **actor.fields(),
+        )
+
+    def point_at(self, digest: str, actor: Actor) -> None:
+        """Point the tag at a manifest; pointing where it already points records nothing."""
+        if digest != self.digest:
+            self.trigger_event(
+                self.Moved, repository=self.repository, tag=self.tag,
+                digest=digest, previous_digest=self.digest, **actor.fields(),
+            )
+
+    def remove(self, actor: Actor) -> None:
+        if self.digest is not None:
+            self.trigger_event(
+                self.Removed, repository=self.repository, tag=self.tag,
+                previous_digest=self.digest, **actor.fields(),
+            )

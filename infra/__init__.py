@@ -1,0 +1,1 @@
+"""Wiring: settings, stores, storage drivers, logging, the app factory and the CLI."""

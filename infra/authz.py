@@ -1,0 +1,27 @@
+"""The one authorization seam every OCI and REST route passes through.
+
+`OpenAuthorizer` lets everyone do everything (the state before identity and
+access arrive); the token-based authorizer replaces it without touching routes.
+"""
+
+from typing import Protocol
+
+from domain.base import Actor
+
+
+class Authorizer(Protocol):
+    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+        """The caller as an Actor, if allowed; raise Unauthorized or Denied otherwise.
+
+        Actions: pull, push, delete on a repository; catalog with no repository.
+        """
+
+
+class OpenAuthorizer:
+    """Anonymous access with every right."""
+
+    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+        return Actor(name="anonymous", client_ip=request.client_ip, request_id=request.request_id)
+
+    async def may_pull(self, request, repository: str) -> bool:
+        return True

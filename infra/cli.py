@@ -1,0 +1,152 @@
+"""The `tidemark` command line."""
+
+import argparse
+import os
+import sys
+
+import msgspec
+
+from infra.settings import load_settings
+
+
+def _settings(args):
+    return load_settings(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None))
+
+
+def _registry(args):
+    from infra.registry import build_registry
+
+    registry = build_registry(_settings(args))
+    registry.start(follow=False)
+    return registry
+
+
+def cmd_serve(args) -> int:
+    overrides = {"TIDEMARK_HOST": args.host, "TIDEMARK_PORT": args.port,
+                 "TIDEMARK_DATA_DIR": args.data_dir, "TIDEMARK_ROLE": args.role}
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[key] = str(value)
+    settings = _settings(args)
+    if args.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run("infra.app:asgi_app", factory=True, host=settings.host, port=settings.port,
+                    loop="uvloop", http="httptools", access_log=False, log_level="warning")
+        return 0
+    from granian import Granian
+
+    Granian("infra.app:asgi_app", factory=True, interface="asgi", address=settings.host,
+            port=settings.port, workers=1, loop="uvloop", http="1", websockets=False,
+            log_access=False, log_level="warning").serve()
+    return 0
+
+
+def cmd_projects_create(args) -> int:
+    from commands.messages import CreateProject
+    from domain.base import Actor
+
+    registry = _registry(args)
+    try:
+        registry.commands.create_project(CreateProject(args.name, not args.private, Actor(name="cli")))
+        registry.projector.catch_up()
+        print(f"created project {args.name} ({'private' if args.private else 'public'})")
+    finally:
+        registry.close()
+    return 0
+
+
+def cmd_projections_status(args) -> int:
+    registry = _registry(args)
+    try:
+        head = registry.app.head()
+        position = registry.projector.position()
+        print(f"{registry.projector.name}\tposition {position}\thead {head}\tlag {head - position}")
+    finally:
+        registry.close()
+    return 0
+
+
+def cmd_projections_rebuild(args) -> int:
+    from projections.oci_view import OciView
+    from projections.rebuild import rebuild
+
+    registry = _registry(args)
+
+    def progress(reached: int, head: int) -> None:
+        width = 30
+        done = width * reached // max(head, 1)
+        print(f"\r[{'#' * done}{'.' * (width - done)}] {reached}/{head} events", end="", file=sys.stderr)
+
+    try:
+        digest = rebuild(registry.app, registry.db, OciView, registry.projector, progress)
+        print(f"\nrebuilt {registry.projector.name}: checksum {digest}")
+    finally:
+        registry.close()
+    return 0
+
+
+def cmd_events_export(args) -> int:
+    from infra.event_export import export_events
+
+    registry = _registry(args)
+    try:
+        for line in export_events(registry.app, args.start, args.stop):
+            sys.stdout.buffer.write(line + b"\n")
+    finally:
+        registry.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tidemark", description="Tidemark OCI registry")
+    parser.add_argument("--config", help="YAML file with settings (same keys as TIDEMARK_*)")
+    parser.add_argument("--data-dir", default=None, help="where the embedded default keeps data")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the registry server")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--data-dir", default=argparse.SUPPRESS)
+    serve.add_argument("--role", choices=["all", "write", "read", "workers"], default=None)
+    serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian",
+                       help="ASGI server (granian by default, see docs/adr)")
+    serve.set_defaults(func=cmd_serve)
+
+    projects = sub.add_parser("projects", help="manage projects").add_subparsers(dest="verb", required=True)
+    create = projects.add_parser("create", help="create a project")
+    create.add_argument("name")
+    create.add_argument("--private", action="store_true", help="no anonymous pull")
+    create.add_argument("--data-dir", default=argparse.SUPPRESS)
+    create.set_defaults(func=cmd_projects_create)
+
+    projections = sub.add_parser("projections", help="query models").add_subparsers(dest="verb", required=True)
+    status = projections.add_parser("status", help="position and lag of each projection")
+    status.add_argument("name", nargs="?")
+    status.add_argument("--data-dir", default=argparse.SUPPRESS)
+    status.set_defaults(func=cmd_projections_status)
+    rebuild = projections.add_parser("rebuild", help="rebuild from the event log")
+    rebuild.add_argument("name", nargs="?")
+    rebuild.add_argument("--data-dir", default=argparse.SUPPRESS)
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+
+    events = sub.add_parser("events", help="the event log").add_subparsers(dest="verb", required=True)
+    export = events.add_parser("export", help="write events as JSON lines to stdout")
+    export.add_argument("--from", dest="start", default=None, help="first position (inclusive)")
+    export.add_argument("--to", dest="stop", default=None, help="last position (inclusive)")
+    export.add_argument("--data-dir", default=argparse.SUPPRESS)
+    export.set_defaults(func=cmd_events_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from infra.logging import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.resolved_log_format, settings.log_level)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The composition root: builds every part of a running registry from settings.
+
+Tests pass their own parts (blob store, authorizer) instead of the defaults.
+"""
+
+from typing import Any, Callable
+
+import anyio.to_thread
+import structlog
+
+from commands.application import RegistryApplication
+from commands.handlers import RegistryCommands
+from commands.messages import CreateProject, Outcome
+from domain.base import SYSTEM
+from domain.errors import ProjectExists
+from infra.authz import Authorizer, OpenAuthorizer
+from infra.event_store import event_store_env
+from infra.settings import Settings
+from infra.sql import Database, open_database
+from infra.storage import BlobStore, open_blob_store
+from infra.uploads import UploadStaging
+from projections.cache import ContentCache, ViewCache
+from projections.oci_queries import OciQueries
+from projections.oci_view import OciView
+from projections.projector import Projector
+
+log = structlog.get_logger("registry")
+
+DEFAULT_PROJECT = "library"
+
+
+class Registry:
+    """Everything a running Tidemark holds: stores, the write side, the read side."""
+
+    def __init__(self, settings: Settings, app: RegistryApplication, db: Database,
+                 blobs: BlobStore, authorizer: Authorizer) -> None:
+        self.settings = settings
+        self.app = app
+        self.db = db
+        self.blobs = blobs
+        self.authorizer = authorizer
+        self.commands = RegistryCommands(app)
+        # Mutable lookups are cached only where this process sees every write first.
+        self.queries = OciQueries(db, cache=ViewCache(enabled=not settings.uses_postgres))
+        self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
+        self.uploads = UploadStaging(settings.data_path / "uploads")
+        self.content = ContentCache()
+        self.external_url = settings.resolved_external_url
+
+    async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
+        """Run a command off the event loop; return once the OCI view shows its events."""
+        outcome = await anyio.to_thread.run_sync(handler, command)
+        if outcome.position is not None:
+            await anyio.to_thread.run_sync(self.projector.catch_up)
+        return outcome
+
+    def start(self, follow: bool = True) -> None:
+        self.projector.setup()
+        self.projector.catch_up()
+        self._ensure_default_project()
+        if follow:
+            self.projector.start()
+
+    def _ensure_default_project(self) -> None:
+        try:
+            self.commands.create_project(CreateProject(DEFAULT_PROJECT, True, SYSTEM))
+            log.info("created default project", project=DEFAULT_PROJECT)
+        except ProjectExists:
+            return
+        self.projector.catch_up()
+
+    def close(self) -> None:
+        self.projector.stop()
+        self.db.close()
+        self.app.close()
+
+
+def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
+                   authorizer: Authorizer | None = None) -> Registry:
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    app = RegistryApplication(env=event_store_env(settings))
+    return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
+                    authorizer or OpenAuthorizer())

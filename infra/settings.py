@@ -1,0 +1,64 @@
+"""Settings from the environment (and an optional YAML file with the same keys)."""
+
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+
+PREFIX = "TIDEMARK_"
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    data_dir: str = "./data"
+    database_url: str = ""
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    kafka_bootstrap_servers: str = ""
+    kafka_topic: str = "tidemark.events"
+    external_url: str = ""
+    admin_password: str = ""
+    log_format: str = ""
+    log_level: str = "info"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    role: str = "all"
+    max_manifest_bytes: int = 4 * 1024 * 1024
+    upload_ttl_seconds: int = 24 * 3600
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.data_path / 'blobs'}"
+
+    @property
+    def resolved_external_url(self) -> str:
+        return (self.external_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_log_format(self) -> str:
+        return self.log_format or ("console" if sys.stderr.isatty() else "json")
+
+
+def load_settings(config_file: str | None = None, **overrides: object) -> Settings:
+    """Settings from a YAML file, then the environment, then explicit overrides (CLI flags)."""
+    values: dict[str, object] = {}
+    if config_file:
+        import yaml
+
+        with open(config_file) as handle:
+            loaded = yaml.safe_load(handle) or {}
+        values.update({str(k).lower(): v for k, v in loaded.items()})
+    for field in msgspec.structs.fields(Settings):
+        env = os.environ.get(PREFIX + field.name.upper())
+        if env is not None:
+            values[field.name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return msgspec.convert(values, Settings, strict=False)

@@ -1,0 +1,123 @@
+"""A thin SQL layer over SQLite and PostgreSQL for the query models.
+
+SQL is written once with `?` placeholders; PostgreSQL gets `%s`. Writes go
+through one transaction at a time per process; reads use their own connections.
+"""
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+
+@lru_cache(maxsize=512)
+def _to_pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class Database:
+    """Query-model storage: `write()` gives a transaction, `read()` runs one query."""
+
+    dialect: str
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    @contextmanager
+    def write(self) -> Iterator["Writer"]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def close(self) -> None:
+        pass
+
+
+class Writer:
+    """The cursor handed out by `Database.write()`."""
+
+    def __init__(self, cursor: Any, translate) -> None:
+        self._cursor = cursor
+        self._translate = translate
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self._cursor.execute(self._translate(sql), params)
+        if self._cursor.description is None:
+            return []
+        return self._cursor.fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(self._translate(sql), rows)
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._writer = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._reader().execute(sql, params).fetchall()
+
+    @contextmanager
+    def write(self) -> Iterator[Writer]:
+        with self._write_lock:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield Writer(cursor, lambda sql: sql)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class PostgresDatabase(Database):
+    dialect = "postgres"
+
+    def __init__(self, url: str, max_size: int = 10) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True,
+                                   kwargs={"autocommit": True})
+        self._write_lock = threading.Lock()
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self.pool.connection() as conn:
+            return conn.execute(_to_pg(sql), params).fetchall()
+
+    @contextmanager
+    def write(self) -> Iterator[Writer]:
+        with self._write_lock, self.pool.connection() as conn, conn.transaction():
+            with conn.cursor() as cursor:
+                yield Writer(cursor, _to_pg)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def open_database(settings) -> Database:
+    if settings.uses_postgres:
+        return PostgresDatabase(settings.database_url)
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    return SQLiteDatabase(settings.data_path / "views.sqlite")

@@ -1,0 +1,134 @@
+"""Upload sessions staged on local disk until their digest is verified.
+
+Bytes are hashed while they are written. A session's running sha256 is kept in
+memory so a chunked upload is not read again at the end; after a restart (or
+for sha512) the staged file is hashed once more instead.
+"""
+
+import hashlib
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from domain.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, RangeInvalid
+from infra.storage.base import CHUNK
+
+_UPLOAD_ID = set("0123456789abcdef-")
+
+
+class UploadStaging:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._hashers: dict[str, tuple[int, "hashlib._Hash"]] = {}
+        self._lock = threading.Lock()
+
+    def _dir(self, upload_id: str) -> Path:
+        if not upload_id or len(upload_id) > 64 or not set(upload_id) <= _UPLOAD_ID:
+            raise BlobUploadUnknown("upload unknown", {"upload": upload_id[:80]})
+        return self.root / upload_id
+
+    def start(self, repository: str) -> str:
+        upload_id = str(uuid.uuid4())
+        path = self.root / upload_id
+        path.mkdir()
+        (path / "repository").write_text(repository)
+        (path / "data").touch()
+        with self._lock:
+            self._hashers[upload_id] = (0, hashlib.sha256())
+        return upload_id
+
+    def size(self, upload_id: str, repository: str) -> int:
+        """Bytes received so far; BlobUploadUnknown if no such session for this repository."""
+        path = self._dir(upload_id)
+        try:
+            owner = (path / "repository").read_text()
+            size = (path / "data").stat().st_size
+        except FileNotFoundError:
+            raise BlobUploadUnknown("upload unknown", {"upload": upload_id})
+        if owner != repository:
+            raise BlobUploadUnknown("upload unknown", {"upload": upload_id})
+        return size
+
+    def append(self, upload_id: str, offset: int, data: bytes) -> int:
+        """Write bytes at the end of the session; the offset must be the current size."""
+        path = self._dir(upload_id) / "data"
+        with open(path, "ab") as handle:
+            if handle.tell() != offset:
+                raise RangeInvalid("chunk out of order", {"expected": handle.tell(), "got": offset})
+            handle.write(data)
+            size = handle.tell()
+        with self._lock:
+            state = self._hashers.get(upload_id)
+            if state is not None and state[0] == offset:
+                state[1].update(data)
+                self._hashers[upload_id] = (size, state[1])
+            else:
+                self._hashers.pop(upload_id, None)
+        return size
+
+    def verify(self, upload_id: str, digest: str) -> tuple[str, int]:
+        """Check the staged bytes against the digest; return the file path and size."""
+        path = self._dir(upload_id) / "data"
+        size = path.stat().st_size
+        algorithm, expected = digest.split(":", 1)
+        with self._lock:
+            state = self._hashers.pop(upload_id, None)
+        if algorithm == "sha256" and state is not None and state[0] == size:
+            actual = state[1].hexdigest()
+        else:
+            hasher = hashlib.new(algorithm)
+            with open(path, "rb") as handle:
+                while chunk := handle.read(8 * CHUNK):
+                    hasher.update(chunk)
+            actual = hasher.hexdigest()
+        if actual != expected:
+            raise DigestInvalid("provided digest did not match uploaded content",
+                                {"expected": digest, "size": size})
+        return str(path), size
+
+    def finish(self, upload_id: str) -> None:
+        """Remove what is left of a completed session."""
+        with self._lock:
+            self._hashers.pop(upload_id, None)
+        shutil.rmtree(self._dir(upload_id), ignore_errors=True)
+
+    def cancel(self, upload_id: str, repository: str) -> int:
+        size = self.size(upload_id, repository)
+        self.finish(upload_id)
+        return size
+
+    def expired(self, ttl_seconds: int) -> list[tuple[str, str, int]]:
+        """Sessions untouched for longer than the TTL: (id, repository, size)."""
+        cutoff = time.time() - ttl_seconds
+        found = []
+        for entry in self.root.iterdir():
+            try:
+                data = entry / "data"
+                if data.stat().st_mtime < cutoff:
+                    found.append((entry.name, (entry / "repository").read_text(),
+                                  data.stat().st_size))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return found
+
+
+def check_content_range(header: str | None, current: int) -> None:
+    """A PATCH's Content-Range must start where the session ends (else 416)."""
+    if not header:
+        return
+    value = header.strip()
+    if value.startswith("bytes "):
+        value = value[6:]
+    try:
+        start_text, end_text = value.split("-", 1)
+        start, end = int(start_text), int(end_text)
+    except ValueError:
+        raise BlobUploadInvalid("malformed Content-Range", {"content_range": header[:100]})
+    if start != current or end < start:
+        raise RangeInvalid("chunk out of order", {"expected_start": current, "content_range": header[:100]})
+
+
+__all__ = ["UploadStaging", "check_content_range"]

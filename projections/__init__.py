@@ -1,0 +1,1 @@
+"""Projections: query models built from the event log, each with a tracked position."""

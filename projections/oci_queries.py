@@ -1,0 +1,118 @@
+"""Queries over the OCI query model, as the read API asks them.
+
+Each lookup the hot path makes (project, tag, manifest, blob link) has a cache
+key that the OCI view names when an event changes it.
+"""
+
+import json
+
+import msgspec
+
+from infra.sql import Database
+from projections.cache import MISS, ViewCache
+
+
+class ManifestRow(msgspec.Struct, frozen=True):
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    artifact_type: str | None
+    subject: str | None
+    annotations: dict[str, str]
+
+
+class ProjectRow(msgspec.Struct, frozen=True):
+    name: str
+    public: bool
+
+
+class OciQueries:
+    def __init__(self, db: Database, prefix: str = "oci_", cache: ViewCache | None = None) -> None:
+        self.db = db
+        self.p = prefix
+        self.cache = cache or ViewCache()
+
+    def cached(self, key: tuple):
+        """The cached answer for a lookup key, or MISS."""
+        return self.cache.get(key)
+
+    def project(self, name: str) -> ProjectRow | None:
+        def load():
+            rows = self.db.read(f"SELECT name, public FROM {self.p}projects WHERE name = ?", (name,))
+            return ProjectRow(rows[0][0], bool(rows[0][1])) if rows else None
+        return self.cache.load(("project", name), load)
+
+    def tag(self, repository: str, tag: str) -> str | None:
+        def load():
+            rows = self.db.read(f"SELECT digest FROM {self.p}tags WHERE repository = ? AND tag = ? "
+                                "AND valid_to IS NULL", (repository, tag))
+            return rows[0][0] if rows else None
+        return self.cache.load(("tag", repository, tag), load)
+
+    def tag_at(self, repository: str, tag: str, position: int) -> str | None:
+        rows = self.db.read(
+            f"SELECT digest FROM {self.p}tags WHERE repository = ? AND tag = ? AND valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > ?)", (repository, tag, position, position))
+        return rows[0][0] if rows else None
+
+    def manifest(self, repository: str, digest: str) -> ManifestRow | None:
+        def load():
+            rows = self.db.read(
+                f"SELECT repository, digest, media_type, size, artifact_type, subject, annotations "
+                f"FROM {self.p}manifests WHERE repository = ? AND digest = ? AND valid_to IS NULL",
+                (repository, digest))
+            if not rows:
+                return None
+            row = rows[0]
+            return ManifestRow(*row[:6], annotations=json.loads(row[6]))
+        return self.cache.load(("manifest", repository, digest), load)
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        def load():
+            rows = self.db.read(f"SELECT size FROM {self.p}blob_links WHERE repository = ? "
+                                "AND digest = ?", (repository, digest))
+            return rows[0][0] if rows else None
+        return self.cache.load(("blob", repository, digest), load)
+
+    def tags(self, repository: str, limit: int | None, last: str | None) -> list[str]:
+        sql = f"SELECT tag FROM {self.p}tags WHERE repository = ? AND valid_to IS NULL"
+        params: list = [repository]
+        if last:
+            sql += " AND tag > ?"
+            params.append(last)
+        sql += " ORDER BY tag"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [row[0] for row in self.db.read(sql, params)]
+
+    def tags_of(self, repository: str, digest: str) -> list[str]:
+        rows = self.db.read(f"SELECT tag FROM {self.p}tags WHERE repository = ? AND digest = ? "
+                            "AND valid_to IS NULL", (repository, digest))
+        return [row[0] for row in rows]
+
+    def repository_exists(self, repository: str) -> bool:
+        return bool(self.db.read(f"SELECT 1 FROM {self.p}repositories WHERE name = ?", (repository,)))
+
+    def repositories(self, limit: int | None, last: str | None) -> list[str]:
+        sql = f"SELECT name FROM {self.p}repositories"
+        params: list = []
+        if last:
+            sql += " WHERE name > ?"
+            params.append(last)
+        sql += " ORDER BY name"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [row[0] for row in self.db.read(sql, params)]
+
+    def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
+        rows = self.db.read(
+            f"SELECT repository, digest, media_type, size, artifact_type, subject, annotations "
+            f"FROM {self.p}manifests WHERE repository = ? AND subject = ? AND valid_to IS NULL "
+            "ORDER BY digest", (repository, subject))
+        return [ManifestRow(*row[:6], annotations=json.loads(row[6])) for row in rows]
+
+
+__all__ = ["OciQueries", "ManifestRow", "ProjectRow", "MISS"]

@@ -1,0 +1,149 @@
+"""The OCI query model: projects, repositories, blob links, manifests and tags.
+
+Manifests and tags keep validity intervals (`valid_from`/`valid_to` are log
+positions), so the current state is `valid_to IS NULL` and a past state is an
+indexed query rather than a replay.
+"""
+
+import json
+from typing import Any
+
+from domain.blob_link import BlobLink
+from domain.manifest import Manifest
+from domain.names import project_of
+from domain.project import Project
+from domain.tag import Tag
+from infra.sql import Writer
+
+TABLES = ("projects", "repositories", "blob_links", "manifests", "tags")
+INDEXES = ("manifests_subject", "tags_digest")
+
+
+def schema(prefix: str) -> list[str]:
+    p = prefix
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {p}projects (
+            name TEXT PRIMARY KEY, public INTEGER NOT NULL, created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL, position BIGINT NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS {p}repositories (
+            name TEXT PRIMARY KEY, project TEXT NOT NULL, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS {p}blob_links (
+            repository TEXT NOT NULL, digest TEXT NOT NULL, size BIGINT NOT NULL,
+            linked_at TEXT NOT NULL, PRIMARY KEY (repository, digest))""",
+        f"""CREATE TABLE IF NOT EXISTS {p}manifests (
+            repository TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,
+            size BIGINT NOT NULL, artifact_type TEXT, subject TEXT, annotations TEXT NOT NULL,
+            blobs TEXT NOT NULL, children TEXT NOT NULL, pushed_at TEXT NOT NULL,
+            pushed_by TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,
+            PRIMARY KEY (repository, digest, valid_from))""",
+        f"""CREATE INDEX IF NOT EXISTS {p}manifests_subject
+            ON {p}manifests (repository, subject) WHERE subject IS NOT NULL""",
+        f"""CREATE TABLE IF NOT EXISTS {p}tags (
+            repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+            moved_at TEXT NOT NULL, moved_by TEXT NOT NULL, valid_from BIGINT NOT NULL,
+            valid_to BIGINT, PRIMARY KEY (repository, tag, valid_from))""",
+        f"""CREATE INDEX IF NOT EXISTS {p}tags_digest ON {p}tags (repository, digest)
+            WHERE valid_to IS NULL""",
+    ]
+
+
+def _when(event: Any) -> str:
+    return event.timestamp.isoformat()
+
+
+class OciView:
+    """Applies registry events to the OCI query model tables under one prefix."""
+
+    name = "oci"
+    tables = TABLES
+
+    def __init__(self, prefix: str = "oci_") -> None:
+        self.p = prefix
+        self.handlers = {
+            Project.Created: self._project_created,
+            Project.VisibilityChanged: self._visibility_changed,
+            BlobLink.Linked: self._blob_linked,
+            BlobLink.Relinked: self._blob_linked,
+            BlobLink.Unlinked: self._blob_unlinked,
+            Manifest.Pushed: self._manifest_pushed,
+            Manifest.Repushed: self._manifest_pushed,
+            Manifest.Deleted: self._manifest_deleted,
+            Tag.Created: self._tag_moved,
+            Tag.Moved: self._tag_moved,
+            Tag.Removed: self._tag_removed,
+        }
+
+    def create(self, w: Writer) -> None:
+        for statement in schema(self.p):
+            w.execute(statement)
+
+    def drop(self, w: Writer) -> None:
+        for table in TABLES:
+            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
+
+    def drop_indexes(self, w: Writer) -> None:
+        for index in INDEXES:
+            w.execute(f"DROP INDEX IF EXISTS {self.p}{index}")
+
+    def apply(self, w: Writer, event: Any, position: int) -> set[tuple[str, str]]:
+        """Apply one event; return the cache keys it makes stale."""
+        handler = self.handlers.get(type(event))
+        return handler(w, event, position) if handler else set()
+
+    def _project_created(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"INSERT INTO {self.p}projects VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.name, int(e.public), _when(e), e.actor, pos))
+        return {("project", e.name)}
+
+    def _visibility_changed(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"UPDATE {self.p}projects SET public = ? WHERE name = ?", (int(e.public), e.name))
+        return {("project", e.name)}
+
+    def _touch_repository(self, w: Writer, repository: str, when: str) -> None:
+        w.execute(
+            f"INSERT INTO {self.p}repositories VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
+            (repository, project_of(repository), when, when),
+        )
+
+    def _blob_linked(self, w: Writer, e: Any, pos: int) -> set:
+        self._touch_repository(w, e.repository, _when(e))
+        w.execute(f"INSERT INTO {self.p}blob_links VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.repository, e.digest, e.size, _when(e)))
+        return {("blob", e.repository, e.digest)}
+
+    def _blob_unlinked(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"DELETE FROM {self.p}blob_links WHERE repository = ? AND digest = ?",
+                  (e.repository, e.digest))
+        return {("blob", e.repository, e.digest)}
+
+    def _manifest_pushed(self, w: Writer, e: Any, pos: int) -> set:
+        self._touch_repository(w, e.repository, _when(e))
+        w.execute(
+            f"INSERT INTO {self.p}manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (e.repository, e.digest, e.media_type, e.size, e.artifact_type, e.subject,
+             json.dumps(e.annotations, sort_keys=True), json.dumps(e.blobs),
+             json.dumps(e.manifests), _when(e), e.actor, pos),
+        )
+        return {("manifest", e.repository, e.digest)}
+
+    def _manifest_deleted(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"UPDATE {self.p}manifests SET valid_to = ? WHERE repository = ? AND digest = ? "
+                  "AND valid_to IS NULL", (pos, e.repository, e.digest))
+        return {("manifest", e.repository, e.digest)}
+
+    def _close_tag(self, w: Writer, repository: str, tag: str, pos: int) -> None:
+        w.execute(f"UPDATE {self.p}tags SET valid_to = ? WHERE repository = ? AND tag = ? "
+                  "AND valid_to IS NULL", (pos, repository, tag))
+
+    def _tag_moved(self, w: Writer, e: Any, pos: int) -> set:
+        self._close_tag(w, e.repository, e.tag, pos)
+        w.execute(f"INSERT INTO {self.p}tags VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                  (e.repository, e.tag, e.digest, _when(e), e.actor, pos))
+        self._touch_repository(w, e.repository, _when(e))
+        return {("tag", e.repository, e.tag)}
+
+    def _tag_removed(self, w: Writer, e: Any, pos: int) -> set:
+        self._close_tag(w, e.repository, e.tag, pos)
+        return {("tag", e.repository, e.tag)}

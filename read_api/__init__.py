@@ -1,0 +1,1 @@
+"""Routes that only read: OCI pull, catalog, referrers, upload status."""

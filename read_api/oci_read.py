@@ -1,0 +1,172 @@
+"""OCI read routes: manifests, blobs, tags, catalog, referrers, upload status."""
+
+import anyio.to_thread
+
+from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
+from domain.manifest_format import OCI_INDEX
+from domain.names import check_digest, check_repository, is_digest, is_tag
+from infra.oci_http import OciRequest, Response, header, json_response, paginate_link
+from read_api.lookups import blob_size, manifest_row, require_project, resolve_tag
+
+
+async def handle(request: OciRequest, registry) -> Response:
+    route = request.route
+    if route == "base":
+        await registry.authorizer.authorize(request, None, set())
+        return json_response(200, {})
+    if route == "catalog":
+        await registry.authorizer.authorize(request, None, {"catalog"})
+        return await catalog(request, registry)
+    name = check_repository(request.params["name"])
+    await registry.authorizer.authorize(request, name, {"pull"})
+    await require_project(registry, name)
+    if route == "manifest":
+        return await get_manifest(request, registry, name, request.params["reference"])
+    if route == "blob":
+        return await get_blob(request, registry, name, check_digest(request.params["digest"]))
+    if route == "tags":
+        return await list_tags(request, registry, name)
+    if route == "referrers":
+        return await referrers(request, registry, name, check_digest(request.params["digest"]))
+    if route == "upload":
+        return upload_status(request, registry, name, request.params["upload"])
+    raise NameUnknown("unknown route")
+
+
+def _as_of(request: OciRequest) -> int | None:
+    value = request.header("tidemark-as-of")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ManifestInvalid("Tidemark-As-Of must be an event position", {"value": value[:64]})
+    return int(value)
+
+
+async def get_manifest(request: OciRequest, registry, name: str, reference: str) -> Response:
+    if is_digest(reference):
+        digest = check_digest(reference)
+    elif is_tag(reference):
+        position = _as_of(request)
+        if position is None:
+            digest = await resolve_tag(registry, name, reference)
+        else:
+            digest = await anyio.to_thread.run_sync(registry.queries.tag_at, name, reference, position)
+        if digest is None:
+            raise ManifestUnknown("manifest unknown", {"tag": reference})
+    else:
+        raise ManifestInvalid("invalid tag or digest", {"reference": reference[:200]})
+    row = await manifest_row(registry, name, digest)
+    if row is None:
+        raise ManifestUnknown("manifest unknown", {"digest": digest})
+    headers = [header("content-type", row.media_type), header("content-length", row.size),
+               header("docker-content-digest", digest), header("etag", f'"{digest}"')]
+    if request.method == "HEAD":
+        return Response(200, headers)
+    content = registry.content.get(digest)
+    if content is None:
+        content = await anyio.to_thread.run_sync(registry.blobs.read, digest)
+        registry.content.put(digest, content)
+    return Response(200, headers, content)
+
+
+def _parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for a single `bytes=` range; None to send everything."""
+    if not value.startswith("bytes=") or "," in value:
+        return None
+    first, _, last = value[6:].strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            start, end = max(size - length, 0), size - 1
+            if length <= 0:
+                raise ValueError
+        else:
+            start = int(first)
+            end = int(last) if last else size - 1
+    except ValueError:
+        raise RangeInvalid("invalid range", {"range": value[:100]})
+    if start >= size or end < start:
+        raise RangeInvalid("range not satisfiable", {"range": value[:100], "size": size})
+    return start, min(end, size - 1)
+
+
+async def get_blob(request: OciRequest, registry, name: str, digest: str) -> Response:
+    size = await blob_size(registry, name, digest)
+    if size is None:
+        raise BlobUnknown("blob unknown to registry", {"digest": digest})
+    headers = [header("content-type", "application/octet-stream"), header("accept-ranges", "bytes"),
+               header("docker-content-digest", digest), header("etag", f'"{digest}"'),
+               header("cache-control", "max-age=31536000")]
+    requested = request.header("range")
+    try:
+        span = _parse_range(requested, size) if requested else None
+    except RangeInvalid:
+        return Response(416, [header("content-range", f"bytes */{size}"), header("content-length", 0)])
+    if span is None:
+        headers.append(header("content-length", size))
+        if request.method == "HEAD":
+            return Response(200, headers)
+        path = registry.blobs.local_path(digest)
+        if path is not None:
+            return Response(200, headers, path=path)
+        return Response(200, headers, chunks=registry.blobs.iter_range(digest, 0, size - 1))
+    start, end = span
+    headers += [header("content-length", end - start + 1),
+                header("content-range", f"bytes {start}-{end}/{size}")]
+    if request.method == "HEAD":
+        return Response(206, headers)
+    return Response(206, headers, chunks=registry.blobs.iter_range(digest, start, end))
+
+
+def _page_size(request: OciRequest) -> int | None:
+    value = request.query.get("n")
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise ManifestInvalid("n must be a non-negative integer", {"n": value[:20]})
+    return min(int(value), 100_000)
+
+
+async def list_tags(request: OciRequest, registry, name: str) -> Response:
+    limit = _page_size(request)
+    last = request.query.get("last")
+    exists = await anyio.to_thread.run_sync(registry.queries.repository_exists, name)
+    if not exists:
+        raise NameUnknown("repository name not known to registry", {"name": name})
+    tags = [] if limit == 0 else await anyio.to_thread.run_sync(registry.queries.tags, name, limit, last)
+    extra = [paginate_link(f"/v2/{name}/tags/list", limit, tags[-1])] if limit and len(tags) == limit else []
+    return json_response(200, {"name": name, "tags": tags}, extra)
+
+
+async def catalog(request: OciRequest, registry) -> Response:
+    limit = _page_size(request)
+    last = request.query.get("last")
+    names = [] if limit == 0 else await anyio.to_thread.run_sync(registry.queries.repositories, limit, last)
+    extra = [paginate_link("/v2/_catalog", limit, names[-1])] if limit and len(names) == limit else []
+    return json_response(200, {"repositories": names}, extra)
+
+
+async def referrers(request: OciRequest, registry, name: str, digest: str) -> Response:
+    rows = await anyio.to_thread.run_sync(registry.queries.referrers, name, digest)
+    wanted = request.query.get("artifactType")
+    extra = []
+    if wanted:
+        rows = [row for row in rows if row.artifact_type == wanted]
+        extra.append(header("oci-filters-applied", "artifactType"))
+    manifests = []
+    for row in rows:
+        entry = {"mediaType": row.media_type, "digest": row.digest, "size": row.size}
+        if row.artifact_type:
+            entry["artifactType"] = row.artifact_type
+        if row.annotations:
+            entry["annotations"] = row.annotations
+        manifests.append(entry)
+    return json_response(200, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests},
+                         extra, content_type=OCI_INDEX)
+
+
+def upload_status(request: OciRequest, registry, name: str, upload_id: str) -> Response:
+    size = registry.uploads.size(upload_id, name)
+    return Response(204, [header("location", f"{registry.external_url}/v2/{name}/blobs/uploads/{upload_id}"),
+                          header("range", f"0-{max(size - 1, 0)}"),
+                          header("docker-upload-uuid", upload_id), header("content-length", 0)])

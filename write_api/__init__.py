@@ -1,0 +1,1 @@
+"""Routes that change state: OCI push and delete."""

@@ -1,0 +1,53 @@
+"""Receiving blob bytes: stream into the staging area while hashing, then
+verify, move into blob storage and link, in that order."""
+
+import anyio.to_thread
+
+from commands.messages import AbandonUpload, LinkBlob
+from domain.base import Actor
+from infra.oci_http import OciRequest
+from infra.storage.base import CHUNK
+
+
+async def receive(request: OciRequest, registry, upload_id: str, offset: int) -> int:
+    """Append the request body to the session in about 1 MiB writes; return the new size."""
+    parts: list[bytes] = []
+    pending = 0
+    async for chunk in request.stream():
+        parts.append(chunk)
+        pending += len(chunk)
+        if pending >= CHUNK:
+            offset = await anyio.to_thread.run_sync(registry.uploads.append, upload_id, offset,
+                                                    b"".join(parts))
+            parts, pending = [], 0
+    if parts:
+        offset = await anyio.to_thread.run_sync(registry.uploads.append, upload_id, offset,
+                                                b"".join(parts))
+    return offset
+
+
+def _commit(registry, upload_id: str, digest: str) -> int:
+    path, size = registry.uploads.verify(upload_id, digest)
+    if registry.blobs.size(digest) != size:
+        registry.blobs.put_file(digest, path)
+    registry.uploads.finish(upload_id)
+    return size
+
+
+async def complete(registry, name: str, upload_id: str, digest: str, actor: Actor) -> None:
+    """Verify the staged bytes, store them, and link the blob to the repository.
+
+    A digest mismatch discards the session: nothing partial ever becomes visible.
+    """
+    try:
+        size = await anyio.to_thread.run_sync(_commit, registry, upload_id, digest)
+    except Exception:
+        await anyio.to_thread.run_sync(registry.uploads.finish, upload_id)
+        raise
+    await registry.run(registry.commands.link_blob, LinkBlob(name, digest, size, actor))
+
+
+async def abandon(registry, name: str, upload_id: str, reason: str, actor: Actor) -> None:
+    received = await anyio.to_thread.run_sync(registry.uploads.cancel, upload_id, name)
+    await registry.run(registry.commands.abandon_upload,
+                       AbandonUpload(name, upload_id, received, reason, actor))
