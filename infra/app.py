@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             registry.close()
 
     app = Litestar(route_handlers=[oci, ping, health], on_startup=[on_startup],
-                   on_shutdown=[on_shutdown], openapi_config=None)
+                   on_shutdown=[on_shutdown], middleware=[RequestLogMiddleware],
+                   openapi_config=None)
     app.state.registry = registry
     return app
 
@@ -48,4 +49,4 @@ def asgi_app():
     """Entry point for the ASGI server: settings from the environment."""
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
-    return RequestLogMiddleware(create_app(settings))
+    return create_app(settings)

@@ -96,6 +96,8 @@ def match_route(path: str) -> tuple[str, dict[str, str]]:
         return "base", {}
     if "%" in path:
         path = unquote(path)
+    if "/../" in f"/{path}/" or "/./" in f"/{path}/" or "\x00" in path:
+        raise NameInvalid("invalid repository name: path segments . and .. are not allowed")
     for name, pattern in ROUTES:
         match = pattern.fullmatch(path)
         if match:

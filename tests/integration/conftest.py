@@ -1,0 +1,69 @@
+"""Fixtures: a Tidemark app per test on SQLite, PostgreSQL, or S3-backed storage."""
+
+import pytest
+from litestar.testing import TestClient
+
+from infra.app import create_app
+from infra.logging import configure_logging
+from infra.registry import build_registry
+from infra.settings import Settings
+from tests.integration.oci_client import OciClient
+from tests.integration.servers import moto_s3, scratch_postgres
+
+configure_logging("json", "warning")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    try:
+        with scratch_postgres() as url:
+            yield url
+    except Exception as error:  # pragma: no cover - CI always has PostgreSQL
+        pytest.fail(f"PostgreSQL is needed for these tests: {error}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def settings(tmp_path, backend, request) -> Settings:
+    values = {"data_dir": str(tmp_path / "data"), "external_url": "http://registry.test"}
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        values["database_url"] = url
+    if backend == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        values["storage_url"] = f"s3://tidemark-{tmp_path.name.lower().replace('_', '-')[:40]}/blobs"
+        values["s3_endpoint_url"] = endpoint
+    return Settings(**values)
+
+
+def _reset_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def registry(settings):
+    registry = build_registry(settings)
+    yield registry
+    registry.close()
+
+
+@pytest.fixture
+def http(registry, settings):
+    with TestClient(create_app(settings, registry),
+                    base_url="http://registry.test") as client:
+        yield client
+
+
+@pytest.fixture
+def oci(http) -> OciClient:
+    return OciClient(http)
