@@ -1,0 +1,19 @@
+from commands.application import RegistryApplication
+from domain.base import Actor
+from domain.tag import Tag
+from infra.event_codec import MsgspecMapper
+
+
+def test_events_round_trip_through_the_codec():
+    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"))
+    tag.point_at("sha256:" + "b" * 64, Actor(name="bob"))
+    mapper = MsgspecMapper()
+    for event in tag.collect_events():
+        restored = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert vars(restored) == vars(event)
+
+
+def test_secrets_free_stored_form_is_plain_json():
+    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"))
+    stored = MsgspecMapper().to_stored_event(tag.collect_events()[0])
+    assert stored.state.startswith(b"{") and b'"repository":"library/app"' in stored.state
