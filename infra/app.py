@@ -1,9 +1,12 @@
 """The app factory: one Litestar application over one Registry."""
 
-from litestar import Litestar, asgi, get
+import anyio.to_thread
+from litestar import Litestar, Response, asgi, get
 from litestar.types import Receive, Scope, Send
 
+from infra.health import check_health
 from infra.logging import RequestLogMiddleware, configure_logging
+from infra.metrics import Metrics
 from infra.oci_app import make_oci_app
 from infra.registry import Registry, build_registry
 from infra.settings import Settings, load_settings
@@ -24,12 +27,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     def ping() -> str:
         return "Pong"
 
-    @get("/api/v2.0/health", sync_to_thread=False)
-    def health() -> dict:
-        return {"status": "healthy", "components": [
-            {"name": "core", "status": "healthy"},
-            {"name": "database", "status": "healthy"},
-        ]}
+    @get("/api/v2.0/health")
+    async def health() -> Response:
+        report = await anyio.to_thread.run_sync(check_health, registry)
+        return Response(report, status_code=200 if report["status"] == "healthy" else 503)
+
+    metrics = Metrics(registry)
+
+    @get("/metrics", media_type="text/plain; version=0.0.4")
+    async def prometheus() -> bytes:
+        return await anyio.to_thread.run_sync(metrics.render)
 
     def on_startup() -> None:
         registry.start()
@@ -38,8 +45,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if owned:
             registry.close()
 
-    app = Litestar(route_handlers=[oci, ping, health], on_startup=[on_startup],
-                   on_shutdown=[on_shutdown], middleware=[RequestLogMiddleware],
+    middleware = type("Middleware", (RequestLogMiddleware,), {"observers": [metrics.observe]})
+    app = Litestar(route_handlers=[oci, ping, health, prometheus], on_startup=[on_startup],
+                   on_shutdown=[on_shutdown], middleware=[middleware],
                    openapi_config=None)
     app.state.registry = registry
     return app

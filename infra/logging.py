@@ -35,6 +35,8 @@ class RequestLogMiddleware:
     or token that a client puts there reaches a log.
     """
 
+    observers: list = []  # callables (method, status, seconds), e.g. the metrics
+
     def __init__(self, app) -> None:
         self.app = app
 
@@ -66,7 +68,9 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            elapsed = time.perf_counter() - started
+            for observe in self.observers:
+                observe(scope["method"], status, elapsed)
             access_log.info("request", request_id=request_id, method=scope["method"],
                             path=path, status=status, bytes=sent_bytes,
-                            ms=round((time.perf_counter() - started) * 1000, 2),
-                            client=(scope.get("client") or ("",))[0])
+                            ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("",))[0])

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what the tests need from Debian and makes sure PostgreSQL is running.
+set -eu
+missing=""
+for pair in skopeo:skopeo docker-registry:docker-registry wrk:wrk psql:postgresql; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+if [ -n "$missing" ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    version=$(ls /etc/postgresql 2>/dev/null | head -n 1)
+    if [ -z "$version" ]; then
+        echo "PostgreSQL is not installed and could not be started" >&2
+        exit 1
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432

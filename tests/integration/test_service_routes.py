@@ -1,0 +1,40 @@
+import pytest
+
+
+@pytest.fixture
+def backend():
+    return "sqlite"
+
+
+def test_ping_answers_pong(http):
+    response = http.get("/api/v2.0/ping")
+    assert response.status_code == 200 and response.text == "Pong"
+
+
+def test_health_reports_each_component(http):
+    body = http.get("/api/v2.0/health").json()
+    assert body["status"] == "healthy"
+    assert {c["name"] for c in body["components"]} == {"event_store", "query_models", "blob_storage"}
+
+
+def test_health_turns_unhealthy_when_storage_fails(http, registry, monkeypatch):
+    def broken(digest):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(registry.blobs, "size", broken)
+    response = http.get("/api/v2.0/health")
+    assert response.status_code == 503
+    assert {"name": "blob_storage", "status": "unhealthy", "error": "OSError"} in response.json()["components"]
+
+
+def test_metrics_show_requests_and_projection_lag(http, oci):
+    oci.push_image("library/app", "v1")
+    text = http.get("/metrics").text
+    assert 'tidemark_http_requests_total{method="PUT",status="201"}' in text
+    assert 'tidemark_projection_lag_events{projection="oci"} 0.0' in text
+
+
+def test_every_answer_carries_a_request_id(http):
+    response = http.get("/v2/", headers={"x-request-id": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    assert len(http.get("/v2/").headers["x-request-id"]) == 32
