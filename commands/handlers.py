@@ -21,6 +21,7 @@ from domain.errors import (
 from domain.manifest import Manifest, manifest_id
 from domain.names import project_of
 from domain.project import Project, project_id
+from domain.roles import PROJECT_ADMIN
 from domain.tag import Tag, tag_id
 from domain.upload import Upload
 
@@ -65,7 +66,10 @@ class RegistryCommands:
     def create_project(self, command: CreateProject) -> Outcome:
         if self.app.find(project_id(command.name), Project) is not None:
             raise ProjectExists(f"project {command.name} already exists")
-        return self._save(Project.create(command.name, command.public, command.actor))
+        project = Project.create(command.name, command.public, command.actor)
+        if command.owner:
+            project.add_member(command.owner, PROJECT_ADMIN, command.actor)
+        return self._save(project)
 
     @retried
     def link_blob(self, command: LinkBlob) -> Outcome:

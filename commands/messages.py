@@ -10,6 +10,7 @@ class CreateProject(msgspec.Struct, frozen=True):
     name: str
     public: bool
     actor: Actor
+    owner: str | None = None  # a user who becomes the project's first projectAdmin
 
 
 class LinkBlob(msgspec.Struct, frozen=True):

@@ -84,3 +84,27 @@ class TooManyRequests(RegistryError):
 
 class ProjectExists(RegistryError):
     code = "CONFLICT"
+
+
+class Forbidden(RegistryError):
+    """A known caller without the right (Harbor's FORBIDDEN, the OCI side's DENIED)."""
+
+    code = "FORBIDDEN"
+
+
+class BadRequest(RegistryError):
+    """Input the management API cannot accept (answered 400)."""
+
+    code = "BAD_REQUEST"
+
+
+class NotFound(RegistryError):
+    code = "NOT_FOUND"
+
+
+class Conflict(RegistryError):
+    code = "CONFLICT"
+
+
+class PreconditionFailed(RegistryError):
+    code = "PRECONDITION"

@@ -1,11 +1,20 @@
-"""A project: the namespace that owns repositories, public or private."""
+"""A project: the namespace that owns repositories, public or private, with members."""
 
 from domain.base import Actor, RegistryAggregate
+from domain.errors import BadRequest, Conflict, NotFound
 from domain.names import check_project, stream_id
+from domain.roles import ROLE_NAMES
 
 
 def project_id(name: str):
     return stream_id("project", name)
+
+
+def check_role(role: int) -> int:
+    if role not in ROLE_NAMES:
+        raise BadRequest("role_id must be 1 (projectAdmin), 2 (developer), 3 (guest), "
+                         "4 (maintainer) or 5 (limitedGuest)", {"field": "role_id"})
+    return role
 
 
 class Project(RegistryAggregate):
@@ -24,9 +33,50 @@ class Project(RegistryAggregate):
         def apply(self, project: "Project") -> None:
             project.public = self.public
 
+    class MemberAdded(RegistryAggregate.Event):
+        """A user became a member of the project with a role."""
+
+        name: str
+        member: str
+        role: int
+
+        def apply(self, project: "Project") -> None:
+            project.members[self.member] = self.role
+
+    class MemberRoleChanged(RegistryAggregate.Event):
+        """A member's role in the project changed."""
+
+        name: str
+        member: str
+        role: int
+        previous_role: int
+
+        def apply(self, project: "Project") -> None:
+            project.members[self.member] = self.role
+
+    class MemberRemoved(RegistryAggregate.Event):
+        """A user stopped being a member of the project."""
+
+        name: str
+        member: str
+        previous_role: int
+
+        def apply(self, project: "Project") -> None:
+            project.members.pop(self.member, None)
+
+    class Deleted(RegistryAggregate.Event):
+        """A project was deleted."""
+
+        name: str
+
+        def apply(self, project: "Project") -> None:
+            project.deleted = True
+
     def __init__(self, name: str, public: bool) -> None:
         self.name = name
         self.public = public
+        self.members: dict[str, int] = {}
+        self.deleted = False
 
     @classmethod
     def create(cls, name: str, public: bool, actor: Actor) -> "Project":
@@ -36,5 +86,40 @@ class Project(RegistryAggregate):
         )
 
     def set_public(self, public: bool, actor: Actor) -> None:
+        self._alive()
         if public != self.public:
             self.trigger_event(self.VisibilityChanged, name=self.name, public=public, **actor.fields())
+
+    def add_member(self, member: str, role: int, actor: Actor) -> None:
+        self._alive()
+        check_role(role)
+        if member in self.members:
+            raise Conflict("already a member of the project", {"member": member})
+        self.trigger_event(self.MemberAdded, name=self.name, member=member, role=role, **actor.fields())
+
+    def change_role(self, member: str, role: int, actor: Actor) -> None:
+        self._alive()
+        check_role(role)
+        previous = self._role_of(member)
+        if role != previous:
+            self.trigger_event(self.MemberRoleChanged, name=self.name, member=member, role=role,
+                               previous_role=previous, **actor.fields())
+
+    def remove_member(self, member: str, actor: Actor) -> None:
+        self._alive()
+        previous = self._role_of(member)
+        self.trigger_event(self.MemberRemoved, name=self.name, member=member,
+                           previous_role=previous, **actor.fields())
+
+    def delete(self, actor: Actor) -> None:
+        self._alive()
+        self.trigger_event(self.Deleted, name=self.name, **actor.fields())
+
+    def _role_of(self, member: str) -> int:
+        if member not in self.members:
+            raise NotFound("not a member of the project", {"member": member})
+        return self.members[member]
+
+    def _alive(self) -> None:
+        if self.deleted:
+            raise NotFound("project not found", {"name": self.name})

@@ -4,7 +4,17 @@ import anyio.to_thread
 from litestar import Litestar, Response, asgi, get
 from litestar.types import Receive, Scope, Send
 
+from litestar.openapi import OpenAPIConfig
+
 from infra.health import check_health
+from infra.rest import EXCEPTION_HANDLERS
+from read_api import rest_projects as read_projects
+from read_api import rest_robots as read_robots
+from read_api import rest_users as read_users
+from write_api import rest_projects as write_projects
+from write_api import rest_robots as write_robots
+from write_api import rest_users as write_users
+from write_api.token_service import issue_token
 from infra.logging import RequestLogMiddleware, configure_logging
 from infra.metrics import Metrics
 from infra.oci_app import make_oci_app
@@ -46,9 +56,24 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             registry.close()
 
     middleware = type("Middleware", (RequestLogMiddleware,), {"observers": [metrics.observe]})
-    app = Litestar(route_handlers=[oci, ping, health, prometheus], on_startup=[on_startup],
-                   on_shutdown=[on_shutdown], middleware=[middleware],
-                   openapi_config=None)
+    rest = [
+        read_users.list_users, read_users.search_users, read_users.current_user,
+        read_users.current_permissions, read_users.get_user,
+        write_users.create_user, write_users.update_profile, write_users.change_password,
+        write_users.set_sysadmin, write_users.set_enabled, write_users.delete_user,
+        read_projects.list_projects, read_projects.project_exists, read_projects.get_project,
+        read_projects.list_members, read_projects.get_member,
+        write_projects.create_project, write_projects.update_project, write_projects.delete_project,
+        write_projects.add_member, write_projects.change_role, write_projects.remove_member,
+        read_robots.list_robots, read_robots.get_robot, read_robots.robot_permissions,
+        write_robots.create_robot, write_robots.update_robot, write_robots.refresh_secret,
+        write_robots.delete_robot,
+    ]
+    app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
+                   on_startup=[on_startup], on_shutdown=[on_shutdown], middleware=[middleware],
+                   exception_handlers=EXCEPTION_HANDLERS,
+                   openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
+                                                render_plugins=[]))
     app.state.registry = registry
     return app
 

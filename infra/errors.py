@@ -18,6 +18,10 @@ STATUS_BY_CODE = {
     "DENIED": 403,
     "TOOMANYREQUESTS": 429,
     "CONFLICT": 409,
+    "BAD_REQUEST": 400,
+    "NOT_FOUND": 404,
+    "FORBIDDEN": 403,
+    "PRECONDITION": 412,
 }
 
 # Errors whose status differs from their code's usual one.

@@ -10,16 +10,24 @@ import structlog
 
 from commands.application import RegistryApplication
 from commands.handlers import RegistryCommands
+from commands.iam_handlers import IamCommands
 from commands.messages import CreateProject, Outcome
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
-from infra.authz import Authorizer, OpenAuthorizer
+from infra.admin import ensure_admin
+from infra.authz import Authorizer
+from infra.credentials import CredentialStore
+from infra.lockout import LoginLockout
+from infra.token_authz import TokenAuthorizer
+from infra.tokens import TokenService
 from infra.event_store import event_store_env
 from infra.settings import Settings
 from infra.sql import Database, open_database
 from infra.storage import BlobStore, open_blob_store
 from infra.uploads import UploadStaging
 from projections.cache import ContentCache, ViewCache
+from projections.iam_queries import IamQueries
+from projections.iam_view import IamView
 from projections.oci_queries import OciQueries
 from projections.oci_view import OciView
 from projections.projector import Projector
@@ -33,33 +41,51 @@ class Registry:
     """Everything a running Tidemark holds: stores, the write side, the read side."""
 
     def __init__(self, settings: Settings, app: RegistryApplication, db: Database,
-                 blobs: BlobStore, authorizer: Authorizer) -> None:
+                 blobs: BlobStore, authorizer: Authorizer | None = None) -> None:
         self.settings = settings
         self.app = app
         self.db = db
         self.blobs = blobs
-        self.authorizer = authorizer
+        self.external_url = settings.resolved_external_url
         self.commands = RegistryCommands(app)
         # Mutable lookups are cached only where this process sees every write first.
-        self.queries = OciQueries(db, cache=ViewCache(enabled=not settings.uses_postgres))
+        local_only = not settings.uses_postgres
+        self.queries = OciQueries(db, cache=ViewCache(enabled=local_only))
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
+        self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
+        self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
+        self.projectors = [self.projector, self.iam_projector]
+        self.credentials = CredentialStore(db)
+        self.iam = IamCommands(app, self.credentials)
+        self.tokens = TokenService(db, settings.token_lifetime_seconds)
+        self.authorizer = authorizer or TokenAuthorizer(
+            self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
+            self.external_url)
         self.uploads = UploadStaging(settings.data_path / "uploads")
         self.content = ContentCache()
-        self.external_url = settings.resolved_external_url
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the OCI view shows its events."""
         outcome = await anyio.to_thread.run_sync(handler, command)
         if outcome.position is not None:
-            await anyio.to_thread.run_sync(self.projector.catch_up)
+            await anyio.to_thread.run_sync(self.catch_up)
         return outcome
 
+    def catch_up(self) -> None:
+        """Bring every query model up to the head of the log."""
+        for projector in self.projectors:
+            projector.catch_up()
+
     def start(self, follow: bool = True) -> None:
-        self.projector.setup()
-        self.projector.catch_up()
+        for projector in self.projectors:
+            projector.setup()
+        self.catch_up()
         self._ensure_default_project()
+        ensure_admin(self)
+        self.catch_up()
         if follow:
-            self.projector.start()
+            for projector in self.projectors:
+                projector.start()
 
     def _ensure_default_project(self) -> None:
         try:
@@ -70,7 +96,8 @@ class Registry:
         self.projector.catch_up()
 
     def close(self) -> None:
-        self.projector.stop()
+        for projector in self.projectors:
+            projector.stop()
         self.db.close()
         self.app.close()
 
@@ -80,4 +107,4 @@ def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
     settings.data_path.mkdir(parents=True, exist_ok=True)
     app = RegistryApplication(env=event_store_env(settings))
     return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
-                    authorizer or OpenAuthorizer())
+                    authorizer)

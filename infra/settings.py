@@ -25,6 +25,7 @@ class Settings(msgspec.Struct, kw_only=True):
     role: str = "all"
     max_manifest_bytes: int = 4 * 1024 * 1024
     upload_ttl_seconds: int = 24 * 3600
+    token_lifetime_seconds: int = 1800
 
     @property
     def data_path(self) -> Path:

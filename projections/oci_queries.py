@@ -27,6 +27,15 @@ class ProjectRow(msgspec.Struct, frozen=True):
     public: bool
 
 
+class ProjectDetail(msgspec.Struct, frozen=True):
+    project_id: int
+    name: str
+    public: bool
+    created_at: str
+    created_by: str
+    repo_count: int
+
+
 class OciQueries:
     def __init__(self, db: Database, prefix: str = "oci_", cache: ViewCache | None = None) -> None:
         self.db = db
@@ -42,6 +51,36 @@ class OciQueries:
             rows = self.db.read(f"SELECT name, public FROM {self.p}projects WHERE name = ?", (name,))
             return ProjectRow(rows[0][0], bool(rows[0][1])) if rows else None
         return self.cache.load(("project", name), load)
+
+    _DETAIL = ("SELECT p.position, p.name, p.public, p.created_at, p.created_by, "
+               "(SELECT COUNT(*) FROM {p}repositories r WHERE r.project = p.name) FROM {p}projects p")
+
+    def project_by_key(self, key: str, is_name: bool | None = None) -> ProjectDetail | None:
+        """A project by name, or by id when the key is all digits (unless told it is a name)."""
+        by_id = key.isdigit() if is_name is None else not is_name
+        sql = self._DETAIL.format(p=self.p) + (" WHERE p.position = ?" if by_id else " WHERE p.name = ?")
+        rows = self.db.read(sql, (int(key) if by_id else key,))
+        return ProjectDetail(*rows[0][:2], bool(rows[0][2]), *rows[0][3:]) if rows else None
+
+    def projects(self, offset: int, limit: int, visible_to: list[str] | None,
+                 name: str | None = None, public: bool | None = None) -> tuple[list[ProjectDetail], int]:
+        """Projects, optionally only public ones plus those named in `visible_to`."""
+        clauses, params = [], []
+        if visible_to is not None:
+            marks = ", ".join("?" for _ in visible_to) or "NULL"
+            clauses.append(f"(p.public = 1 OR p.name IN ({marks}))")
+            params.extend(visible_to)
+        if name:
+            clauses.append("p.name LIKE ?")
+            params.append(f"%{name}%")
+        if public is not None:
+            clauses.append("p.public = ?")
+            params.append(int(public))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}projects p{where}", params)[0][0]
+        rows = self.db.read(self._DETAIL.format(p=self.p) + where + " ORDER BY p.name LIMIT ? OFFSET ?",
+                            [*params, limit, offset])
+        return [ProjectDetail(*r[:2], bool(r[2]), *r[3:]) for r in rows], total
 
     def tag(self, repository: str, tag: str) -> str | None:
         def load():

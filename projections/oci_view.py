@@ -63,6 +63,7 @@ class OciView:
         self.handlers = {
             Project.Created: self._project_created,
             Project.VisibilityChanged: self._visibility_changed,
+            Project.Deleted: self._project_deleted,
             BlobLink.Linked: self._blob_linked,
             BlobLink.Relinked: self._blob_linked,
             BlobLink.Unlinked: self._blob_unlinked,
@@ -98,6 +99,10 @@ class OciView:
 
     def _visibility_changed(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"UPDATE {self.p}projects SET public = ? WHERE name = ?", (int(e.public), e.name))
+        return {("project", e.name)}
+
+    def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"DELETE FROM {self.p}projects WHERE name = ?", (e.name,))
         return {("project", e.name)}
 
     def _touch_repository(self, w: Writer, repository: str, when: str) -> None:

@@ -12,6 +12,8 @@ from tests.integration.servers import moto_s3, scratch_postgres
 
 configure_logging("json", "warning")
 
+ADMIN_PASSWORD = "Admin-Passw0rd"
+
 
 @pytest.fixture(scope="session")
 def postgres_url():
@@ -30,7 +32,8 @@ def s3_endpoint():
 
 @pytest.fixture
 def settings(tmp_path, backend, request) -> Settings:
-    values = {"data_dir": str(tmp_path / "data"), "external_url": "http://registry.test"}
+    values = {"data_dir": str(tmp_path / "data"), "external_url": "http://registry.test",
+              "admin_password": ADMIN_PASSWORD}
     if backend == "postgres":
         url = request.getfixturevalue("postgres_url")
         _reset_postgres(url)
@@ -59,9 +62,15 @@ def registry(settings):
 
 @pytest.fixture
 def http(registry, settings):
-    with TestClient(create_app(settings, registry),
-                    base_url="http://registry.test") as client:
+    with TestClient(create_app(settings, registry), base_url="http://registry.test") as client:
+        client.headers["authorization"] = basic("admin", ADMIN_PASSWORD)
         yield client
+
+
+def basic(name: str, secret: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{name}:{secret}".encode()).decode()
 
 
 @pytest.fixture

@@ -1,0 +1,128 @@
+"""A local user account. Passwords never enter an event: only the fact that one
+was set or changed is recorded; the hash lives in the credential store."""
+
+import re
+
+from domain.base import Actor, RegistryAggregate
+from domain.errors import BadRequest, Conflict
+from domain.names import stream_id
+
+USERNAME = re.compile(r"[^\s,\"~#%$:/\\]{1,255}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def user_id(username: str):
+    return stream_id("user", username)
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.fullmatch(username) or username.startswith("robot$"):
+        raise BadRequest("username may not contain spaces or any of , \" ~ # % $ : / \\",
+                         {"field": "username"})
+    return username
+
+
+def check_email(email: str) -> str:
+    if email and (len(email) > 255 or not EMAIL.fullmatch(email)):
+        raise BadRequest("email is not a valid address", {"field": "email"})
+    return email
+
+
+class User(RegistryAggregate):
+    class Created(RegistryAggregate.Created):
+        """A local user account was created (its password set, not recorded)."""
+
+        username: str
+        email: str
+        realname: str
+        comment: str
+        sysadmin: bool
+
+    class ProfileUpdated(RegistryAggregate.Event):
+        """A user's email, real name or comment changed."""
+
+        username: str
+        email: str
+        realname: str
+        comment: str
+
+        def apply(self, user: "User") -> None:
+            user.email, user.realname, user.comment = self.email, self.realname, self.comment
+
+    class PasswordChanged(RegistryAggregate.Event):
+        """A user's password was changed (the password itself is never recorded)."""
+
+        username: str
+
+    class SysadminChanged(RegistryAggregate.Event):
+        """A user was granted or lost the system administrator role."""
+
+        username: str
+        sysadmin: bool
+
+        def apply(self, user: "User") -> None:
+            user.sysadmin = self.sysadmin
+
+    class EnabledChanged(RegistryAggregate.Event):
+        """A user was disabled (all access ends at once) or enabled again."""
+
+        username: str
+        enabled: bool
+
+        def apply(self, user: "User") -> None:
+            user.enabled = self.enabled
+
+    class Deleted(RegistryAggregate.Event):
+        """A user account was deleted."""
+
+        username: str
+
+        def apply(self, user: "User") -> None:
+            user.deleted = True
+
+    def __init__(self, username: str, email: str, realname: str, comment: str, sysadmin: bool) -> None:
+        self.username = username
+        self.email = email
+        self.realname = realname
+        self.comment = comment
+        self.sysadmin = sysadmin
+        self.enabled = True
+        self.deleted = False
+
+    @classmethod
+    def create(cls, username: str, email: str, realname: str, comment: str, sysadmin: bool,
+               actor: Actor) -> "User":
+        return cls._create(cls.Created, id=user_id(check_username(username)), username=username,
+                           email=check_email(email), realname=realname[:255],
+                           comment=comment[:1024], sysadmin=sysadmin, **actor.fields())
+
+    def update_profile(self, email: str, realname: str, comment: str, actor: Actor) -> None:
+        self._alive()
+        if (email, realname, comment) != (self.email, self.realname, self.comment):
+            self.trigger_event(self.ProfileUpdated, username=self.username,
+                               email=check_email(email), realname=realname[:255],
+                               comment=comment[:1024], **actor.fields())
+
+    def password_changed(self, actor: Actor) -> None:
+        self._alive()
+        self.trigger_event(self.PasswordChanged, username=self.username, **actor.fields())
+
+    def set_sysadmin(self, sysadmin: bool, actor: Actor) -> None:
+        self._alive()
+        if sysadmin != self.sysadmin:
+            self.trigger_event(self.SysadminChanged, username=self.username, sysadmin=sysadmin,
+                               **actor.fields())
+
+    def set_enabled(self, enabled: bool, actor: Actor) -> None:
+        self._alive()
+        if enabled != self.enabled:
+            self.trigger_event(self.EnabledChanged, username=self.username, enabled=enabled,
+                               **actor.fields())
+
+    def delete(self, actor: Actor) -> None:
+        self._alive()
+        self.trigger_event(self.Deleted, username=self.username, **actor.fields())
+
+    def _alive(self) -> None:
+        if self.deleted:
+            raise Conflict("user was deleted", {"username": self.username})

@@ -1,0 +1,166 @@
+"""Wire shapes of the Harbor v2.0 API (msgspec Structs; Litestar builds the OpenAPI from them)."""
+
+import msgspec
+
+
+class UserCreationReq(msgspec.Struct):
+    username: str
+    password: str
+    email: str = ""
+    realname: str = ""
+    comment: str = ""
+
+
+class UserProfile(msgspec.Struct):
+    email: str | None = None
+    realname: str | None = None
+    comment: str | None = None
+
+
+class PasswordReq(msgspec.Struct):
+    new_password: str
+    old_password: str | None = None
+
+
+class UserSysAdminFlag(msgspec.Struct):
+    sysadmin_flag: bool
+
+
+class UserEnabled(msgspec.Struct):
+    """Tidemark addition: disabling a user ends all of its access at once."""
+
+    enabled: bool
+
+
+class UserResp(msgspec.Struct):
+    user_id: int
+    username: str
+    email: str
+    realname: str
+    comment: str
+    sysadmin_flag: bool
+    admin_role_in_auth: bool
+    creation_time: str
+    update_time: str
+    enabled: bool = True
+
+
+class ProjectMetadata(msgspec.Struct, omit_defaults=True):
+    public: str | None = None
+
+
+class ProjectReq(msgspec.Struct):
+    project_name: str | None = None
+    public: bool | None = None
+    metadata: ProjectMetadata | None = None
+    storage_limit: int | None = None
+    registry_id: int | None = None
+
+
+class Project(msgspec.Struct):
+    project_id: int
+    owner_id: int
+    name: str
+    owner_name: str
+    creation_time: str
+    update_time: str
+    deleted: bool
+    repo_count: int
+    metadata: dict[str, str]
+    current_user_role_id: int
+    current_user_role_ids: list[int]
+    registry_id: int = 0
+    togglable: bool = True
+
+
+class UserEntity(msgspec.Struct):
+    user_id: int | None = None
+    username: str | None = None
+
+
+class ProjectMember(msgspec.Struct):
+    role_id: int
+    member_user: UserEntity | None = None
+    member_group: dict | None = None
+
+
+class RoleRequest(msgspec.Struct):
+    role_id: int
+
+
+class ProjectMemberEntity(msgspec.Struct):
+    id: int
+    project_id: int
+    entity_name: str
+    role_name: str
+    role_id: int
+    entity_id: int
+    entity_type: str = "u"
+
+
+class Access(msgspec.Struct):
+    resource: str
+    action: str
+    effect: str = "allow"
+
+
+class RobotPermission(msgspec.Struct):
+    kind: str
+    namespace: str
+    access: list[Access]
+
+
+class RobotCreate(msgspec.Struct):
+    name: str
+    level: str
+    permissions: list[RobotPermission]
+    description: str = ""
+    duration: int = -1
+    disable: bool = False
+    secret: str | None = None
+
+
+class RobotUpdate(msgspec.Struct):
+    name: str
+    level: str
+    permissions: list[RobotPermission]
+    description: str = ""
+    duration: int = -1
+    disable: bool = False
+
+
+class RobotCreated(msgspec.Struct):
+    id: int
+    name: str
+    secret: str
+    creation_time: str
+    expires_at: int
+
+
+class Robot(msgspec.Struct):
+    id: int
+    name: str
+    description: str
+    level: str
+    duration: int
+    editable: bool
+    disable: bool
+    expires_at: int
+    permissions: list[RobotPermission]
+    creator_type: str
+    creation_time: str
+    update_time: str
+
+
+class RobotSec(msgspec.Struct):
+    secret: str | None = None
+
+
+class Permission(msgspec.Struct):
+    resource: str
+    action: str
+
+
+class Permissions(msgspec.Struct):
+    system: list[Permission]
+    project: list[Permission]

@@ -1,0 +1,150 @@
+"""The authorization seam filled in: Basic credentials or Docker bearer tokens.
+
+- No credentials: 401 with a Bearer challenge naming the token realm.
+- Bearer token: signature, issuer, audience and expiry are checked, then the
+  action must be in the token's `access` claim, and the principal behind it
+  must still be enabled (a disabled user's tokens stop working at once).
+- Basic credentials (users and robots): verified against the credential store,
+  with a short-lived cache of successful checks and a per-user lockout.
+"""
+
+import base64
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+import anyio.to_thread
+
+from domain.access import ANONYMOUS, Principal, allows, oci_actions, system_allows
+from domain.base import Actor
+from domain.errors import Denied, Unauthorized
+from domain.names import project_of
+from infra.tokens import SERVICE, token_allows
+
+BASIC_CACHE_SECONDS = 60
+
+
+class TokenAuthorizer:
+    def __init__(self, iam, oci, credentials, tokens, lockout, external_url: str) -> None:
+        self.iam = iam
+        self.oci = oci
+        self.credentials = credentials
+        self.tokens = tokens
+        self.lockout = lockout
+        self.realm = f"{external_url}/service/token"
+        self._basic_ok: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- identifying the caller -------------------------------------------------
+
+    async def principal_for(self, name: str) -> Principal | None:
+        loader = self.iam.robot_principal if name.startswith("robot$") else self.iam.user_principal
+        return await anyio.to_thread.run_sync(loader, name)
+
+    async def check_password(self, name: str, secret: str) -> Principal:
+        """The principal behind Basic credentials, or Unauthorized (never saying which part was wrong)."""
+        if self.lockout.locked(name):
+            raise Unauthorized("too many failed logins for this user; try again later")
+        key = hashlib.sha256(f"{name}\x00{secret}".encode()).digest()
+        fresh = self._basic_ok.get(key, 0) > time.monotonic()
+        if not fresh:
+            ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
+            if not ok:
+                self.lockout.failed(name)
+                raise Unauthorized("invalid username or password")
+            self.lockout.succeeded(name)
+            with self._lock:
+                self._basic_ok[key] = time.monotonic() + BASIC_CACHE_SECONDS
+                if len(self._basic_ok) > 10_000:
+                    self._basic_ok.popitem(last=False)
+        principal = await self.principal_for(name)
+        if principal is None or not principal.usable():
+            raise Unauthorized("invalid username or password")
+        return principal
+
+    async def basic_principal(self, authorization: str | None) -> Principal:
+        """ANONYMOUS without credentials; the user or robot for valid Basic credentials."""
+        if not authorization:
+            return ANONYMOUS
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise Unauthorized("unsupported authorization scheme")
+        try:
+            name, sep, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise Unauthorized("malformed Basic credentials")
+        if not sep or not name:
+            raise Unauthorized("malformed Basic credentials")
+        return await self.check_password(name, secret)
+
+    # -- OCI routes -----------------------------------------------------------------
+
+    def _challenge(self, repository: str | None, actions: set[str]) -> Unauthorized:
+        error = Unauthorized("authentication required")
+        scope = f',scope="repository:{repository}:{",".join(sorted(actions))}"' if repository and actions else ""
+        if repository is None and "catalog" in actions:
+            scope = ',scope="registry:catalog:*"'
+        error.challenge = f'Bearer realm="{self.realm}",service="{SERVICE}"{scope}'
+        return error
+
+    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+        authorization = request.header("authorization")
+        if not authorization:
+            raise self._challenge(repository, actions)
+        scheme = authorization.split(" ", 1)[0].lower()
+        if scheme == "bearer":
+            principal = await self._bearer(authorization[7:].strip(), repository, actions)
+        else:
+            principal = await self.basic_principal(authorization)
+            await self._check(principal, repository, actions)
+        return Actor(name=principal.name, client_ip=request.client_ip, request_id=request.request_id)
+
+    async def _bearer(self, token: str, repository: str | None, actions: set[str]) -> Principal:
+        claims = await anyio.to_thread.run_sync(self.tokens.verify, token)
+        subject = claims["sub"]
+        principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
+        if principal is None or not principal.usable():
+            raise Unauthorized("the token's account is disabled, expired or gone")
+        if repository is None:
+            if "catalog" in actions and not token_allows(claims, "registry", "catalog", "*"):
+                raise Denied("requested access to the catalog is denied")
+            return principal
+        for action in actions:
+            if not token_allows(claims, "repository", repository, action):
+                if principal.anonymous:
+                    raise self._challenge(repository, actions)
+                raise Denied("requested access to the resource is denied")
+        return principal
+
+    async def _check(self, principal: Principal, repository: str | None, actions: set[str]) -> None:
+        if repository is None:
+            if "catalog" in actions and not system_allows(principal, "catalog", "read"):
+                raise Denied("requested access to the catalog is denied")
+            return
+        granted = await self.granted(principal, repository, actions)
+        if granted != actions:
+            raise Denied("requested access to the resource is denied")
+
+    async def granted(self, principal: Principal, repository: str, actions: set[str]) -> set[str]:
+        """The OCI actions the principal holds on a repository (none if its project is unknown)."""
+        project = project_of(repository)
+        row = await anyio.to_thread.run_sync(self.oci.project, project)
+        if row is None:  # administrators learn it is unknown; others cannot tell it from private
+            return set(actions) if principal.sysadmin and principal.usable() else set()
+        return oci_actions(principal, project, row.public, actions)
+
+    async def may_pull(self, request, repository: str) -> bool:
+        """For cross-repository mounts: may the caller read the source repository?"""
+        try:
+            await self.authorize(request, repository, {"pull"})
+            return True
+        except (Unauthorized, Denied):
+            return False
+
+    async def rest_principal(self, request) -> Principal:
+        return await self.basic_principal(request.headers.get("authorization"))
+
+
+def project_allows(principal: Principal, project: str, public: bool, resource: str, action: str) -> bool:
+    return allows(principal, project, public, resource, action)

@@ -1,0 +1,149 @@
+"""The identity query model: users, project members and robot accounts.
+
+Integer ids (Harbor's `user_id`, member `id`, robot `id`) are the log
+positions of the events that created them: unique, stable across rebuilds.
+"""
+
+import json
+from typing import Any
+
+from domain.project import Project
+from domain.robot import Robot
+from domain.user import User
+from infra.sql import Writer
+
+TABLES = ("users", "members", "robots")
+
+
+def schema(p: str) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {p}users (
+            username TEXT PRIMARY KEY, user_id BIGINT NOT NULL, email TEXT NOT NULL,
+            realname TEXT NOT NULL, comment TEXT NOT NULL, sysadmin INTEGER NOT NULL,
+            enabled INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {p}users_id ON {p}users (user_id)",
+        f"""CREATE TABLE IF NOT EXISTS {p}members (
+            project TEXT NOT NULL, username TEXT NOT NULL, member_id BIGINT NOT NULL,
+            role INTEGER NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (project, username))""",
+        f"""CREATE TABLE IF NOT EXISTS {p}robots (
+            name TEXT PRIMARY KEY, robot_id BIGINT NOT NULL, level TEXT NOT NULL,
+            description TEXT NOT NULL, grants TEXT NOT NULL, duration_days INTEGER NOT NULL,
+            expires_at BIGINT NOT NULL, enabled INTEGER NOT NULL, created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {p}robots_id ON {p}robots (robot_id)",
+    ]
+
+
+def _when(event: Any) -> str:
+    return event.timestamp.isoformat()
+
+
+class IamView:
+    name = "iam"
+    tables = TABLES
+
+    def __init__(self, prefix: str = "iam_") -> None:
+        self.p = prefix
+        self.handlers = {
+            User.Created: self._user_created,
+            User.ProfileUpdated: self._user_profile,
+            User.SysadminChanged: self._user_flag("sysadmin", "sysadmin"),
+            User.EnabledChanged: self._user_flag("enabled", "enabled"),
+            User.PasswordChanged: self._user_touched,
+            User.Deleted: self._user_deleted,
+            Project.MemberAdded: self._member_added,
+            Project.MemberRoleChanged: self._member_role,
+            Project.MemberRemoved: self._member_removed,
+            Project.Deleted: self._project_deleted,
+            Robot.Created: self._robot_created,
+            Robot.Updated: self._robot_updated,
+            Robot.EnabledChanged: self._robot_enabled,
+            Robot.SecretRefreshed: self._robot_touched,
+            Robot.Deleted: self._robot_deleted,
+        }
+
+    def create(self, w: Writer) -> None:
+        for statement in schema(self.p):
+            w.execute(statement)
+
+    def drop(self, w: Writer) -> None:
+        for table in TABLES:
+            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
+
+    def drop_indexes(self, w: Writer) -> None:
+        for index in ("users_id", "robots_id"):
+            w.execute(f"DROP INDEX IF EXISTS {self.p}{index}")
+
+    def apply(self, w: Writer, event: Any, position: int) -> set:
+        handler = self.handlers.get(type(event))
+        return handler(w, event, position) if handler else set()
+
+    def _user_created(self, w, e, pos) -> set:
+        w.execute(f"INSERT INTO {self.p}users VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.username, pos, e.email, e.realname, e.comment, int(e.sysadmin), _when(e), _when(e)))
+        return {("user", e.username)}
+
+    def _user_profile(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}users SET email = ?, realname = ?, comment = ?, updated_at = ? "
+                  "WHERE username = ?", (e.email, e.realname, e.comment, _when(e), e.username))
+        return {("user", e.username)}
+
+    def _user_flag(self, column: str, field: str):
+        def apply(w, e, pos) -> set:
+            w.execute(f"UPDATE {self.p}users SET {column} = ?, updated_at = ? WHERE username = ?",
+                      (int(getattr(e, field)), _when(e), e.username))
+            return {("user", e.username)}
+        return apply
+
+    def _user_touched(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}users SET updated_at = ? WHERE username = ?", (_when(e), e.username))
+        return {("user", e.username)}
+
+    def _user_deleted(self, w, e, pos) -> set:
+        w.execute(f"DELETE FROM {self.p}users WHERE username = ?", (e.username,))
+        w.execute(f"DELETE FROM {self.p}members WHERE username = ?", (e.username,))
+        return {("user", e.username)}
+
+    def _member_added(self, w, e, pos) -> set:
+        w.execute(f"INSERT INTO {self.p}members VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.name, e.member, pos, e.role, _when(e)))
+        return {("user", e.member)}
+
+    def _member_role(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}members SET role = ? WHERE project = ? AND username = ?",
+                  (e.role, e.name, e.member))
+        return {("user", e.member)}
+
+    def _member_removed(self, w, e, pos) -> set:
+        w.execute(f"DELETE FROM {self.p}members WHERE project = ? AND username = ?", (e.name, e.member))
+        return {("user", e.member)}
+
+    def _project_deleted(self, w, e, pos) -> set:
+        w.execute(f"DELETE FROM {self.p}members WHERE project = ?", (e.name,))
+        return {("all",)}
+
+    def _robot_created(self, w, e, pos) -> set:
+        w.execute(f"INSERT INTO {self.p}robots VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING",
+                  (e.name, pos, e.level, e.description, json.dumps(e.grants), e.duration_days,
+                   e.expires_at, e.actor, _when(e), _when(e)))
+        return {("robot", e.name)}
+
+    def _robot_updated(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}robots SET description = ?, grants = ?, duration_days = ?, "
+                  "expires_at = ?, updated_at = ? WHERE name = ?",
+                  (e.description, json.dumps(e.grants), e.duration_days, e.expires_at, _when(e), e.name))
+        return {("robot", e.name)}
+
+    def _robot_enabled(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}robots SET enabled = ?, updated_at = ? WHERE name = ?",
+                  (int(e.enabled), _when(e), e.name))
+        return {("robot", e.name)}
+
+    def _robot_touched(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}robots SET updated_at = ? WHERE name = ?", (_when(e), e.name))
+        return {("robot", e.name)}
+
+    def _robot_deleted(self, w, e, pos) -> set:
+        w.execute(f"DELETE FROM {self.p}robots WHERE name = ?", (e.name,))
+        return {("robot", e.name)}

@@ -1,0 +1,102 @@
+"""GET routes for projects and their members."""
+
+import anyio.to_thread
+from litestar import Request, Response, get, head
+from litestar.params import FromQuery, Parameter
+
+from domain.access import allows
+from domain.errors import NotFound
+from domain.roles import ROLE_NAMES
+from infra.harbor_schemas import Project, ProjectMemberEntity
+from infra.rest import Caller, caller, paged, paging
+
+
+def _is_name(request: Request) -> bool | None:
+    value = request.headers.get("x-is-resource-name")
+    return None if value is None else value.lower() == "true"
+
+
+async def visible_project(who: Caller, key: str, resource: str = "project", action: str = "read"):
+    """The project if the caller may see it; 404 otherwise (no hint that a private one exists)."""
+    row = await anyio.to_thread.run_sync(who.registry.queries.project_by_key, key,
+                                         _is_name(who.request))
+    if row is None or not allows(who.principal, row.name, row.public, "project", "read"):
+        raise NotFound("project not found", {"project": key[:255]})
+    if not allows(who.principal, row.name, row.public, resource, action):
+        raise who.refuse()
+    return row
+
+
+def project_resp(row, principal, owner_id: int) -> Project:
+    role = principal.roles.get(row.name, 0) if principal.kind == "user" else 0
+    return Project(project_id=row.project_id, owner_id=owner_id, name=row.name,
+                   owner_name=row.created_by, creation_time=row.created_at,
+                   update_time=row.created_at, deleted=False, repo_count=row.repo_count,
+                   metadata={"public": "true" if row.public else "false"},
+                   current_user_role_id=role, current_user_role_ids=[role] if role else [])
+
+
+async def _owner_id(registry, username: FromQuery[str]) -> int:
+    user = await anyio.to_thread.run_sync(registry.iam_queries.user, username)
+    return user.user_id if user else 0
+
+
+@get("/api/v2.0/projects")
+async def list_projects(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10, name: FromQuery[str | None] = None,
+                        public: FromQuery[bool | None] = None) -> Response:
+    """Public projects and those the caller belongs to (every project for administrators)."""
+    who = await caller(request)
+    offset, limit = paging(page, page_size)
+    principal = who.principal
+    visible = None if principal.sysadmin else list(principal.roles)
+    if principal.kind == "robot":
+        visible = [g["namespace"] for g in principal.grants if g["kind"] == "project"]
+        visible = None if "*" in visible else visible
+    rows, total = await anyio.to_thread.run_sync(who.registry.queries.projects, offset, limit,
+                                                 visible, name, public)
+    items = [project_resp(r, principal, await _owner_id(who.registry, r.created_by)) for r in rows]
+    return paged(request, items, total, page, page_size)
+
+
+@head("/api/v2.0/projects")
+async def project_exists(request: Request, project_name: FromQuery[str]) -> None:
+    row = await anyio.to_thread.run_sync(request.app.state.registry.queries.project_by_key,
+                                         project_name, True)
+    if row is None:
+        raise NotFound("project not found")
+
+
+@get("/api/v2.0/projects/{project_name_or_id:str}")
+async def get_project(request: Request, project_name_or_id: str = Parameter()) -> Project:
+    who = await caller(request)
+    row = await visible_project(who, project_name_or_id)
+    return project_resp(row, who.principal, await _owner_id(who.registry, row.created_by))
+
+
+def member_resp(row, project_id: int) -> ProjectMemberEntity:
+    return ProjectMemberEntity(id=row.member_id, project_id=project_id, entity_name=row.username,
+                               role_name=ROLE_NAMES[row.role], role_id=row.role, entity_id=row.user_id)
+
+
+@get("/api/v2.0/projects/{project_name_or_id:str}/members")
+async def list_members(request: Request, project_name_or_id: str = Parameter(), page: FromQuery[int] = 1,
+                       page_size: FromQuery[int] = 10, entityname: FromQuery[str | None] = None) -> Response:
+    who = await caller(request)
+    who.require_login()
+    project = await visible_project(who, project_name_or_id, "member", "list")
+    offset, limit = paging(page, page_size)
+    rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
+                                                 offset, limit, entityname)
+    return paged(request, [member_resp(r, project.project_id) for r in rows], total, page, page_size)
+
+
+@get("/api/v2.0/projects/{project_name_or_id:str}/members/{mid:int}")
+async def get_member(request: Request, project_name_or_id: str = Parameter(),
+                     mid: int = Parameter()) -> ProjectMemberEntity:
+    who = await caller(request)
+    who.require_login()
+    project = await visible_project(who, project_name_or_id, "member", "read")
+    row = await anyio.to_thread.run_sync(who.registry.iam_queries.member_by_id, project.name, mid)
+    if row is None:
+        raise NotFound("member not found", {"mid": mid})
+    return member_resp(row, project.project_id)

@@ -1,0 +1,70 @@
+"""Routes that change robot accounts. A secret is shown once: at creation or refresh."""
+
+from litestar import Request, Response, delete, patch, post, put
+from litestar.params import JSONBody, Parameter
+
+from commands.iam_messages import CreateRobot, DeleteRobot, RefreshRobotSecret, UpdateRobot
+from domain.errors import BadRequest
+from domain.robot import Grant, full_robot_name
+from infra.harbor_schemas import RobotCreate, RobotCreated, RobotSec, RobotUpdate
+from infra.rest import caller
+from read_api.rest_robots import require_robot_right, robot_by_id, robot_project
+
+
+def _grants(permissions) -> list[Grant]:
+    return [Grant(kind=p.kind, namespace=p.namespace,
+                  access=[(a.resource, a.action) for a in p.access if a.effect != "deny"])
+            for p in permissions]
+
+
+def _project_of(data) -> str | None:
+    if data.level != "project":
+        return None
+    namespaces = {p.namespace for p in data.permissions}
+    if len(namespaces) != 1:
+        raise BadRequest("a project robot names exactly one project in its permissions",
+                         {"field": "permissions.namespace"})
+    return namespaces.pop()
+
+
+@post("/api/v2.0/robots", status_code=201)
+async def create_robot(request: Request, data: JSONBody[RobotCreate]) -> Response:
+    who = await caller(request)
+    project = _project_of(data)
+    await require_robot_right(who, project, "create")
+    name = full_robot_name(data.name, data.level, project)
+    created = await who.registry.run(who.registry.iam.create_robot, CreateRobot(
+        name, data.level, data.description, _grants(data.permissions), data.duration, data.secret,
+        who.actor))
+    row = who.registry.iam_queries.robot(name)
+    body = RobotCreated(id=created.position, name=name, secret=created.secret,
+                        creation_time=row.created_at, expires_at=row.expires_at)
+    return Response(body, status_code=201, headers={"Location": f"/api/v2.0/robots/{created.position}"})
+
+
+@put("/api/v2.0/robots/{robot_id:int}")
+async def update_robot(request: Request, data: JSONBody[RobotUpdate], robot_id: int = Parameter()) -> None:
+    who = await caller(request)
+    row = await robot_by_id(who, robot_id, "update")
+    if data.level != row.level or _project_of(data) != robot_project(row):
+        raise BadRequest("a robot's level and project cannot change", {"field": "level"})
+    await who.registry.run(who.registry.iam.update_robot, UpdateRobot(
+        row.name, data.description, _grants(data.permissions), data.duration, not data.disable,
+        who.actor))
+
+
+@patch("/api/v2.0/robots/{robot_id:int}")
+async def refresh_secret(request: Request, data: JSONBody[RobotSec], robot_id: int = Parameter()) -> RobotSec:
+    """A new secret (given, or generated when none is sent); the old one stops working."""
+    who = await caller(request)
+    row = await robot_by_id(who, robot_id, "update")
+    created = await who.registry.run(who.registry.iam.refresh_robot_secret,
+                                     RefreshRobotSecret(row.name, data.secret, who.actor))
+    return RobotSec(secret=created.secret)
+
+
+@delete("/api/v2.0/robots/{robot_id:int}", status_code=200)
+async def delete_robot(request: Request, robot_id: int = Parameter()) -> None:
+    who = await caller(request)
+    row = await robot_by_id(who, robot_id, "delete")
+    await who.registry.run(who.registry.iam.delete_robot, DeleteRobot(row.name, who.actor))

@@ -1,0 +1,52 @@
+"""The Docker registry token service: `GET /service/token`."""
+
+from litestar import Request, Response, get
+
+from domain.access import system_allows
+from domain.errors import BadRequest
+from domain.names import check_repository
+from infra.tokens import SERVICE
+
+MAX_SCOPES = 50
+OCI_ACTIONS = {"pull", "push", "delete"}
+
+
+def parse_scope(scope: str) -> tuple[str, str, set[str]]:
+    """`repository:<name>:<actions>` or `registry:catalog:*` as (type, name, actions)."""
+    kind, _, rest = scope.partition(":")
+    name, _, actions = rest.rpartition(":")
+    if kind not in ("repository", "registry") or not name or not actions:
+        raise BadRequest("malformed scope", {"scope": scope[:200]})
+    wanted = set(actions.split(","))
+    if kind == "repository":
+        check_repository(name)
+        if "*" in wanted:
+            wanted = set(OCI_ACTIONS)
+        if not wanted <= OCI_ACTIONS:
+            raise BadRequest("unknown action in scope", {"scope": scope[:200]})
+    elif name != "catalog" or wanted != {"*"}:
+        raise BadRequest("unsupported registry scope", {"scope": scope[:200]})
+    return kind, name, wanted
+
+
+@get("/service/token")
+async def issue_token(request: Request) -> Response:
+    """A JWT whose `access` claim lists only what the caller may do in each requested scope."""
+    registry = request.app.state.registry
+    service = request.query_params.get("service")
+    if service not in (None, SERVICE):
+        raise BadRequest("unknown service", {"service": service[:100]})
+    scopes = [part for value in request.query_params.getall("scope", [])
+              for part in value.split(" ") if part]
+    if len(scopes) > MAX_SCOPES:
+        raise BadRequest(f"at most {MAX_SCOPES} scopes per token request")
+    principal = await registry.authorizer.rest_principal(request)
+    access = []
+    for kind, name, wanted in (parse_scope(scope) for scope in scopes):
+        if kind == "registry":
+            granted = ["*"] if system_allows(principal, "catalog", "read") else []
+        else:
+            granted = sorted(await registry.authorizer.granted(principal, name, wanted))
+        access.append({"type": kind, "name": name, "actions": granted})
+    subject = "" if principal.anonymous else principal.name
+    return Response(registry.tokens.issue(subject, access), status_code=200)
