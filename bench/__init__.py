@@ -1,0 +1,1 @@
+"""Benchmark harness: Tidemark vs CNCF Distribution (see README.md)."""
