@@ -32,6 +32,7 @@ TARGET_ENV = "TIDEMARK_E2E_TARGET"
 START_TIMEOUT_ENV = "TIDEMARK_E2E_START_TIMEOUT"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SKOPEO_TIMEOUT = 180
+ADMIN_PASSWORD = "E2e-Admin-Passw0rd"
 
 DISTRIBUTION_CONFIG = """\
 version: 0.1
@@ -114,6 +115,9 @@ def _wait_until_ready(registry: RunningRegistry, timeout: float) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as error:
+            if error.code == 401:  # up, and asking for credentials
+                return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
@@ -142,6 +146,7 @@ def _registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     command = _server_command(target, workdir, host, port, data_dir)
     env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
     env["TIDEMARK_DATA_DIR"] = str(data_dir)
+    env["TIDEMARK_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -188,10 +193,10 @@ class Skopeo:
                     "REGISTRY_AUTH_FILE": str(config_dir / "auth.json")}
 
     def run(self, *args: str, global_args: tuple[str, ...] = (), check: bool = True,
-            ) -> subprocess.CompletedProcess:
+            stdin: str | None = None) -> subprocess.CompletedProcess:
         command = ["skopeo", *self.global_args, *global_args, *args]
         result = subprocess.run(command, env=self.env, capture_output=True, text=True,
-                                timeout=SKOPEO_TIMEOUT)
+                                timeout=SKOPEO_TIMEOUT, input=stdin)
         if check and result.returncode != 0:
             pytest.fail(f"`{' '.join(command)}` exited {result.returncode}\n"
                         f"--- stderr ---\n{result.stderr[-4000:]}\n"
@@ -218,9 +223,20 @@ class Skopeo:
     def delete(self, ref: str) -> subprocess.CompletedProcess:
         return self.run("delete", "--tls-verify=false", ref)
 
+    def login(self, username: str, password: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`skopeo login`: stores the credentials in this helper's auth file."""
+        return self.run("login", "--tls-verify=false", "-u", username, "--password-stdin",
+                        self.registry.host, check=check, stdin=password)
+
+    def logout(self) -> None:
+        self.run("logout", "--all", check=False)
+
 
 @pytest.fixture
 def skopeo(tmp_path_factory: pytest.TempPathFactory, registry: RunningRegistry) -> Skopeo:
     if shutil.which("skopeo") is None:
-        pytest.skip("skopeo is not installed")
-    return Skopeo(tmp_path_factory.mktemp("skopeo"), registry)
+        pytest.fail("skopeo is not installed (make test-deps installs it)")
+    helper = Skopeo(tmp_path_factory.mktemp("skopeo"), registry)
+    if registry.target == "tidemark":
+        helper.login("admin", ADMIN_PASSWORD)
+    return helper

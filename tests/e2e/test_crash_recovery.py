@@ -12,11 +12,13 @@ import pytest
 
 from tests.e2e import oci_images
 from tests.e2e.conftest import (
-    REPO_ROOT, RunningRegistry, Skopeo, _free_port, _server_command, _stop, _wait_until_ready,
+    ADMIN_PASSWORD, REPO_ROOT, RunningRegistry, Skopeo, _free_port, _server_command, _stop,
+    _wait_until_ready,
 )
 
 pytestmark = pytest.mark.e2e
 MIB = 1024 * 1024
+AUTH = ("admin", ADMIN_PASSWORD)
 
 
 def _start(workdir, port, data_dir) -> RunningRegistry:
@@ -24,7 +26,8 @@ def _start(workdir, port, data_dir) -> RunningRegistry:
     command = _server_command("tidemark", workdir, f"127.0.0.1:{port}", port, data_dir)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "TIDEMARK_DATA_DIR": str(data_dir)})
+                                   env={**os.environ, "TIDEMARK_DATA_DIR": str(data_dir),
+                                        "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD})
     server = RunningRegistry("tidemark", f"127.0.0.1:{port}", data_dir, log_path, process)
     _wait_until_ready(server, 30)
     return server
@@ -71,18 +74,19 @@ def test_sigkill_mid_push_keeps_complete_data_and_no_partial_blob(tmp_path):
     try:
         # given a complete image and a chunked upload with 2 MiB received
         skopeo = Skopeo(tmp_path, server)
+        skopeo.login("admin", ADMIN_PASSWORD)
         image = oci_images.build_image(tmp_path / "layout", tag="v1", seed=7)
         skopeo.copy(f"oci:{image.layout_dir}:v1", server.ref("library/crash", "v1"))
         first = os.urandom(2 * MIB)
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, auth=AUTH) as client:
             location = client.post("/v2/library/crash/blobs/uploads/").headers["location"]
             assert client.patch(location, content=first).status_code == 202
         # when the server is killed during the next chunk and during a monolithic push
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, auth=AUTH) as client:
             second = _kill_during(lambda body: client.patch(location, content=body), server, 3 * MIB)
         server = _start(tmp_path, port, data_dir)
         lost = hashlib.sha256(b"never completes").hexdigest()
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, auth=AUTH) as client:
             _kill_during(lambda body: client.post(
                 f"{base}/v2/library/crash/blobs/uploads/?digest=sha256:{lost}", content=body),
                 server, 4 * MIB)
@@ -91,9 +95,10 @@ def test_sigkill_mid_push_keeps_complete_data_and_no_partial_blob(tmp_path):
         # then the complete image is intact and pullable
         out = tmp_path / "pulled"
         skopeo = Skopeo(tmp_path, server)
+        skopeo.login("admin", ADMIN_PASSWORD)
         skopeo.copy(server.ref("library/crash", "v1"), f"oci:{out}:v1")
         assert oci_images.resolve_tag(out, "v1")["digest"] == image.manifest_digest
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, auth=AUTH) as client:
             # the interrupted monolithic push left nothing visible
             assert client.head(f"/v2/library/crash/blobs/sha256:{lost}").status_code == 404
             # the interrupted chunked upload resumes from what the server kept
