@@ -16,6 +16,12 @@ class Authorizer(Protocol):
         Actions: pull, push, delete on a repository; catalog with no repository.
         """
 
+    async def may_pull(self, request, repository: str) -> bool:
+        """May the caller read this repository (the source of a cross-repository mount)?"""
+
+    async def catalog_projects(self, request) -> set[str] | None:
+        """Projects whose repositories the caller may list, or None for every project."""
+
 
 class OpenAuthorizer:
     """Anonymous access with every right."""
@@ -25,3 +31,6 @@ class OpenAuthorizer:
 
     async def may_pull(self, request, repository: str) -> bool:
         return True
+
+    async def catalog_projects(self, request) -> set[str] | None:
+        return None

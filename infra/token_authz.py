@@ -134,6 +134,26 @@ class TokenAuthorizer:
             return set(actions) if principal.sysadmin and principal.usable() else set()
         return oci_actions(principal, project, row.public, actions)
 
+    async def catalog_projects(self, request) -> set[str] | None:
+        """Projects whose repositories the caller may list: None for all (administrators,
+        or a token granting `registry:catalog:*`), else those it may pull from."""
+        authorization = request.header("authorization")
+        if not authorization:
+            raise self._challenge(None, {"catalog"})
+        if authorization.split(" ", 1)[0].lower() == "bearer":
+            claims = await anyio.to_thread.run_sync(self.tokens.verify, authorization[7:].strip())
+            if token_allows(claims, "registry", "catalog", "*"):
+                return None
+            principal = ANONYMOUS if claims["sub"] == "" else await self.principal_for(claims["sub"])
+            if principal is None or not principal.usable():
+                raise Unauthorized("the token's account is disabled, expired or gone")
+        else:
+            principal = await self.basic_principal(authorization)
+        if system_allows(principal, "catalog", "read"):
+            return None
+        projects = await anyio.to_thread.run_sync(self.oci.all_projects)
+        return {name for name, public in projects if allows(principal, name, public, "repository", "pull")}
+
     async def may_pull(self, request, repository: str) -> bool:
         """For cross-repository mounts: may the caller read the source repository?"""
         try:

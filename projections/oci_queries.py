@@ -134,11 +134,19 @@ class OciQueries:
     def repository_exists(self, repository: str) -> bool:
         return bool(self.db.read(f"SELECT 1 FROM {self.p}repositories WHERE name = ?", (repository,)))
 
-    def repositories(self, limit: int | None, last: str | None) -> list[str]:
-        sql = f"SELECT name FROM {self.p}repositories"
+    def all_projects(self) -> list[tuple[str, bool]]:
+        return [(name, bool(public)) for name, public in
+                self.db.read(f"SELECT name, public FROM {self.p}projects")]
+
+    def repositories(self, limit: int | None, last: str | None,
+                     projects: set[str] | None = None) -> list[str]:
+        sql = f"SELECT name FROM {self.p}repositories WHERE 1 = 1"
         params: list = []
+        if projects is not None:
+            sql += f" AND project IN ({', '.join('?' for _ in projects) or 'NULL'})"
+            params.extend(sorted(projects))
         if last:
-            sql += " WHERE name > ?"
+            sql += " AND name > ?"
             params.append(last)
         sql += " ORDER BY name"
         if limit is not None:

@@ -15,8 +15,7 @@ async def handle(request: OciRequest, registry) -> Response:
         await registry.authorizer.authorize(request, None, set())
         return json_response(200, {})
     if route == "catalog":
-        await registry.authorizer.authorize(request, None, {"catalog"})
-        return await catalog(request, registry)
+        return await catalog(request, registry, await registry.authorizer.catalog_projects(request))
     name = check_repository(request.params["name"])
     await registry.authorizer.authorize(request, name, {"pull"})
     await require_project(registry, name)
@@ -138,10 +137,12 @@ async def list_tags(request: OciRequest, registry, name: str) -> Response:
     return json_response(200, {"name": name, "tags": tags}, extra)
 
 
-async def catalog(request: OciRequest, registry) -> Response:
+async def catalog(request: OciRequest, registry, projects: set[str] | None) -> Response:
+    """Every repository for administrators; for others, those in projects they may pull from."""
     limit = _page_size(request)
     last = request.query.get("last")
-    names = [] if limit == 0 else await anyio.to_thread.run_sync(registry.queries.repositories, limit, last)
+    names = [] if limit == 0 else await anyio.to_thread.run_sync(
+        registry.queries.repositories, limit, last, projects)
     extra = [paginate_link("/v2/_catalog", limit, names[-1])] if limit and len(names) == limit else []
     return json_response(200, {"repositories": names}, extra)
 

@@ -38,3 +38,16 @@ def test_every_answer_carries_a_request_id(http):
     response = http.get("/v2/", headers={"x-request-id": "abc123"})
     assert response.headers["x-request-id"] == "abc123"
     assert len(http.get("/v2/").headers["x-request-id"]) == 32
+
+
+def test_catalog_shows_non_admins_only_what_they_may_pull(http, oci, registry):
+    from tests.integration.conftest import basic
+
+    oci.push_blob("library/open", b"public")
+    assert http.post("/api/v2.0/projects", json={"project_name": "hidden",
+                                                 "metadata": {"public": "false"}}).status_code == 201
+    oci.push_blob("hidden/app", b"private")
+    assert http.post("/api/v2.0/users", json={"username": "carol", "password": "Carol-Passw0rd"}).status_code == 201
+    assert set(http.get("/v2/_catalog").json()["repositories"]) == {"library/open", "hidden/app"}
+    as_carol = http.get("/v2/_catalog", headers={"authorization": basic("carol", "Carol-Passw0rd")})
+    assert as_carol.json()["repositories"] == ["library/open"]
