@@ -21,6 +21,7 @@ from domain.base import Actor
 from domain.errors import Denied, Unauthorized
 from domain.names import project_of
 from infra.tokens import SERVICE, token_allows
+from projections.cache import MISS
 
 BASIC_CACHE_SECONDS = 60
 
@@ -39,8 +40,24 @@ class TokenAuthorizer:
     # -- identifying the caller -------------------------------------------------
 
     async def principal_for(self, name: str) -> Principal | None:
-        loader = self.iam.robot_principal if name.startswith("robot$") else self.iam.user_principal
+        robot = name.startswith("robot$")
+        hit = self.iam.cache.get(("robot" if robot else "user", name))
+        if hit is not MISS:
+            return hit
+        loader = self.iam.robot_principal if robot else self.iam.user_principal
         return await anyio.to_thread.run_sync(loader, name)
+
+    async def _verify(self, token: str) -> dict:
+        claims = self.tokens.cached(token)
+        if claims is None:
+            claims = await anyio.to_thread.run_sync(self.tokens.verify, token)
+        return claims
+
+    async def _project(self, project: str):
+        hit = self.oci.cached(("project", project))
+        if hit is not MISS:
+            return hit
+        return await anyio.to_thread.run_sync(self.oci.project, project)
 
     async def check_password(self, name: str, secret: str) -> Principal:
         """The principal behind Basic credentials, or Unauthorized (never saying which part was wrong)."""
@@ -101,7 +118,7 @@ class TokenAuthorizer:
         return Actor(name=principal.name, client_ip=request.client_ip, request_id=request.request_id)
 
     async def _bearer(self, token: str, repository: str | None, actions: set[str]) -> Principal:
-        claims = await anyio.to_thread.run_sync(self.tokens.verify, token)
+        claims = await self._verify(token)
         subject = claims["sub"]
         principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
         if principal is None or not principal.usable():
@@ -129,7 +146,7 @@ class TokenAuthorizer:
     async def granted(self, principal: Principal, repository: str, actions: set[str]) -> set[str]:
         """The OCI actions the principal holds on a repository (none if its project is unknown)."""
         project = project_of(repository)
-        row = await anyio.to_thread.run_sync(self.oci.project, project)
+        row = await self._project(project)
         if row is None:  # administrators learn it is unknown; others cannot tell it from private
             return set(actions) if principal.sysadmin and principal.usable() else set()
         return oci_actions(principal, project, row.public, actions)
@@ -141,7 +158,7 @@ class TokenAuthorizer:
         if not authorization:
             raise self._challenge(None, {"catalog"})
         if authorization.split(" ", 1)[0].lower() == "bearer":
-            claims = await anyio.to_thread.run_sync(self.tokens.verify, authorization[7:].strip())
+            claims = await self._verify(authorization[7:].strip())
             if token_allows(claims, "registry", "catalog", "*"):
                 return None
             principal = ANONYMOUS if claims["sub"] == "" else await self.principal_for(claims["sub"])
