@@ -86,6 +86,10 @@ class Registry:
         if follow:
             for projector in self.projectors:
                 projector.start()
+            from workers.upload_sweeper import UploadSweeper
+
+            self.sweeper = UploadSweeper(self)
+            self.sweeper.start()
 
     def _ensure_default_project(self) -> None:
         try:
@@ -96,6 +100,8 @@ class Registry:
         self.projector.catch_up()
 
     def close(self) -> None:
+        if getattr(self, "sweeper", None) is not None:
+            self.sweeper.stop()
         for projector in self.projectors:
             projector.stop()
         self.db.close()

@@ -51,3 +51,22 @@ def test_catalog_shows_non_admins_only_what_they_may_pull(http, oci, registry):
     assert set(http.get("/v2/_catalog").json()["repositories"]) == {"library/open", "hidden/app"}
     as_carol = http.get("/v2/_catalog", headers={"authorization": basic("carol", "Carol-Passw0rd")})
     assert as_carol.json()["repositories"] == ["library/open"]
+
+
+def test_forgotten_upload_sessions_expire_as_abandoned(http, registry):
+    import os
+    import time
+
+    from domain.upload import Upload
+    from workers.upload_sweeper import sweep_expired_uploads
+
+    location = http.post("/v2/library/app/blobs/uploads/").headers["location"]
+    http.patch(location, content=b"half")
+    upload_id = location.rsplit("/", 1)[1]
+    stale = time.time() - registry.settings.upload_ttl_seconds - 60
+    os.utime(registry.uploads.root / upload_id / "data", (stale, stale))
+    assert sweep_expired_uploads(registry) == 1
+    assert http.get(location).status_code == 404
+    last = registry.app.mapper.to_domain_event(
+        registry.app.recorder.select_notifications(start=registry.app.head(), limit=1)[0])
+    assert isinstance(last, Upload.Abandoned) and last.reason == "expired" and last.received_bytes == 4

@@ -1,0 +1,1 @@
+"""Log followers and periodic jobs with side effects."""
