@@ -14,6 +14,7 @@ from read_api import rest_users as read_users
 from write_api import rest_projects as write_projects
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
+from read_api.event_feed import list_events, stream_events
 from write_api.token_service import issue_token
 from infra.logging import RequestLogMiddleware, configure_logging
 from infra.metrics import Metrics
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_projects.add_member, write_projects.change_role, write_projects.remove_member,
         read_robots.list_robots, read_robots.get_robot, read_robots.robot_permissions,
         write_robots.create_robot, write_robots.update_robot, write_robots.refresh_secret,
-        write_robots.delete_robot,
+        write_robots.delete_robot, list_events, stream_events,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown], middleware=[middleware],

@@ -1,0 +1,86 @@
+"""The public, versioned form of events: CloudEvents 1.0 JSON.
+
+Outside subscribers see these, never the internal classes, so internals can
+change. The `id` is stable (uuid5 of stream and version) and `position` is the
+event's place in the log, from which a subscriber resumes.
+"""
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from infra.event_codec import decode_state
+
+SPEC_VERSION = "1.0"
+_ID_NAMESPACE = UUID("1f0e3b8e-7b8a-4c59-9d59-5a2f6b8f0c31")
+
+# Internal topic -> public type. Stored topics are forever; so are these names.
+TYPES = {
+    "domain.project:Project.Created": "io.tidemark.project.created.v1",
+    "domain.project:Project.VisibilityChanged": "io.tidemark.project.visibility_changed.v1",
+    "domain.project:Project.MemberAdded": "io.tidemark.project.member_added.v1",
+    "domain.project:Project.MemberRoleChanged": "io.tidemark.project.member_role_changed.v1",
+    "domain.project:Project.MemberRemoved": "io.tidemark.project.member_removed.v1",
+    "domain.project:Project.Deleted": "io.tidemark.project.deleted.v1",
+    "domain.manifest:Manifest.Pushed": "io.tidemark.artifact.pushed.v1",
+    "domain.manifest:Manifest.Repushed": "io.tidemark.artifact.pushed.v1",
+    "domain.manifest:Manifest.Deleted": "io.tidemark.artifact.deleted.v1",
+    "domain.tag:Tag.Created": "io.tidemark.tag.created.v1",
+    "domain.tag:Tag.Moved": "io.tidemark.tag.moved.v1",
+    "domain.tag:Tag.Removed": "io.tidemark.tag.deleted.v1",
+    "domain.blob_link:BlobLink.Linked": "io.tidemark.blob.linked.v1",
+    "domain.blob_link:BlobLink.Relinked": "io.tidemark.blob.linked.v1",
+    "domain.blob_link:BlobLink.Unlinked": "io.tidemark.blob.unlinked.v1",
+    "domain.upload:Upload.Abandoned": "io.tidemark.upload.abandoned.v1",
+    "domain.user:User.Created": "io.tidemark.user.created.v1",
+    "domain.user:User.ProfileUpdated": "io.tidemark.user.updated.v1",
+    "domain.user:User.PasswordChanged": "io.tidemark.user.password_changed.v1",
+    "domain.user:User.SysadminChanged": "io.tidemark.user.sysadmin_changed.v1",
+    "domain.user:User.EnabledChanged": "io.tidemark.user.enabled_changed.v1",
+    "domain.user:User.Deleted": "io.tidemark.user.deleted.v1",
+    "domain.robot:Robot.Created": "io.tidemark.robot.created.v1",
+    "domain.robot:Robot.SecretRefreshed": "io.tidemark.robot.secret_refreshed.v1",
+    "domain.robot:Robot.Updated": "io.tidemark.robot.updated.v1",
+    "domain.robot:Robot.EnabledChanged": "io.tidemark.robot.enabled_changed.v1",
+    "domain.robot:Robot.Deleted": "io.tidemark.robot.deleted.v1",
+}
+
+_INTERNAL = {"originator_topic", "timestamp"}
+
+
+def scope_of(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(project, repository) an event belongs to; (None, None) for system-level events."""
+    repository = data.get("repository")
+    if repository:
+        return repository.split("/", 1)[0], repository
+    name = data.get("name")
+    if isinstance(name, str) and name.startswith("robot$"):
+        rest = name[len("robot$"):]
+        return (rest.split("+", 1)[0], None) if "+" in rest else (None, None)
+    if "username" in data and "name" not in data:
+        return None, None
+    return (name, None) if isinstance(name, str) else (None, None)
+
+
+def cloud_event(notification) -> dict[str, Any] | None:
+    """The CloudEvents form of a stored event, or None if it has no public type."""
+    kind = TYPES.get(notification.topic)
+    if kind is None:
+        return None
+    data = decode_state(notification.state)
+    time = data.get("timestamp", "")
+    project, repository = scope_of(data)
+    subject = repository or project or data.get("username") or data.get("name")
+    source = f"/tidemark/{repository or project or 'system'}"
+    payload = {k: v for k, v in data.items() if k not in _INTERNAL}
+    return {
+        "specversion": SPEC_VERSION,
+        "id": str(uuid5(_ID_NAMESPACE, f"{notification.originator_id}/{notification.originator_version}")),
+        "source": source,
+        "type": kind,
+        "time": time if time.endswith("Z") or "+" in time else time + "Z",
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "position": notification.id,
+        "project": project,
+        "data": payload,
+    }

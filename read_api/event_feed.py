@@ -1,0 +1,123 @@
+"""The event feed for outside subscribers: pages of CloudEvents, and a
+Server-Sent Events stream that resumes from `Last-Event-ID` without gaps."""
+
+import asyncio
+from typing import AsyncIterator
+
+import anyio.to_thread
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import FromQuery
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from domain.access import Principal, allows
+from domain.errors import BadRequest
+from infra.public_events import cloud_event
+from infra.rest import caller
+
+PAGE = 1000
+_encoder = msgspec.json.Encoder()
+
+
+class FeedFilter:
+    """Which events a caller may see, narrowed by type and project."""
+
+    def __init__(self, principal: Principal, projects: dict[str, bool], types: set[str] | None,
+                 project: str | None) -> None:
+        self.principal = principal
+        self.projects = projects
+        self.types = types
+        self.project = project
+
+    def visible(self, event: dict) -> bool:
+        if self.types and event["type"] not in self.types:
+            return False
+        project = event["project"]
+        if self.project and project != self.project:
+            return False
+        if self.principal.sysadmin:
+            return True
+        if project is None or project not in self.projects:
+            return False
+        return allows(self.principal, project, self.projects[project], "project", "read")
+
+
+def read_page(registry, after: int, limit: int, feed: FeedFilter) -> tuple[list[dict], int]:
+    """Up to `limit` visible events after a position, and the position scanned up to."""
+    events: list[dict] = []
+    position = after
+    while len(events) < limit:
+        notifications = registry.app.recorder.select_notifications(start=position + 1, limit=PAGE)
+        if not notifications:
+            break
+        for notification in notifications:
+            position = notification.id
+            event = cloud_event(notification)
+            if event is not None and feed.visible(event):
+                events.append(event)
+                if len(events) == limit:
+                    break
+        if len(notifications) < PAGE:
+            break
+    return events, position
+
+
+async def _feed(request: Request, type_: str | None, project: str | None) -> tuple:
+    who = await caller(request)
+    who.require_login()
+    projects = dict(await anyio.to_thread.run_sync(who.registry.queries.all_projects))
+    types = set(type_.split(",")) if type_ else None
+    return who, FeedFilter(who.principal, projects, types, project)
+
+
+def _position(value: str | None, name: str) -> int:
+    if value is None or value == "":
+        return 0
+    if not value.isdigit():
+        raise BadRequest(f"{name} must be an event position (a non-negative integer)", {"field": name})
+    return int(value)
+
+
+@get("/api/v2.0/events")
+async def list_events(request: Request, after: FromQuery[str | None] = None,
+                      limit: FromQuery[int] = 100, type: FromQuery[str | None] = None,
+                      project: FromQuery[str | None] = None) -> Response:
+    """Public events after a position, in log order; `Link` names the next page."""
+    if not 1 <= limit <= 10_000:
+        raise BadRequest("limit must be between 1 and 10000", {"field": "limit"})
+    start = _position(after, "after")
+    who, feed = await _feed(request, type, project)
+    events, scanned = await anyio.to_thread.run_sync(read_page, who.registry, start, limit, feed)
+    headers = {"Tidemark-Position": str(scanned)}
+    if len(events) == limit:
+        headers["Link"] = f'</api/v2.0/events?after={scanned}&limit={limit}>; rel="next"'
+    return Response(_encoder.encode(events), media_type="application/cloudevents-batch+json",
+                    headers=headers)
+
+
+@get("/api/v2.0/events/stream")
+async def stream_events(request: Request, after: FromQuery[str | None] = None,
+                        type: FromQuery[str | None] = None,
+                        project: FromQuery[str | None] = None) -> ServerSentEvent:
+    """Server-Sent Events; each message's id is the event position, so a reconnect with
+    `Last-Event-ID` resumes right after the last event received."""
+    start = _position(request.headers.get("last-event-id") or after, "Last-Event-ID")
+    who, feed = await _feed(request, type, project)
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        position = start
+        idle = 0
+        while True:
+            events, position = await anyio.to_thread.run_sync(read_page, who.registry, position, PAGE, feed)
+            for event in events:
+                yield ServerSentEventMessage(data=_encoder.encode(event).decode(), event=event["type"],
+                                             id=str(event["position"]))
+            if not events:
+                idle += 1
+                if idle % 50 == 0:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                await asyncio.sleep(0.2)
+            else:
+                idle = 0
+
+    return ServerSentEvent(messages())
