@@ -11,8 +11,8 @@ from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands.application import RegistryApplication
 from commands.messages import (
-    AbandonUpload, CreateProject, DeleteManifest, LinkBlob, MountBlob, Outcome,
-    PushManifest, RemoveTag, UnlinkBlob,
+    AbandonUpload, AddTag, CreateProject, DeleteManifest, DeleteRepository, LinkBlob, MountBlob,
+    Outcome, PushManifest, RemoveTag, UndeleteManifest, UnlinkBlob,
 )
 from domain.blob_link import BlobLink, blob_link_id
 from domain.errors import (
@@ -157,6 +157,60 @@ class RegistryCommands:
             raise ManifestUnknown("tag unknown", {"tag": command.tag})
         tag.remove(command.actor)
         return self._save(tag)
+
+    @retried
+    def add_tag(self, command: AddTag) -> Outcome:
+        """Point a tag at a manifest the repository holds now."""
+        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        if manifest is None or manifest.deleted:
+            raise ManifestUnknown("artifact not in the repository (undelete it first)",
+                                  {"digest": command.digest})
+        tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+        if tag is None:
+            tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
+        else:
+            tag.point_at(command.digest, command.actor)
+        return self._save(tag)
+
+    @retried
+    def delete_repository(self, command: DeleteRepository) -> Outcome:
+        """Delete every manifest of a repository and its tags, in one atomic save."""
+        touched: list = []
+        for digest, tags in command.manifests.items():
+            manifest = self.app.find(manifest_id(command.repository, digest), Manifest)
+            if manifest is None or manifest.deleted:
+                continue
+            manifest.delete(command.actor)
+            touched.append(manifest)
+            for name in tags:
+                tag = self.app.find(tag_id(command.repository, name), Tag)
+                if tag is not None and tag.digest == digest:
+                    tag.remove(command.actor)
+                    touched.append(tag)
+        return self._save(*touched) if touched else Outcome()
+
+    @retried
+    def undelete_manifest(self, command: UndeleteManifest) -> Outcome:
+        """Bring a deleted manifest back (its bytes and blobs must still be stored)."""
+        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        if manifest is None:
+            raise ManifestUnknown("artifact never existed here", {"digest": command.digest})
+        if not manifest.deleted:
+            return Outcome()
+        touched: list = [manifest]
+        for digest in command.parsed.blobs:
+            link = self.app.find(blob_link_id(command.repository, digest), BlobLink)
+            if link is not None and not link.linked:
+                link.relink(link.size, None, command.actor)
+                touched.append(link)
+            elif link is None:
+                raise ManifestBlobUnknown("a blob of this artifact is gone", {"digest": digest})
+        for digest in command.parsed.manifests:
+            child = self.app.find(manifest_id(command.repository, digest), Manifest)
+            if child is None or child.deleted:
+                raise ManifestBlobUnknown("undelete the index's manifests first", {"digest": digest})
+        manifest.push_again(command.size, command.parsed, command.actor)
+        return self._save(*touched)
 
     def abandon_upload(self, command: AbandonUpload) -> Outcome:
         return self._save(Upload.abandon(command.repository, command.upload_id,

@@ -68,3 +68,24 @@ class Outcome(msgspec.Struct, frozen=True):
 
     position: int | None = None
     size: int | None = None
+
+
+class AddTag(msgspec.Struct, frozen=True):
+    repository: str
+    tag: str
+    digest: str
+    actor: Actor
+
+
+class DeleteRepository(msgspec.Struct, frozen=True):
+    repository: str
+    manifests: dict[str, list[str]]  # digest -> tags pointing at it
+    actor: Actor
+
+
+class UndeleteManifest(msgspec.Struct, frozen=True):
+    repository: str
+    digest: str
+    size: int
+    parsed: ParsedManifest
+    actor: Actor

@@ -14,7 +14,9 @@ from read_api import rest_users as read_users
 from write_api import rest_projects as write_projects
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
+from read_api import rest_artifacts as read_artifacts
 from read_api.event_feed import list_events, stream_events
+from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
 from infra.logging import RequestLogMiddleware, configure_logging
 from infra.metrics import Metrics
@@ -69,13 +71,19 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_robots.list_robots, read_robots.get_robot, read_robots.robot_permissions,
         write_robots.create_robot, write_robots.update_robot, write_robots.refresh_secret,
         write_robots.delete_robot, list_events, stream_events,
+        read_artifacts.list_repositories, read_artifacts.get_repository, read_artifacts.list_artifacts,
+        read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history,
+        write_artifacts.delete_repository, write_artifacts.delete_artifact, write_artifacts.add_tag,
+        write_artifacts.delete_tag, write_artifacts.undelete_artifact, write_artifacts.restore_tag,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
-                   on_startup=[on_startup], on_shutdown=[on_shutdown], middleware=[middleware],
+                   on_startup=[on_startup], on_shutdown=[on_shutdown],
                    exception_handlers=EXCEPTION_HANDLERS,
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
                                                 render_plugins=[]))
     app.state.registry = registry
+    # Outside the router, so every request (routed or not) gets its id and log line.
+    app.asgi_handler = middleware(app.asgi_handler)
     return app
 
 

@@ -164,3 +164,66 @@ class Permission(msgspec.Struct):
 class Permissions(msgspec.Struct):
     system: list[Permission]
     project: list[Permission]
+
+
+class Repository(msgspec.Struct):
+    id: int
+    project_id: int
+    name: str
+    description: str
+    artifact_count: int
+    pull_count: int
+    creation_time: str
+    update_time: str
+
+
+class Tag(msgspec.Struct):
+    id: int
+    repository_id: int
+    artifact_id: int
+    name: str
+    push_time: str
+    pull_time: str
+    immutable: bool = False
+
+
+class Artifact(msgspec.Struct):
+    id: int
+    type: str
+    media_type: str
+    manifest_media_type: str
+    artifact_type: str | None
+    project_id: int
+    repository_id: int
+    repository_name: str
+    digest: str
+    size: int
+    push_time: str
+    pull_time: str
+    annotations: dict[str, str]
+    references: list[dict]
+    tags: list[Tag] | None
+    extra_attrs: dict = {}
+    labels: list[dict] = []
+    accessories: list[dict] | None = None
+
+
+class TagReq(msgspec.Struct):
+    name: str
+
+
+class AtReq(msgspec.Struct):
+    """Tidemark addition: a moment, as an RFC 3339 time or an event position."""
+
+    at: str
+
+
+class TagHistoryEntry(msgspec.Struct):
+    """Tidemark addition: one digest a tag pointed to, from when to when, moved by whom."""
+
+    digest: str
+    from_time: str
+    from_position: int
+    to_time: str | None
+    to_position: int | None
+    moved_by: str

@@ -1,11 +1,15 @@
 """Structured logs (structlog): JSON lines or console, one line per request."""
 
 import logging
+import re
 import sys
 import time
 import uuid
 
 import structlog
+from urllib.parse import unquote
+
+_ENCODED_SLASH = re.compile(r"%(?:25)?2[fF]")
 
 
 def configure_logging(fmt: str = "json", level: str = "info") -> None:
@@ -51,6 +55,11 @@ class RequestLogMiddleware:
         request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         path = scope.get("path", "")[:300]
+        raw = (scope.get("raw_path") or b"").decode("latin-1").split("?", 1)[0]
+        if raw.startswith("/api/v2.0/projects/") and _ENCODED_SLASH.search(raw):
+            # Harbor clients encode `/` in repository names twice (`a%252Fb`); keep the name in
+            # one path segment for routing, with `+`, a character names never contain.
+            scope["path"] = unquote(_ENCODED_SLASH.sub("+", raw))
         started = time.perf_counter()
         status = 500
         sent_bytes = 0

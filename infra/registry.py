@@ -26,6 +26,7 @@ from infra.sql import Database, open_database
 from infra.storage import BlobStore, open_blob_store
 from infra.uploads import UploadStaging
 from projections.cache import ContentCache, ViewCache
+from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
 from projections.oci_queries import OciQueries
@@ -52,6 +53,7 @@ class Registry:
         local_only = not settings.uses_postgres
         self.queries = OciQueries(db, cache=ViewCache(enabled=local_only))
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
+        self.history = HistoryQueries(db)
         self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
         self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
         self.projectors = [self.projector, self.iam_projector]

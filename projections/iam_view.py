@@ -11,6 +11,7 @@ from domain.project import Project
 from domain.robot import Robot
 from domain.user import User
 from infra.sql import Writer
+from projections.times import stamp
 
 TABLES = ("users", "members", "robots")
 
@@ -35,7 +36,7 @@ def schema(p: str) -> list[str]:
 
 
 def _when(event: Any) -> str:
-    return event.timestamp.isoformat()
+    return stamp(event.timestamp)
 
 
 class IamView:

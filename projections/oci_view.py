@@ -14,9 +14,10 @@ from domain.names import project_of
 from domain.project import Project
 from domain.tag import Tag
 from infra.sql import Writer
+from projections.times import stamp
 
-TABLES = ("projects", "repositories", "blob_links", "manifests", "tags")
-INDEXES = ("manifests_subject", "tags_digest")
+TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times")
+INDEXES = ("manifests_subject", "tags_digest", "event_times_at")
 
 
 def schema(prefix: str) -> list[str]:
@@ -27,7 +28,7 @@ def schema(prefix: str) -> list[str]:
             created_by TEXT NOT NULL, position BIGINT NOT NULL)""",
         f"""CREATE TABLE IF NOT EXISTS {p}repositories (
             name TEXT PRIMARY KEY, project TEXT NOT NULL, created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL)""",
+            updated_at TEXT NOT NULL, position BIGINT NOT NULL)""",
         f"""CREATE TABLE IF NOT EXISTS {p}blob_links (
             repository TEXT NOT NULL, digest TEXT NOT NULL, size BIGINT NOT NULL,
             linked_at TEXT NOT NULL, PRIMARY KEY (repository, digest))""",
@@ -45,11 +46,14 @@ def schema(prefix: str) -> list[str]:
             valid_to BIGINT, PRIMARY KEY (repository, tag, valid_from))""",
         f"""CREATE INDEX IF NOT EXISTS {p}tags_digest ON {p}tags (repository, digest)
             WHERE valid_to IS NULL""",
+        f"""CREATE TABLE IF NOT EXISTS {p}event_times (
+            position BIGINT PRIMARY KEY, at TEXT NOT NULL)""",
+        f"CREATE INDEX IF NOT EXISTS {p}event_times_at ON {p}event_times (at)",
     ]
 
 
 def _when(event: Any) -> str:
-    return event.timestamp.isoformat()
+    return stamp(event.timestamp)
 
 
 class OciView:
@@ -89,6 +93,8 @@ class OciView:
 
     def apply(self, w: Writer, event: Any, position: int) -> set[tuple[str, str]]:
         """Apply one event; return the cache keys it makes stale."""
+        w.execute(f"INSERT INTO {self.p}event_times VALUES (?, ?) ON CONFLICT DO NOTHING",
+                  (position, _when(event)))
         handler = self.handlers.get(type(event))
         return handler(w, event, position) if handler else set()
 
@@ -105,15 +111,15 @@ class OciView:
         w.execute(f"DELETE FROM {self.p}projects WHERE name = ?", (e.name,))
         return {("project", e.name)}
 
-    def _touch_repository(self, w: Writer, repository: str, when: str) -> None:
+    def _touch_repository(self, w: Writer, repository: str, when: str, pos: int) -> None:
         w.execute(
-            f"INSERT INTO {self.p}repositories VALUES (?, ?, ?, ?) "
+            f"INSERT INTO {self.p}repositories VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
-            (repository, project_of(repository), when, when),
+            (repository, project_of(repository), when, when, pos),
         )
 
     def _blob_linked(self, w: Writer, e: Any, pos: int) -> set:
-        self._touch_repository(w, e.repository, _when(e))
+        self._touch_repository(w, e.repository, _when(e), pos)
         w.execute(f"INSERT INTO {self.p}blob_links VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                   (e.repository, e.digest, e.size, _when(e)))
         return {("blob", e.repository, e.digest)}
@@ -124,7 +130,7 @@ class OciView:
         return {("blob", e.repository, e.digest)}
 
     def _manifest_pushed(self, w: Writer, e: Any, pos: int) -> set:
-        self._touch_repository(w, e.repository, _when(e))
+        self._touch_repository(w, e.repository, _when(e), pos)
         w.execute(
             f"INSERT INTO {self.p}manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (e.repository, e.digest, e.media_type, e.size, e.artifact_type, e.subject,
@@ -146,7 +152,7 @@ class OciView:
         self._close_tag(w, e.repository, e.tag, pos)
         w.execute(f"INSERT INTO {self.p}tags VALUES (?, ?, ?, ?, ?, ?, NULL)",
                   (e.repository, e.tag, e.digest, _when(e), e.actor, pos))
-        self._touch_repository(w, e.repository, _when(e))
+        self._touch_repository(w, e.repository, _when(e), pos)
         return {("tag", e.repository, e.tag)}
 
     def _tag_removed(self, w: Writer, e: Any, pos: int) -> set:

@@ -32,20 +32,19 @@ async def handle(request: OciRequest, registry) -> Response:
     raise NameUnknown("unknown route")
 
 
-def _as_of(request: OciRequest) -> int | None:
+async def _as_of(request: OciRequest, registry) -> int | None:
+    """The log position a `Tidemark-As-Of` header names (an RFC 3339 time or a position)."""
     value = request.header("tidemark-as-of")
     if value is None:
         return None
-    if not value.isdigit():
-        raise ManifestInvalid("Tidemark-As-Of must be an event position", {"value": value[:64]})
-    return int(value)
+    return await anyio.to_thread.run_sync(registry.history.resolve_at, value)
 
 
 async def get_manifest(request: OciRequest, registry, name: str, reference: str) -> Response:
     if is_digest(reference):
         digest = check_digest(reference)
     elif is_tag(reference):
-        position = _as_of(request)
+        position = await _as_of(request, registry)
         if position is None:
             digest = await resolve_tag(registry, name, reference)
         else:

@@ -1,0 +1,160 @@
+"""Repositories, artifacts and tags as of any log position.
+
+A row is valid at position P when `valid_from <= P` and it was not closed by
+then (`valid_to IS NULL OR valid_to > P`): the past is an indexed query.
+"""
+
+import json
+from datetime import datetime
+
+import msgspec
+
+from domain.errors import BadRequest
+from infra.sql import Database
+from projections.times import parse_instant, stamp
+
+VALID = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+
+
+class ArtifactRow(msgspec.Struct, frozen=True):
+    id: int
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    artifact_type: str | None
+    subject: str | None
+    annotations: dict
+    children: list[str]
+    pushed_at: str
+    pushed_by: str
+    deleted_at_position: int | None
+
+
+class TagRow(msgspec.Struct, frozen=True):
+    id: int
+    repository: str
+    name: str
+    digest: str
+    moved_at: str
+    moved_by: str
+    until_position: int | None
+    until: str | None
+
+
+class RepositoryRow(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    project: str
+    created_at: str
+    updated_at: str
+    artifact_count: int
+
+
+_ARTIFACT = ("valid_from, repository, digest, media_type, size, artifact_type, subject, annotations, "
+             "children, pushed_at, pushed_by, valid_to")
+
+
+def _artifact(row) -> ArtifactRow:
+    return ArtifactRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
+                       json.loads(row[8]), row[9], row[10], row[11])
+
+
+class HistoryQueries:
+    def __init__(self, db: Database, prefix: str = "oci_") -> None:
+        self.db = db
+        self.p = prefix
+
+    def head(self) -> int:
+        rows = self.db.read(f"SELECT MAX(position) FROM {self.p}event_times")
+        return rows[0][0] or 0
+
+    def resolve_at(self, at: str | None) -> int | None:
+        """None for "now"; else the log position that `at` (a position or an RFC 3339 time) names."""
+        if at is None or at == "":
+            return None
+        if at.isdigit():
+            position = int(at)
+            if position > self.head():
+                raise BadRequest("at is beyond the newest event", {"at": at})
+            return position
+        moment = parse_instant(at)
+        if moment > datetime.now(moment.tzinfo):
+            raise BadRequest("at is in the future", {"at": at[:64]})
+        rows = self.db.read(f"SELECT MAX(position) FROM {self.p}event_times WHERE at <= ?", (stamp(moment),))
+        return rows[0][0] or 0  # before the first event: the empty registry
+
+    def _point(self, position: int | None) -> tuple[str, list]:
+        if position is None:
+            return "valid_to IS NULL", []
+        return VALID, [position, position]
+
+    def repositories(self, project: str, offset: int, limit: int, name: str | None,
+                     position: int | None) -> tuple[list[RepositoryRow], int]:
+        valid, vparams = self._point(position)
+        clauses, params = ["r.project = ?"], [project]
+        if position is not None:
+            clauses.append("r.position <= ?")
+            params.append(position)
+        if name:
+            clauses.append("r.name LIKE ?")
+            params.append(f"%{name}%")
+        where = " AND ".join(clauses)
+        count = (f"(SELECT COUNT(*) FROM {self.p}manifests m WHERE m.repository = r.name AND "
+                 f"{valid.replace('valid_', 'm.valid_')})")
+        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}repositories r WHERE {where}", params)[0][0]
+        rows = self.db.read(
+            f"SELECT r.position, r.name, r.project, r.created_at, r.updated_at, {count} "
+            f"FROM {self.p}repositories r WHERE {where} ORDER BY r.name LIMIT ? OFFSET ?",
+            [*vparams, *params, limit, offset])
+        return [RepositoryRow(*row) for row in rows], total
+
+    def repository(self, name: str, position: int | None) -> RepositoryRow | None:
+        project = name.split("/", 1)[0]
+        rows, _ = self.repositories(project, 0, 1_000_000, None, position)
+        return next((row for row in rows if row.name == name), None)
+
+    def artifacts(self, repository: str, offset: int, limit: int,
+                  position: int | None) -> tuple[list[ArtifactRow], int]:
+        valid, vparams = self._point(position)
+        where = f"repository = ? AND {valid}"
+        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}manifests WHERE {where}",
+                             [repository, *vparams])[0][0]
+        rows = self.db.read(f"SELECT {_ARTIFACT} FROM {self.p}manifests WHERE {where} "
+                            "ORDER BY valid_from DESC LIMIT ? OFFSET ?",
+                            [repository, *vparams, limit, offset])
+        return [_artifact(r) for r in rows], total
+
+    def artifact(self, repository: str, digest: str, position: int | None) -> ArtifactRow | None:
+        valid, vparams = self._point(position)
+        rows = self.db.read(f"SELECT {_ARTIFACT} FROM {self.p}manifests WHERE repository = ? "
+                            f"AND digest = ? AND {valid}", [repository, digest, *vparams])
+        return _artifact(rows[0]) if rows else None
+
+    def last_version(self, repository: str, digest: str) -> ArtifactRow | None:
+        """The newest row of an artifact, deleted or not (for undelete)."""
+        rows = self.db.read(f"SELECT {_ARTIFACT} FROM {self.p}manifests WHERE repository = ? "
+                            "AND digest = ? ORDER BY valid_from DESC LIMIT 1", (repository, digest))
+        return _artifact(rows[0]) if rows else None
+
+    def _tags(self, where: str, params: list) -> list[TagRow]:
+        rows = self.db.read(
+            f"SELECT t.valid_from, t.repository, t.tag, t.digest, t.moved_at, t.moved_by, t.valid_to, "
+            f"e.at FROM {self.p}tags t LEFT JOIN {self.p}event_times e ON e.position = t.valid_to "
+            f"WHERE {where}", params)
+        return [TagRow(*row) for row in rows]
+
+    def tags(self, repository: str, digests: list[str] | None, position: int | None) -> list[TagRow]:
+        valid, vparams = self._point(position)
+        valid = valid.replace("valid_", "t.valid_")
+        where, params = f"t.repository = ? AND {valid}", [repository, *vparams]
+        if digests is not None:
+            if not digests:
+                return []
+            where += f" AND t.digest IN ({', '.join('?' for _ in digests)})"
+            params += digests
+        return self._tags(where + " ORDER BY t.tag", params)
+
+    def tag_history(self, repository: str, tag: str) -> list[TagRow]:
+        """Every digest a tag pointed to, oldest first."""
+        return self._tags("t.repository = ? AND t.tag = ? ORDER BY t.valid_from", [repository, tag])

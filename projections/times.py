@@ -1,0 +1,22 @@
+"""One text form for instants in query models, so they sort as they compare."""
+
+from datetime import datetime, timezone
+
+from domain.errors import BadRequest
+
+
+def stamp(moment: datetime) -> str:
+    """UTC with microseconds and a Z: `2026-11-28T14:00:00.000000Z`."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """An RFC 3339 time with an explicit offset; BadRequest otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadRequest("at must be an RFC 3339 time (with a time zone) or an event position",
+                         {"at": text[:64]})
+    if moment.tzinfo is None:
+        raise BadRequest("at needs a time zone (for example 2026-03-01T12:00:00Z)", {"at": text[:64]})
+    return moment

@@ -1,0 +1,155 @@
+"""GET routes for repositories, artifacts and tags, now or `at=` any past moment."""
+
+from urllib.parse import unquote
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from domain.errors import NotFound
+from domain.manifest_format import INDEX_TYPES
+from domain.names import check_repository, is_digest, is_tag
+from infra.harbor_schemas import Artifact, Repository, Tag, TagHistoryEntry
+from infra.rest import caller, paged, paging
+from read_api.rest_projects import visible_project
+
+NEVER = "0001-01-01T00:00:00.000Z"
+
+
+def full_repository_name(project: str, name: str) -> str:
+    """Harbor clients send `a%252Fb` for `a/b` (encoded twice); it arrives as `a+b`."""
+    return check_repository(f"{project}/{unquote(name).replace('+', '/')}")
+
+
+async def project_for(request: Request, project_name: str, resource: str, action: str):
+    who = await caller(request)
+    project = await visible_project(who, project_name, resource, action)
+    return who, project
+
+
+def tag_resp(row, repository_id: int, artifact_id: int) -> Tag:
+    return Tag(id=row.id, repository_id=repository_id, artifact_id=artifact_id, name=row.name,
+               push_time=row.moved_at, pull_time=NEVER)
+
+
+def artifact_resp(row, project_id: int, repository_id: int, tags: list | None) -> Artifact:
+    kind = "IMAGE" if row.media_type not in INDEX_TYPES else "IMAGE_INDEX"
+    if row.artifact_type and "image" not in row.artifact_type and row.media_type not in INDEX_TYPES:
+        kind = row.artifact_type.rsplit(".", 1)[-1].upper()[:32]
+    return Artifact(id=row.id, type=kind, media_type=row.artifact_type or row.media_type,
+                    manifest_media_type=row.media_type, artifact_type=row.artifact_type,
+                    project_id=project_id, repository_id=repository_id,
+                    repository_name=row.repository, digest=row.digest, size=row.size,
+                    push_time=row.pushed_at, pull_time=NEVER, annotations=row.annotations,
+                    references=[{"parent_id": row.id, "child_digest": child} for child in row.children],
+                    tags=tags)
+
+
+def repository_resp(row, project_id: int) -> Repository:
+    return Repository(id=row.id, project_id=project_id, name=row.name, description="",
+                      artifact_count=row.artifact_count, pull_count=0,
+                      creation_time=row.created_at, update_time=row.updated_at)
+
+
+async def position_of(registry, at: str | None) -> int | None:
+    return await anyio.to_thread.run_sync(registry.history.resolve_at, at)
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories")
+async def list_repositories(request: Request, project_name: str = Parameter(), page: FromQuery[int] = 1,
+                            page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
+                            at: FromQuery[str | None] = None) -> Response:
+    who, project = await project_for(request, project_name, "repository", "list")
+    position = await position_of(who.registry, at)
+    offset, limit = paging(page, page_size)
+    name = q.split("=~", 1)[1] if q and q.startswith("name=~") else None
+    rows, total = await anyio.to_thread.run_sync(who.registry.history.repositories, project.name,
+                                                 offset, limit, name, position)
+    return paged(request, [repository_resp(r, project.project_id) for r in rows], total, page, page_size)
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}")
+async def get_repository(request: Request, project_name: str = Parameter(),
+                         repository_name: str = Parameter(), at: FromQuery[str | None] = None) -> Repository:
+    who, project = await project_for(request, project_name, "repository", "read")
+    name = full_repository_name(project.name, repository_name)
+    row = await anyio.to_thread.run_sync(who.registry.history.repository, name,
+                                         await position_of(who.registry, at))
+    if row is None:
+        raise NotFound("repository not found", {"repository": name})
+    return repository_resp(row, project.project_id)
+
+
+
+async def find_artifact(registry, name: str, reference: str, position: int | None):
+    history = registry.history
+    if is_digest(reference):
+        digest = reference
+    elif is_tag(reference):
+        tags = [t for t in await anyio.to_thread.run_sync(history.tags, name, None, position)
+                if t.name == reference]
+        if not tags:
+            raise NotFound("artifact not found", {"reference": reference})
+        digest = tags[0].digest
+    else:
+        raise NotFound("artifact not found", {"reference": reference[:200]})
+    row = await anyio.to_thread.run_sync(history.artifact, name, digest, position)
+    if row is None:
+        raise NotFound("artifact not found", {"reference": reference[:200]})
+    return row
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts")
+async def list_artifacts(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
+                         page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
+                         with_tag: FromQuery[bool] = True, at: FromQuery[str | None] = None) -> Response:
+    who, project = await project_for(request, project_name, "artifact", "list")
+    name = full_repository_name(project.name, repository_name)
+    position = await position_of(who.registry, at)
+    offset, limit = paging(page, page_size)
+    history = who.registry.history
+    rows, total = await anyio.to_thread.run_sync(history.artifacts, name, offset, limit, position)
+    repo = await anyio.to_thread.run_sync(history.repository, name, position)
+    repo_id = repo.id if repo else 0
+    tags = await anyio.to_thread.run_sync(history.tags, name, [r.digest for r in rows], position) if with_tag else []
+    items = [artifact_resp(r, project.project_id, repo_id,
+                           [tag_resp(t, repo_id, r.id) for t in tags if t.digest == r.digest] if with_tag else None)
+             for r in rows]
+    return paged(request, items, total, page, page_size)
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}")
+async def get_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
+                       reference: str = Parameter(), at: FromQuery[str | None] = None) -> Artifact:
+    who, project = await project_for(request, project_name, "artifact", "read")
+    name = full_repository_name(project.name, repository_name)
+    position = await position_of(who.registry, at)
+    row = await find_artifact(who.registry, name, reference, position)
+    repo = await anyio.to_thread.run_sync(who.registry.history.repository, name, position)
+    tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
+    repo_id = repo.id if repo else 0
+    return artifact_resp(row, project.project_id, repo_id, [tag_resp(t, repo_id, row.id) for t in tags])
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/tags")
+async def list_tags(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
+                    reference: str = Parameter(), at: FromQuery[str | None] = None) -> list[Tag]:
+    who, project = await project_for(request, project_name, "tag", "list")
+    name = full_repository_name(project.name, repository_name)
+    position = await position_of(who.registry, at)
+    row = await find_artifact(who.registry, name, reference, position)
+    tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
+    return [tag_resp(t, 0, row.id) for t in tags]
+
+
+@get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/tags/{tag:str}/history")
+async def tag_history(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
+                      tag: str = Parameter()) -> list[TagHistoryEntry]:
+    """Tidemark addition: every digest the tag pointed to, from when to when, moved by whom."""
+    who, project = await project_for(request, project_name, "tag", "list")
+    name = full_repository_name(project.name, repository_name)
+    rows = await anyio.to_thread.run_sync(who.registry.history.tag_history, name, tag)
+    if not rows:
+        raise NotFound("tag never existed", {"tag": tag[:128]})
+    return [TagHistoryEntry(digest=r.digest, from_time=r.moved_at, from_position=r.id, to_time=r.until,
+                            to_position=r.until_position, moved_by=r.moved_by) for r in rows]
