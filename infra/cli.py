@@ -60,18 +60,25 @@ def cmd_projections_status(args) -> int:
     registry = _registry(args)
     try:
         head = registry.app.head()
-        position = registry.projector.position()
-        print(f"{registry.projector.name}\tposition {position}\thead {head}\tlag {head - position}")
+        for projector in registry.projectors:
+            if args.name and projector.name != args.name:
+                continue
+            position = projector.position()
+            print(f"{projector.name}\tposition {position}\thead {head}\tlag {head - position}")
     finally:
         registry.close()
     return 0
 
 
 def cmd_projections_rebuild(args) -> int:
-    from projections.oci_view import OciView
     from projections.rebuild import rebuild
 
     registry = _registry(args)
+    chosen = [p for p in registry.projectors if not args.name or p.name == args.name]
+    if not chosen:
+        print(f"no projection named {args.name}", file=sys.stderr)
+        registry.close()
+        return 2
 
     def progress(reached: int, head: int) -> None:
         width = 30
@@ -79,8 +86,9 @@ def cmd_projections_rebuild(args) -> int:
         print(f"\r[{'#' * done}{'.' * (width - done)}] {reached}/{head} events", end="", file=sys.stderr)
 
     try:
-        digest = rebuild(registry.app, registry.db, OciView, registry.projector, progress)
-        print(f"\nrebuilt {registry.projector.name}: checksum {digest}")
+        for projector in chosen:
+            digest = rebuild(registry.app, registry.db, type(projector.view), projector, progress)
+            print(f"\nrebuilt {projector.name}: checksum {digest}")
     finally:
         registry.close()
     return 0
@@ -96,6 +104,18 @@ def cmd_events_export(args) -> int:
     finally:
         registry.close()
     return 0
+
+
+def cmd_events_verify(args) -> int:
+    from infra.verify import verify
+
+    registry = _registry(args)
+    try:
+        report = verify(registry, lambda message: print(message, file=sys.stderr))
+    finally:
+        registry.close()
+    print(msgspec.json.encode(report).decode())
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="stop", default=None, help="last position (inclusive)")
     export.add_argument("--data-dir", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_events_export)
+    check = events.add_parser("verify", help="check the hash chain and replay the log against the query models")
+    check.add_argument("--data-dir", default=argparse.SUPPRESS)
+    check.set_defaults(func=cmd_events_verify)
     return parser
 
 

@@ -31,6 +31,7 @@ TYPES = {
     "domain.blob_link:BlobLink.Relinked": "io.tidemark.blob.linked.v1",
     "domain.blob_link:BlobLink.Unlinked": "io.tidemark.blob.unlinked.v1",
     "domain.upload:Upload.Abandoned": "io.tidemark.upload.abandoned.v1",
+    "domain.pulls:PullBatch.Recorded": "io.tidemark.artifact.pulled_batch.v1",
     "domain.user:User.Created": "io.tidemark.user.created.v1",
     "domain.user:User.ProfileUpdated": "io.tidemark.user.updated.v1",
     "domain.user:User.PasswordChanged": "io.tidemark.user.password_changed.v1",

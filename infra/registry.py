@@ -25,7 +25,10 @@ from infra.settings import Settings
 from infra.sql import Database, open_database
 from infra.storage import BlobStore, open_blob_store
 from infra.uploads import UploadStaging
+from projections.audit_queries import AuditQueries
+from projections.audit_view import AuditView
 from projections.cache import ContentCache, ViewCache
+from projections.chain_view import ChainView
 from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
@@ -56,7 +59,12 @@ class Registry:
         self.history = HistoryQueries(db)
         self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
         self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
-        self.projectors = [self.projector, self.iam_projector]
+        self.audit = AuditQueries(db)
+        self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
+                           Projector(app, db, ChainView())]
+        from workers.pull_recorder import PullRecorder
+
+        self.pulls = PullRecorder(app)
         self.credentials = CredentialStore(db)
         self.iam = IamCommands(app, self.credentials)
         self.tokens = TokenService(db, settings.token_lifetime_seconds)
@@ -92,6 +100,7 @@ class Registry:
 
             self.sweeper = UploadSweeper(self)
             self.sweeper.start()
+            self.pulls.start()
 
     def _ensure_default_project(self) -> None:
         try:
@@ -104,6 +113,7 @@ class Registry:
     def close(self) -> None:
         if getattr(self, "sweeper", None) is not None:
             self.sweeper.stop()
+            self.pulls.stop()
         for projector in self.projectors:
             projector.stop()
         self.db.close()

@@ -30,7 +30,7 @@ class Projector:
         self.name = name or view.name
         self.batch = batch
         self.on_stale = on_stale or (lambda keys: None)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -52,7 +52,7 @@ class Projector:
                          (self.name,))[0][0]
 
     def catch_up(self, until: int | None = None) -> int:
-        """Apply every event not applied yet; return the position reached."""
+        """Apply every event not applied yet (up to `until`); return the position reached."""
         with self._lock:
             while True:
                 stale: set = set()
@@ -61,10 +61,14 @@ class Projector:
                     if until is not None and position >= until:
                         return position
                     notifications = self.app.recorder.select_notifications(
-                        start=position + 1, limit=self.batch)
+                        start=position + 1, limit=self.batch, stop=until)
                     if not notifications:
                         return position
+                    raw = getattr(self.view, "raw", False)
                     for notification in notifications:
+                        if raw:
+                            stale |= self.view.apply_raw(w, notification)
+                            continue
                         event = self.app.mapper.to_domain_event(notification)
                         stale |= self.view.apply(w, event, notification.id)
                     position = notifications[-1].id

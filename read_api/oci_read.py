@@ -17,7 +17,7 @@ async def handle(request: OciRequest, registry) -> Response:
     if route == "catalog":
         return await catalog(request, registry, await registry.authorizer.catalog_projects(request))
     name = check_repository(request.params["name"])
-    await registry.authorizer.authorize(request, name, {"pull"})
+    request.state["actor"] = (await registry.authorizer.authorize(request, name, {"pull"})).name
     await require_project(registry, name)
     if route == "manifest":
         return await get_manifest(request, registry, name, request.params["reference"])
@@ -64,6 +64,8 @@ async def get_manifest(request: OciRequest, registry, name: str, reference: str)
     if content is None:
         content = await anyio.to_thread.run_sync(registry.blobs.read, digest)
         registry.content.put(digest, content)
+    registry.pulls.record(name, digest, None if digest == reference else reference,
+                          request.state.get("actor", ""), request.client_ip, request.request_id)
     return Response(200, headers, content)
 
 

@@ -1,0 +1,41 @@
+"""Reading the audit log, with Harbor's q= filters."""
+
+import msgspec
+
+from infra.query_language import parse_query, to_sql
+from infra.sql import Database
+
+COLUMNS = {"operation": "operation", "resource": "resource", "resource_type": "resource_type",
+           "username": "username", "op_time": "op_time", "project": "project",
+           "request_id": "request_id"}
+
+
+class AuditRow(msgspec.Struct):
+    id: int
+    username: str
+    resource: str
+    resource_type: str
+    operation: str
+    op_time: str
+    client_ip: str
+    request_id: str
+
+
+class AuditQueries:
+    def __init__(self, db: Database, prefix: str = "audit_") -> None:
+        self.db = db
+        self.p = prefix
+
+    def logs(self, q: str | None, project: str | None, offset: int, limit: int,
+             descending: bool = True) -> tuple[list[AuditRow], int]:
+        where, params = to_sql(parse_query(q, set(COLUMNS)), COLUMNS)
+        if project is not None:
+            where += " AND project = ?"
+            params.append(project)
+        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}audit_log WHERE {where}", params)[0][0]
+        order = "DESC" if descending else "ASC"
+        rows = self.db.read(
+            f"SELECT id * 100000 + seq, username, resource, resource_type, operation, op_time, client_ip, "
+            f"request_id FROM {self.p}audit_log WHERE {where} ORDER BY id {order}, seq {order} "
+            "LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [AuditRow(*row) for row in rows], total

@@ -1,0 +1,57 @@
+"""The audit log (Harbor's shape plus client address and request id) and a
+project's changes between two moments."""
+
+from typing import Annotated
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter, QueryParameter
+
+from domain.access import system_allows
+from domain.errors import BadRequest
+from infra.rest import caller, paged, paging
+from read_api.event_feed import FeedFilter, read_page
+from read_api.rest_projects import visible_project
+
+
+@get("/api/v2.0/audit-logs")
+async def audit_logs(request: Request, q: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                     page_size: FromQuery[int] = 10, sort: FromQuery[str | None] = None) -> Response:
+    who = await caller(request)
+    if not system_allows(who.principal, "audit-log", "list"):
+        raise who.refuse("system administrator rights required")
+    offset, limit = paging(page, page_size)
+    rows, total = await anyio.to_thread.run_sync(who.registry.audit.logs, q, None, offset, limit,
+                                                 sort != "op_time")
+    return paged(request, rows, total, page, page_size)
+
+
+@get("/api/v2.0/projects/{project_name:str}/logs")
+async def project_logs(request: Request, project_name: str = Parameter(), q: FromQuery[str | None] = None,
+                       page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
+    who = await caller(request)
+    project = await visible_project(who, project_name, "log", "list")
+    offset, limit = paging(page, page_size)
+    rows, total = await anyio.to_thread.run_sync(who.registry.audit.logs, q, project.name, offset, limit)
+    return paged(request, rows, total, page, page_size)
+
+
+@get("/api/v2.0/projects/{project_name:str}/changes")
+async def project_changes(request: Request, project_name: str = Parameter(),
+                          from_: Annotated[str | None, QueryParameter(name="from")] = None,
+                          to: FromQuery[str | None] = None, limit: FromQuery[int] = 1000) -> list[dict]:
+    """Tidemark addition: what changed in a project between two moments (times or positions),
+    as public events with actor and request id, in log order."""
+    who = await caller(request)
+    project = await visible_project(who, project_name, "log", "list")
+    if not 1 <= limit <= 10_000:
+        raise BadRequest("limit must be between 1 and 10000", {"field": "limit"})
+    history = who.registry.history
+    start = await anyio.to_thread.run_sync(history.resolve_at, from_) or 0
+    stop = await anyio.to_thread.run_sync(history.resolve_at, to)
+    if stop is not None and stop < start:
+        raise BadRequest("to is before from", {"field": "to"})
+    projects = dict(await anyio.to_thread.run_sync(who.registry.queries.all_projects))
+    feed = FeedFilter(who.principal, projects, None, project.name)
+    events, _ = await anyio.to_thread.run_sync(read_page, who.registry, start, limit, feed)
+    return [e for e in events if stop is None or e["position"] <= stop]
