@@ -64,12 +64,19 @@ class RegistryCommands:
 
     @retried
     def create_project(self, command: CreateProject) -> Outcome:
-        if self.app.find(project_id(command.name), Project) is not None:
+        existing = self.app.find(project_id(command.name), Project)
+        if existing is not None and not existing.deleted:
             raise ProjectExists(f"project {command.name} already exists")
-        project = Project.create(command.name, command.public, command.actor)
+        if existing is None:
+            project = Project.create(command.name, command.public, command.actor)
+        else:
+            project = existing
+            project.recreate(command.public, command.actor)
         if command.owner:
             project.add_member(command.owner, PROJECT_ADMIN, command.actor)
-        return self._save(project)
+        recordings = self.app.save(project)
+        # The project's id is the position of the event that created it, the first one saved.
+        return Outcome(position=recordings[0].notification.id)
 
     @retried
     def link_blob(self, command: LinkBlob) -> Outcome:

@@ -161,11 +161,15 @@ class IamCommands:
 
     @retried
     def create_robot(self, c: CreateRobot) -> Created:
-        if self.app.find(robot_id(c.name), Robot) is not None:
+        robot = self.app.find(robot_id(c.name), Robot)
+        if robot is not None and not robot.deleted:
             raise Conflict("a robot with that name exists", {"name": c.name})
         secret = _check_secret(c.secret) if c.secret else new_secret()
-        robot = Robot.create(c.name, c.level, c.description, c.grants, c.duration_days,
-                             _expiry(c.duration_days), c.actor)
+        if robot is None:
+            robot = Robot.create(c.name, c.level, c.description, c.grants, c.duration_days,
+                                 _expiry(c.duration_days), c.actor)
+        else:
+            robot.recreate(c.description, c.grants, c.duration_days, _expiry(c.duration_days), c.actor)
         outcome = self._save(robot)
         self.credentials.set(c.name, secret)
         return Created(outcome.position, secret)

@@ -64,6 +64,17 @@ class Project(RegistryAggregate):
         def apply(self, project: "Project") -> None:
             project.members.pop(self.member, None)
 
+    class Recreated(RegistryAggregate.Event):
+        """A project was created again under the name of a deleted one (with no members)."""
+
+        name: str
+        public: bool
+
+        def apply(self, project: "Project") -> None:
+            project.public = self.public
+            project.members = {}
+            project.deleted = False
+
     class Deleted(RegistryAggregate.Event):
         """A project was deleted."""
 
@@ -84,6 +95,11 @@ class Project(RegistryAggregate):
         return cls._create(
             cls.Created, id=project_id(name), name=name, public=public, **actor.fields()
         )
+
+    def recreate(self, public: bool, actor: Actor) -> None:
+        if not self.deleted:
+            raise Conflict(f"project {self.name} already exists")
+        self.trigger_event(self.Recreated, name=self.name, public=public, **actor.fields())
 
     def set_public(self, public: bool, actor: Actor) -> None:
         self._alive()

@@ -71,6 +71,20 @@ class Robot(RegistryAggregate):
         duration_days: int
         expires_at: int  # epoch seconds, -1 for never
 
+    class Recreated(RegistryAggregate.Event):
+        """A robot was created again under the name of a deleted one."""
+
+        name: str
+        level: str
+        description: str
+        grants: list[dict]
+        duration_days: int
+        expires_at: int
+
+        def apply(self, robot: "Robot") -> None:
+            robot.__init__(self.name, self.level, self.description, self.grants,
+                           self.duration_days, self.expires_at)
+
     class SecretRefreshed(RegistryAggregate.Event):
         """A robot's secret was replaced; the old one stopped working."""
 
@@ -122,6 +136,15 @@ class Robot(RegistryAggregate):
                duration_days: int, expires_at: int, actor: Actor) -> "Robot":
         check_grants(grants, level)
         return cls._create(cls.Created, id=robot_id(name), name=name, level=level,
+                           description=description[:1024], grants=[msgspec.to_builtins(g) for g in grants],
+                           duration_days=duration_days, expires_at=expires_at, **actor.fields())
+
+    def recreate(self, description: str, grants: list[Grant], duration_days: int, expires_at: int,
+                 actor: Actor) -> None:
+        if not self.deleted:
+            raise Conflict("a robot with that name exists", {"name": self.name})
+        check_grants(grants, self.level)
+        self.trigger_event(self.Recreated, name=self.name, level=self.level,
                            description=description[:1024], grants=[msgspec.to_builtins(g) for g in grants],
                            duration_days=duration_days, expires_at=expires_at, **actor.fields())
 

@@ -33,6 +33,11 @@ class CredentialStore:
                       "DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
                       (principal, hashed, now))
 
+    def current_hash(self, principal: str) -> str | None:
+        """The stored hash (it changes whenever the password or secret does)."""
+        rows = self.db.read("SELECT hash FROM credentials WHERE principal = ?", (principal,))
+        return rows[0][0] if rows else None
+
     def verify(self, principal: str, secret: str) -> bool:
         rows = self.db.read("SELECT hash FROM credentials WHERE principal = ?", (principal,))
         if not rows:

@@ -34,7 +34,7 @@ class TokenAuthorizer:
         self.tokens = tokens
         self.lockout = lockout
         self.realm = f"{external_url}/service/token"
-        self._basic_ok: OrderedDict[bytes, float] = OrderedDict()
+        self._basic_ok: OrderedDict[bytes, tuple[float, str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- identifying the caller -------------------------------------------------
@@ -64,15 +64,18 @@ class TokenAuthorizer:
         if self.lockout.locked(name):
             raise Unauthorized("too many failed logins for this user; try again later")
         key = hashlib.sha256(f"{name}\x00{secret}".encode()).digest()
-        fresh = self._basic_ok.get(key, 0) > time.monotonic()
-        if not fresh:
+        # A cached success counts only while the stored hash is the one it was checked
+        # against: a password change or secret refresh ends it everywhere at once.
+        stored = await anyio.to_thread.run_sync(self.credentials.current_hash, name)
+        cached = self._basic_ok.get(key)
+        if stored is None or cached is None or cached[0] < time.monotonic() or cached[1] != stored:
             ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
             if not ok:
                 self.lockout.failed(name)
                 raise Unauthorized("invalid username or password")
             self.lockout.succeeded(name)
             with self._lock:
-                self._basic_ok[key] = time.monotonic() + BASIC_CACHE_SECONDS
+                self._basic_ok[key] = (time.monotonic() + BASIC_CACHE_SECONDS, stored)
                 if len(self._basic_ok) > 10_000:
                     self._basic_ok.popitem(last=False)
         principal = await self.principal_for(name)

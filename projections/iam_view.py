@@ -57,6 +57,7 @@ class IamView:
             Project.MemberRemoved: self._member_removed,
             Project.Deleted: self._project_deleted,
             Robot.Created: self._robot_created,
+            Robot.Recreated: self._robot_created,
             Robot.Updated: self._robot_updated,
             Robot.EnabledChanged: self._robot_enabled,
             Robot.SecretRefreshed: self._robot_touched,

@@ -67,6 +67,7 @@ class OciView:
         self.handlers = {
             Project.Created: self._project_created,
             Project.VisibilityChanged: self._visibility_changed,
+            Project.Recreated: self._project_created,
             Project.Deleted: self._project_deleted,
             BlobLink.Linked: self._blob_linked,
             BlobLink.Relinked: self._blob_linked,

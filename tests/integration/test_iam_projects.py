@@ -49,10 +49,6 @@ class TestProjects(IamTests):
             [("alice", 1, "projectAdmin")]
         assert MEMBER_FIELDS <= set(members[0])
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "finding: POST /projects answers Location /api/v2.0/projects/<log position of the last "
-        "event saved>, which for a signed-in creator is the MemberAdded event, not the project's "
-        "project_id (the position of Project.Created)"))
     def test_project_location_names_the_new_project(self, http):
         # when
         response = http.post(f"{API}/projects", json={"project_name": "alpha"})
@@ -180,9 +176,6 @@ class TestProjects(IamTests):
         assert http.get(f"{API}/projects/alpha").status_code == 404
         assert http.head(f"{API}/projects", params={"project_name": "alpha"}).status_code == 404
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "finding: a deleted project's name stays taken (create_project refuses any existing "
-        "stream, deleted or not): HEAD says the name is free (404) but POST answers 409"))
     def test_a_deleted_projects_name_can_be_used_again(self, http):
         # given
         create_project(http, "alpha")

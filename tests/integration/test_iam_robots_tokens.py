@@ -150,9 +150,6 @@ class TestRobots(IamTests):
         old = http.get("/v2/alpha/app/tags/list", headers=as_user(robot["name"], robot["secret"]))
         assert old.status_code == 401
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "finding: the 60 s cache of successful Basic checks (infra/token_authz.py) is not "
-        "cleared when a robot's secret is refreshed, so a secret used just before keeps working"))
     def test_old_secret_stops_working_after_a_refresh(self, http, robot):
         # given: the robot has been pulling with its secret
         old = as_user(robot["name"], robot["secret"])
@@ -257,9 +254,6 @@ class TestRobots(IamTests):
         response = http.post(f"{API}/robots", headers=as_user("alice"), json=robot_body("alpha"))
         assert response.status_code == 409
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "finding: a deleted robot's name stays taken (create_robot refuses any existing stream, "
-        "deleted or not), so POST /robots answers 409 for the name of a deleted robot"))
     def test_a_deleted_robots_name_can_be_used_again(self, http, robot):
         # given
         assert http.delete(f"{API}/robots/{robot['id']}", headers=as_user("alice")).status_code == 200

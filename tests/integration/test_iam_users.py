@@ -251,10 +251,6 @@ class TestUsers(IamTests):
         current = http.get(f"{API}/users/current", headers=as_user("alice", "New-Passw0rd1"))
         assert current.status_code == 200 and current.json()["username"] == "alice"
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "finding: a successful Basic check is cached for 60 s under hash(name, secret) "
-        "(infra/token_authz.py) and a password change does not clear it, so the old password "
-        "the user just authenticated with keeps working"))
     def test_old_password_stops_working_after_a_change(self, http):
         # given: alice has signed in with her password (as any client does before changing it)
         user_id = create_user(http, "alice")
