@@ -16,8 +16,9 @@ from commands.messages import (
 )
 from domain.blob_link import BlobLink, blob_link_id
 from domain.errors import (
-    BlobUnknown, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
+    BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
 )
+from domain.immutability import ImmutabilityRules, immutability_id
 from domain.manifest import Manifest, manifest_id
 from domain.names import project_of
 from domain.project import Project, project_id
@@ -61,6 +62,17 @@ class RegistryCommands:
             raise NameUnknown("repository name not known to registry: its project does not exist",
                               {"name": repository})
         return project
+
+    def check_mutable(self, repository: str, tags: list[str], doing: str) -> None:
+        """Refuse with DENIED if an immutability rule protects any of these tags."""
+        rules = self.app.find(immutability_id(project_of(repository)), ImmutabilityRules)
+        if rules is None or not rules.rules:
+            return
+        for tag in tags:
+            rule = rules.protecting(repository, tag)
+            if rule is not None:
+                raise Denied(f"cannot {doing}: tag {tag} of {repository} is immutable "
+                             f"(immutability rule {rule.id})", {"tag": tag, "rule": rule.id})
 
     @retried
     def create_project(self, command: CreateProject) -> Outcome:
@@ -127,6 +139,8 @@ class RegistryCommands:
             if tag is None:
                 tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
             else:
+                if tag.digest not in (None, command.digest):
+                    self.check_mutable(command.repository, [command.tag], "overwrite the tag")
                 tag.point_at(command.digest, command.actor)
             touched.append(tag)
         return self._save(*touched)
@@ -148,6 +162,7 @@ class RegistryCommands:
         manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
         if manifest is None or manifest.deleted:
             raise ManifestUnknown("manifest unknown", {"digest": command.digest})
+        self.check_mutable(command.repository, command.tags, "delete the artifact")
         manifest.delete(command.actor)
         touched: list = [manifest]
         for name in command.tags:
@@ -162,6 +177,7 @@ class RegistryCommands:
         tag = self.app.find(tag_id(command.repository, command.tag), Tag)
         if tag is None or tag.digest is None:
             raise ManifestUnknown("tag unknown", {"tag": command.tag})
+        self.check_mutable(command.repository, [command.tag], "delete the tag")
         tag.remove(command.actor)
         return self._save(tag)
 
@@ -176,6 +192,8 @@ class RegistryCommands:
         if tag is None:
             tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
         else:
+            if tag.digest not in (None, command.digest):
+                self.check_mutable(command.repository, [command.tag], "move the tag")
             tag.point_at(command.digest, command.actor)
         return self._save(tag)
 
@@ -183,6 +201,8 @@ class RegistryCommands:
     def delete_repository(self, command: DeleteRepository) -> Outcome:
         """Delete every manifest of a repository and its tags, in one atomic save."""
         touched: list = []
+        self.check_mutable(command.repository, [t for tags in command.manifests.values() for t in tags],
+                           "delete the repository")
         for digest, tags in command.manifests.items():
             manifest = self.app.find(manifest_id(command.repository, digest), Manifest)
             if manifest is None or manifest.deleted:

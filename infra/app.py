@@ -17,6 +17,8 @@ from write_api import rest_users as write_users
 from read_api import rest_artifacts as read_artifacts
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
+from read_api.rest_immutability import list_rules
+from write_api import rest_immutability
 from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
 from infra.logging import RequestLogMiddleware, configure_logging
@@ -76,7 +78,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history,
         write_artifacts.delete_repository, write_artifacts.delete_artifact, write_artifacts.add_tag,
         write_artifacts.delete_tag, write_artifacts.undelete_artifact, write_artifacts.restore_tag,
-        audit_logs, project_logs, project_changes,
+        audit_logs, project_logs, project_changes, list_rules, rest_immutability.create_rule,
+        rest_immutability.update_rule, rest_immutability.delete_rule,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],

@@ -11,6 +11,7 @@ import structlog
 from commands.application import RegistryApplication
 from commands.handlers import RegistryCommands
 from commands.iam_handlers import IamCommands
+from commands.policy_handlers import PolicyCommands
 from commands.messages import CreateProject, Outcome
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
@@ -29,6 +30,7 @@ from projections.audit_queries import AuditQueries
 from projections.audit_view import AuditView
 from projections.cache import ContentCache, ViewCache
 from projections.chain_view import ChainView
+from projections.policy_view import PolicyQueries, PolicyView
 from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
@@ -60,8 +62,10 @@ class Registry:
         self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
         self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
         self.audit = AuditQueries(db)
+        self.policy = PolicyCommands(app)
+        self.policies = PolicyQueries(db)
         self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
-                           Projector(app, db, ChainView())]
+                           Projector(app, db, ChainView()), Projector(app, db, PolicyView())]
         from workers.pull_recorder import PullRecorder
 
         self.pulls = PullRecorder(app)

@@ -1,0 +1,49 @@
+"""Handlers for storage policies: tag immutability rules (quotas and retention join later)."""
+
+import msgspec
+
+from commands.application import RegistryApplication
+from commands.handlers import retried
+from commands.messages import Outcome
+from domain.base import Actor
+from domain.errors import NotFound
+from domain.immutability import ImmutabilityRules, ImmutableRule, immutability_id
+from domain.project import Project, project_id
+
+
+class PutImmutableRule(msgspec.Struct, frozen=True):
+    project: str
+    rule: ImmutableRule  # id 0 adds a rule
+    actor: Actor
+
+
+class DeleteImmutableRule(msgspec.Struct, frozen=True):
+    project: str
+    rule_id: int
+    actor: Actor
+
+
+class PolicyCommands:
+    def __init__(self, app: RegistryApplication) -> None:
+        self.app = app
+
+    def _rules(self, project: str, actor: Actor) -> ImmutabilityRules:
+        owner = self.app.find(project_id(project), Project)
+        if owner is None or owner.deleted:
+            raise NotFound("project not found", {"project": project})
+        rules = self.app.find(immutability_id(project), ImmutabilityRules)
+        return rules or ImmutabilityRules.create(project, actor)
+
+    @retried
+    def put_immutable_rule(self, command: PutImmutableRule) -> Outcome:
+        rules = self._rules(command.project, command.actor)
+        rule_id = rules.put_rule(command.rule, command.actor)
+        recordings = self.app.save(rules)
+        return Outcome(position=recordings[-1].notification.id, size=rule_id)
+
+    @retried
+    def delete_immutable_rule(self, command: DeleteImmutableRule) -> Outcome:
+        rules = self._rules(command.project, command.actor)
+        rules.delete_rule(command.rule_id, command.actor)
+        recordings = self.app.save(rules)
+        return Outcome(position=recordings[-1].notification.id)
