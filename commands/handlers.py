@@ -163,12 +163,12 @@ class RegistryCommands:
         if manifest is None or manifest.deleted:
             raise ManifestUnknown("manifest unknown", {"digest": command.digest})
         self.check_mutable(command.repository, command.tags, "delete the artifact")
-        manifest.delete(command.actor)
+        manifest.delete(command.actor, command.cause)
         touched: list = [manifest]
         for name in command.tags:
             tag = self.app.find(tag_id(command.repository, name), Tag)
             if tag is not None and tag.digest == command.digest:
-                tag.remove(command.actor)
+                tag.remove(command.actor, command.cause)
                 touched.append(tag)
         return self._save(*touched)
 
@@ -178,7 +178,7 @@ class RegistryCommands:
         if tag is None or tag.digest is None:
             raise ManifestUnknown("tag unknown", {"tag": command.tag})
         self.check_mutable(command.repository, [command.tag], "delete the tag")
-        tag.remove(command.actor)
+        tag.remove(command.actor, command.cause)
         return self._save(tag)
 
     @retried

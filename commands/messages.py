@@ -47,12 +47,14 @@ class DeleteManifest(msgspec.Struct, frozen=True):
     digest: str
     tags: list[str]
     actor: Actor
+    cause: dict | None = None  # why, when a policy decided (e.g. a retention run and rule)
 
 
 class RemoveTag(msgspec.Struct, frozen=True):
     repository: str
     tag: str
     actor: Actor
+    cause: dict | None = None
 
 
 class AbandonUpload(msgspec.Struct, frozen=True):

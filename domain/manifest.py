@@ -40,12 +40,22 @@ class Manifest(RegistryAggregate):
             manifest.deleted = False
 
     class Deleted(RegistryAggregate.Event):
-        """A manifest was deleted from a repository (its tags were removed with it)."""
+        """A manifest was deleted from a repository (its tags were removed with it).
+
+        `cause` says why when a policy decided it (retention run, policy version, rule).
+        """
+
+        class_version = 2
 
         repository: str
         digest: str
         media_type: str
         subject: str | None
+        cause: dict | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["cause"] = None
 
         def apply(self, manifest: "Manifest") -> None:
             manifest.deleted = True
@@ -79,7 +89,8 @@ class Manifest(RegistryAggregate):
                 annotations=parsed.annotations, **actor.fields(),
             )
 
-    def delete(self, actor: Actor) -> None:
+    def delete(self, actor: Actor, cause: dict | None = None) -> None:
         if not self.deleted:
             self.trigger_event(self.Deleted, repository=self.repository, digest=self.digest,
-                               media_type=self.media_type, subject=self.subject, **actor.fields())
+                               media_type=self.media_type, subject=self.subject, cause=cause,
+                               **actor.fields())

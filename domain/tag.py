@@ -28,11 +28,18 @@ class Tag(RegistryAggregate):
             tag.digest = self.digest
 
     class Removed(RegistryAggregate.Event):
-        """A tag was removed; the manifest it named stays."""
+        """A tag was removed; the manifest it named stays. `cause` says why when a policy decided."""
+
+        class_version = 2
 
         repository: str
         tag: str
         previous_digest: str
+        cause: dict | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["cause"] = None
 
         def apply(self, tag: "Tag") -> None:
             tag.digest = None
@@ -57,9 +64,9 @@ class Tag(RegistryAggregate):
                 digest=digest, previous_digest=self.digest, **actor.fields(),
             )
 
-    def remove(self, actor: Actor) -> None:
+    def remove(self, actor: Actor, cause: dict | None = None) -> None:
         if self.digest is not None:
             self.trigger_event(
                 self.Removed, repository=self.repository, tag=self.tag,
-                previous_digest=self.digest, **actor.fields(),
+                previous_digest=self.digest, cause=cause, **actor.fields(),
             )

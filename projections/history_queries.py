@@ -137,6 +137,11 @@ class HistoryQueries:
                             "AND digest = ? ORDER BY valid_from DESC LIMIT 1", (repository, digest))
         return _artifact(rows[0]) if rows else None
 
+    def pull_times(self, repository: str) -> dict[str, str]:
+        """Last pull time per digest in a repository."""
+        return dict(self.db.read(f"SELECT digest, last_pulled_at FROM {self.p}pulls WHERE repository = ?",
+                                 (repository,)))
+
     def _tags(self, where: str, params: list) -> list[TagRow]:
         rows = self.db.read(
             f"SELECT t.valid_from, t.repository, t.tag, t.digest, t.moved_at, t.moved_by, t.valid_to, "

@@ -6,17 +6,19 @@ indexed query rather than a replay.
 """
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from domain.blob_link import BlobLink
 from domain.manifest import Manifest
 from domain.names import project_of
 from domain.project import Project
+from domain.pulls import PullBatch
 from domain.tag import Tag
 from infra.sql import Writer
 from projections.times import stamp
 
-TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times")
+TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls")
 INDEXES = ("manifests_subject", "tags_digest", "event_times_at")
 
 
@@ -49,6 +51,9 @@ def schema(prefix: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {p}event_times (
             position BIGINT PRIMARY KEY, at TEXT NOT NULL)""",
         f"CREATE INDEX IF NOT EXISTS {p}event_times_at ON {p}event_times (at)",
+        f"""CREATE TABLE IF NOT EXISTS {p}pulls (
+            repository TEXT NOT NULL, digest TEXT NOT NULL, last_pulled_at TEXT NOT NULL,
+            pull_count BIGINT NOT NULL, PRIMARY KEY (repository, digest))""",
     ]
 
 
@@ -78,6 +83,7 @@ class OciView:
             Tag.Created: self._tag_moved,
             Tag.Moved: self._tag_moved,
             Tag.Removed: self._tag_removed,
+            PullBatch.Recorded: self._pulled,
         }
 
     def create(self, w: Writer) -> None:
@@ -155,6 +161,20 @@ class OciView:
                   (e.repository, e.tag, e.digest, _when(e), e.actor, pos))
         self._touch_repository(w, e.repository, _when(e), pos)
         return {("tag", e.repository, e.tag)}
+
+    def _pulled(self, w: Writer, e: Any, pos: int) -> set:
+        latest: dict[tuple[str, str], tuple[float, int]] = {}
+        for pull in e.pulls:
+            key = (pull["repository"], pull["digest"])
+            at, count = latest.get(key, (0.0, 0))
+            latest[key] = (max(at, pull["at"]), count + 1)
+        w.executemany(
+            f"INSERT INTO {self.p}pulls VALUES (?, ?, ?, ?) ON CONFLICT (repository, digest) DO UPDATE "
+            f"SET last_pulled_at = excluded.last_pulled_at, pull_count = {self.p}pulls.pull_count + "
+            "excluded.pull_count",
+            [(repo, digest, stamp(datetime.fromtimestamp(at, timezone.utc)), count)
+             for (repo, digest), (at, count) in latest.items()])
+        return set()
 
     def _tag_removed(self, w: Writer, e: Any, pos: int) -> set:
         self._close_tag(w, e.repository, e.tag, pos)

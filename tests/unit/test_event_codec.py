@@ -17,3 +17,16 @@ def test_secrets_free_stored_form_is_plain_json():
     tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"))
     stored = MsgspecMapper().to_stored_event(tag.collect_events()[0])
     assert stored.state.startswith(b"{") and b'"repository":"library/app"' in stored.state
+
+
+def test_old_tag_removed_events_are_upcast_with_no_cause():
+    from eventsourcing.persistence import StoredEvent
+
+    from domain.tag import Tag
+
+    stored = StoredEvent(
+        originator_id=__import__("uuid").uuid4(), originator_version=2, topic="domain.tag:Tag.Removed",
+        state=b'{"timestamp":"2026-01-01T00:00:00+00:00","actor":"a","client_ip":"","request_id":"",'
+              b'"repository":"library/app","tag":"v1","previous_digest":"sha256:00"}')
+    event = MsgspecMapper().to_domain_event(stored)
+    assert isinstance(event, Tag.Removed) and event.cause is None
