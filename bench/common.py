@@ -45,6 +45,14 @@ class Ctx:
     modes: dict = field(default_factory=dict)   # server label -> resolved mode
     idle_rss_kb: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)   # pre-generated payloads
+    round: int = 0                    # repetition number (--repeat)
+
+    def new_round(self, r: int) -> None:
+        """Next repetition: fresh content/repository names so nothing is re-pushed."""
+        self.round = r
+        for k in [k for k in self.cache if isinstance(k, tuple) and k[:1] == ("r",)
+                  and k[1] != r]:
+            del self.cache[k]
 
     def mode_for(self, srv) -> str:
         if self.upload_mode != "auto":
@@ -54,10 +62,12 @@ class Ctx:
                 srv.host, srv.port, "library/bench-probe")
         return self.modes[srv.label]
 
-    def distinct_blobs(self, key: str, count: int, size: int) -> list[tuple[memoryview, str]]:
+    def distinct_blobs(self, key: str, count: int, size: int,
+                       per_round: bool = True) -> list[tuple[memoryview, str]]:
         """`count` blobs of `size` bytes with distinct content: a shared random body
-        with a per-blob random first 4 KiB. Cached so both servers get the same set."""
-        k = (key, count, size)
+        with a per-blob random first 4 KiB. Cached so both servers get the same set
+        (and, with per_round, new content in each repetition)."""
+        k = ("r", self.round, key, count, size) if per_round else (key, count, size)
         if k not in self.cache:
             base = os.urandom(size)
             out = []
@@ -71,7 +81,7 @@ class Ctx:
     def big_layer(self, key: str, size: int, piece: int = 64 * MiB) -> tuple[list, str]:
         """A `size`-byte layer as a list of memoryviews over one random `piece`
         (first 4 KiB unique per key), plus its digest. Never materialised whole."""
-        k = ("big", key, size)
+        k = ("r", self.round, "big", key, size)
         if k not in self.cache:
             base = self.cache.setdefault(("piece", piece), memoryview(os.urandom(piece)))
             head = os.urandom(4096)
@@ -94,14 +104,18 @@ def metric(name: str, value, unit: str, better: str, **detail) -> dict:
 
 
 def wait_idle(servers, cpu_pct: float = 10.0, window: float = 0.5,
-              timeout: float = 15.0) -> bool:
+              timeout: float = 15.0, machine_pct: float | None = None) -> bool:
     """Wait until every server tree uses < cpu_pct of one core over `window` s, so
-    background work of one side does not bleed into the other's measurement."""
+    background work of one side does not bleed into the other's measurement; with
+    machine_pct, also until the whole machine is below that (other people's load)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         before = [procstat.cpu_seconds(s.pid) for s in servers if s.alive()]
+        m0 = procstat.machine_cpu()[0]
         time.sleep(window)
         after = [procstat.cpu_seconds(s.pid) for s in servers if s.alive()]
-        if all(100 * (a - b) / window < cpu_pct for a, b in zip(after, before)):
+        busy = 100 * (procstat.machine_cpu()[0] - m0) / window
+        if all(100 * (a - b) / window < cpu_pct for a, b in zip(after, before)) and (
+                machine_pct is None or busy < machine_pct):
             return True
     return False

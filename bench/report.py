@@ -120,3 +120,27 @@ def write_json(path: str, doc: dict) -> None:
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=2, default=str)
     os.replace(tmp, path)
+
+
+def merge_runs(runs: list[dict]) -> dict:
+    """Several repetitions of one scenario on one server -> one result whose values
+    are the medians; every run's value and the spread go into the detail."""
+    if len(runs) == 1:
+        return runs[0]
+    errors = [r["error"] for r in runs if r.get("error")]
+    ok = [r["metrics"] for r in runs if r.get("metrics")]
+    merged = []
+    for i, m in enumerate(ok[0] if ok else []):
+        same = [ms[i] for ms in ok if len(ms) > i and ms[i]["metric"] == m["metric"]]
+        vals = [x["value"] for x in same if isinstance(x["value"], (int, float))]
+        if not vals:
+            merged.append(m)
+            continue
+        med = sorted(vals)[(len(vals) - 1) // 2]  # lower median: a value that was measured
+        pick = next(x for x in same if x["value"] == med)
+        spread = round(100 * (max(vals) - min(vals)) / med, 1) if med else None
+        merged.append({**pick, "detail": {**pick["detail"], "runs": vals,
+                                          "spread_pct": spread}})
+    return {"metrics": merged or None, "error": errors[0] if errors else None,
+            "seconds": round(sum(r.get("seconds", 0) for r in runs), 1),
+            "repeats": len(runs)}

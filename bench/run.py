@@ -58,6 +58,12 @@ def parse_args(argv=None):
     ap.add_argument("--pull-client", choices=["python", "wrk"], default="python")
     ap.add_argument("--order", choices=["alternate", "baseline-first", "target-first"],
                     default="alternate", help="which server each scenario drives first")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each scenario N times per server (alternating order, fresh "
+                         "content and repositories each time) and report the median")
+    ap.add_argument("--quiet-wait", type=float, default=20.0,
+                    help="before each measurement wait up to this many seconds for the "
+                         "whole machine to be nearly idle (0: only wait for the servers)")
     ap.add_argument("--no-ceiling", action="store_true",
                     help="skip the client-ceiling run against a null server")
     ap.add_argument("--ready-timeout", type=float, default=60.0)
@@ -99,6 +105,7 @@ def _meta(a, sizes, base, target) -> dict:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
         "scenarios": a.scenarios, "sizes": dataclasses.asdict(sizes),
         "upload_mode": a.upload_mode, "pull_client": a.pull_client, "order": a.order,
+        "repeat": a.repeat, "quiet_wait": a.quiet_wait,
         "cpus": os.cpu_count(), "cpu_model": cpu, "git_rev": rev,
         "versions": {"docker-registry": _version([a.registry_bin, "--version"]),
                      "wrk": _version(["wrk", "-v"]),
@@ -143,13 +150,17 @@ def main(argv=None) -> int:
         doc["meta"] = _meta(a, sizes, base, target)
         doc["meta"]["ready_s"] = {s.label: s.ready_s for s in (base, target)}
         for i, name in enumerate(a.scenarios):
-            order = [base, target]
-            if a.order == "target-first" or (a.order == "alternate" and i % 2):
-                order.reverse()
-            results[name] = {}
-            for srv in order:
-                results[name][srv.label] = run_one(name, srv, ctx, [base, target])
-                failed |= bool(results[name][srv.label]["error"])
+            runs: dict = {base.label: [], target.label: []}
+            for rep in range(max(1, a.repeat)):
+                ctx.new_round(rep)
+                order = [base, target]
+                if a.order == "target-first" or (a.order == "alternate" and (i + rep) % 2):
+                    order.reverse()
+                for srv in order:
+                    runs[srv.label].append(run_one(name, srv, ctx, [base, target],
+                                                   a.quiet_wait))
+            results[name] = {label: report.merge_runs(r) for label, r in runs.items()}
+            failed |= any(r["error"] for r in results[name].values())
             doc["results"] = results
             doc["upload_modes"] = ctx.modes
             report.write_json(a.output, doc)
@@ -187,13 +198,16 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def run_one(name: str, srv, ctx: Ctx, both) -> dict:
+def run_one(name: str, srv, ctx: Ctx, both, quiet_wait: float) -> dict:
     if not srv.alive():
         rc = srv.proc.returncode if srv.proc else None
         return {"metrics": None,
                 "error": f"server not running (exit status {rc}); log tail:\n{srv.log_tail()}"}
     settled = wait_idle(both)
-    log(f"[{name}] {srv.label} ...")
+    if quiet_wait > 0:
+        settled = wait_idle(both, timeout=quiet_wait, machine_pct=30.0) and settled
+    log(f"[{name}] {srv.label}{f' (round {ctx.round + 1})' if ctx.round else ''} ..."
+        + ("" if settled else " (machine not idle)"))
     t0 = time.monotonic()
     try:
         metrics = SCENARIOS[name](srv, ctx)

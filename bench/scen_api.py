@@ -82,14 +82,14 @@ def repos(srv, ctx: Ctx) -> list[dict]:
     """N repositories: config blob + layer blob (POST+PUT each, same requests on
     both sides), manifest PUT by digest, then `repo_tags` tag PUTs."""
     s = ctx.sizes
-    key = ("repo-layers", s.repos)
+    key = ("r", ctx.round, "repo-layers", s.repos)
     if key not in ctx.cache:
         ctx.cache[key] = [os.urandom(1024) for _ in range(s.repos)]
     layers = ctx.cache[key]
 
     def one(state, i):
         conn = state.setdefault("conn", client.Conn(srv.host, srv.port))
-        repo = f"library/bench-repo-{i:04d}"
+        repo = f"library/bench-repo-{ctx.round}-{i:04d}"
         config = client.tiny_config(repo)
         for blob in (config, layers[i]):
             client.push_blob(conn, repo, blob, client.sha256(blob), "post-put")
@@ -122,7 +122,7 @@ def mounts(srv, ctx: Ctx) -> list[dict]:
     """Mount `mount_sources` source blobs into many destination repositories; every
     (destination, blob) pair is distinct. Only 201 Created counts as a mount."""
     s = ctx.sizes
-    blobs = ctx.distinct_blobs("mount", s.mount_sources, s.mount_blob)
+    blobs = ctx.distinct_blobs("mount", s.mount_sources, s.mount_blob, per_round=False)
     conn = client.Conn(srv.host, srv.port)
     try:
         for data, digest in blobs:
@@ -134,7 +134,7 @@ def mounts(srv, ctx: Ctx) -> list[dict]:
 
     def one(state, i):
         c = state.setdefault("conn", client.Conn(srv.host, srv.port))
-        return client.mount_blob(c, f"library/bench-mount-dst-{i // k:04d}",
+        return client.mount_blob(c, f"library/bench-mount-dst-{ctx.round}-{i // k:04d}",
                                  blobs[i % k][1], MOUNT_SRC)
 
     with procstat.CpuMeter(srv.pid) as cpu:

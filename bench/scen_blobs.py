@@ -68,7 +68,7 @@ def _pull(host, port, path, streams, seconds, how) -> dict:
 
 def blob_pull(srv, ctx: Ctx) -> list[dict]:
     s = ctx.sizes
-    (data, digest), = ctx.distinct_blobs("pull", 1, s.pull_blob)
+    (data, digest), = ctx.distinct_blobs("pull", 1, s.pull_blob, per_round=False)
     conn = client.Conn(srv.host, srv.port)
     try:
         if not client.blob_exists(conn, PULL_REPO, digest):
