@@ -5,11 +5,14 @@ each handler is retried from a fresh load a few times before giving up.
 """
 
 import functools
+import random
+import time
 from typing import Callable
 
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands.application import RegistryApplication
+from commands.quota_accounting import QuotaAccounting
 from commands.messages import (
     AbandonUpload, AddTag, CreateProject, DeleteManifest, DeleteRepository, LinkBlob, MountBlob,
     Outcome, PushManifest, RemoveTag, UndeleteManifest, UnlinkBlob,
@@ -26,7 +29,7 @@ from domain.roles import PROJECT_ADMIN
 from domain.tag import Tag, tag_id
 from domain.upload import Upload
 
-ATTEMPTS = 5
+ATTEMPTS = 25
 
 
 def retried(handler: Callable) -> Callable:
@@ -40,6 +43,7 @@ def retried(handler: Callable) -> Callable:
             except (RecordConflictError, IntegrityError):
                 if attempt == ATTEMPTS - 1:
                     raise
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # spread the next tries
         raise AssertionError("unreachable")
 
     return run
@@ -50,6 +54,7 @@ class RegistryCommands:
 
     def __init__(self, app: RegistryApplication) -> None:
         self.app = app
+        self.quotas = QuotaAccounting(app)
 
     def _save(self, *aggregates) -> Outcome:
         recordings = self.app.save(*aggregates)
@@ -93,8 +98,15 @@ class RegistryCommands:
     @retried
     def link_blob(self, command: LinkBlob) -> Outcome:
         self.require_project(command.repository)
-        return self._save(self._link(command.repository, command.digest, command.size,
-                                     None, command.actor))
+        link = self._link(command.repository, command.digest, command.size, None, command.actor)
+        return self._save(link, *self._charges(link, command.repository, command.digest,
+                                               command.size, command.actor))
+
+    def _charges(self, link: BlobLink, repository: str, digest: str, size: int, actor) -> list:
+        """Quota aggregates to save with a link that is new (or linked again)."""
+        if not link.pending_events:  # already linked: nothing new to charge
+            return []
+        return self.quotas.charge(repository, digest, size, actor)
 
     def _link(self, repository, digest, size, mounted_from, actor) -> BlobLink:
         link = self.app.find(blob_link_id(repository, digest), BlobLink)
@@ -112,7 +124,8 @@ class RegistryCommands:
             raise BlobUnknown("blob not in the source repository", {"digest": command.digest})
         link = self._link(command.repository, command.digest, source.size,
                           command.from_repository, command.actor)
-        outcome = self._save(link)
+        outcome = self._save(link, *self._charges(link, command.repository, command.digest,
+                                                  source.size, command.actor))
         return Outcome(position=outcome.position, size=source.size)
 
     @retried
@@ -121,7 +134,7 @@ class RegistryCommands:
         if link is None or not link.linked:
             raise BlobUnknown("blob unknown to registry", {"digest": command.digest})
         link.unlink(command.actor)
-        return self._save(link)
+        return self._save(link, *self.quotas.release(command.repository, command.digest, command.actor))
 
     @retried
     def push_manifest(self, command: PushManifest) -> Outcome:
@@ -134,6 +147,8 @@ class RegistryCommands:
         else:
             manifest.push_again(command.size, command.parsed, command.actor)
         touched = [manifest]
+        if manifest.pending_events:  # the manifest's own bytes count toward the quota
+            touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor)
         if command.tag is not None:
             tag = self.app.find(tag_id(command.repository, command.tag), Tag)
             if tag is None:
@@ -164,7 +179,7 @@ class RegistryCommands:
             raise ManifestUnknown("manifest unknown", {"digest": command.digest})
         self.check_mutable(command.repository, command.tags, "delete the artifact")
         manifest.delete(command.actor, command.cause)
-        touched: list = [manifest]
+        touched: list = [manifest, *self.quotas.release(command.repository, command.digest, command.actor)]
         for name in command.tags:
             tag = self.app.find(tag_id(command.repository, name), Tag)
             if tag is not None and tag.digest == command.digest:
@@ -209,6 +224,7 @@ class RegistryCommands:
                 continue
             manifest.delete(command.actor)
             touched.append(manifest)
+            touched += self.quotas.release(command.repository, digest, command.actor)
             for name in tags:
                 tag = self.app.find(tag_id(command.repository, name), Tag)
                 if tag is not None and tag.digest == digest:
@@ -237,6 +253,7 @@ class RegistryCommands:
             if child is None or child.deleted:
                 raise ManifestBlobUnknown("undelete the index's manifests first", {"digest": digest})
         manifest.push_again(command.size, command.parsed, command.actor)
+        touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor)
         return self._save(*touched)
 
     def abandon_upload(self, command: AbandonUpload) -> Outcome:

@@ -5,6 +5,7 @@ import msgspec
 from commands.application import RegistryApplication
 from commands.handlers import retried
 from commands.messages import Outcome
+from commands.quota_accounting import QuotaAccounting
 from domain.base import Actor
 from domain.errors import NotFound
 from domain.immutability import ImmutabilityRules, ImmutableRule, immutability_id
@@ -20,6 +21,12 @@ class PutImmutableRule(msgspec.Struct, frozen=True):
 class DeleteImmutableRule(msgspec.Struct, frozen=True):
     project: str
     rule_id: int
+    actor: Actor
+
+
+class SetQuotaLimit(msgspec.Struct, frozen=True):
+    project: str
+    limit: int
     actor: Actor
 
 
@@ -40,6 +47,16 @@ class PolicyCommands:
         rule_id = rules.put_rule(command.rule, command.actor)
         recordings = self.app.save(rules)
         return Outcome(position=recordings[-1].notification.id, size=rule_id)
+
+    @retried
+    def set_quota_limit(self, command: SetQuotaLimit) -> Outcome:
+        owner = self.app.find(project_id(command.project), Project)
+        if owner is None or owner.deleted:
+            raise NotFound("project not found", {"project": command.project})
+        quota = QuotaAccounting(self.app).quota(command.project)
+        quota.set_limit(command.limit, command.actor)
+        recordings = self.app.save(quota)
+        return Outcome(position=recordings[-1].notification.id if recordings else None)
 
     @retried
     def delete_immutable_rule(self, command: DeleteImmutableRule) -> Outcome:

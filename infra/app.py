@@ -18,6 +18,8 @@ from read_api import rest_artifacts as read_artifacts
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api.rest_immutability import list_rules
+from read_api.rest_quotas import get_quota, list_quotas
+from write_api.rest_quotas import update_quota
 from write_api import rest_immutability
 from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_artifacts.delete_tag, write_artifacts.undelete_artifact, write_artifacts.restore_tag,
         audit_logs, project_logs, project_changes, list_rules, rest_immutability.create_rule,
         rest_immutability.update_rule, rest_immutability.delete_rule,
+        list_quotas, get_quota, update_quota,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],

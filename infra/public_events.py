@@ -33,6 +33,9 @@ TYPES = {
     "domain.blob_link:BlobLink.Unlinked": "io.tidemark.blob.unlinked.v1",
     "domain.upload:Upload.Abandoned": "io.tidemark.upload.abandoned.v1",
     "domain.pulls:PullBatch.Recorded": "io.tidemark.artifact.pulled_batch.v1",
+    "domain.quota:Quota.Warned": "io.tidemark.quota.warning.v1",
+    "domain.quota:Quota.Exceeded": "io.tidemark.quota.exceeded.v1",
+    "domain.quota:Quota.LimitChanged": "io.tidemark.quota.limit_changed.v1",
     "domain.user:User.Created": "io.tidemark.user.created.v1",
     "domain.user:User.ProfileUpdated": "io.tidemark.user.updated.v1",
     "domain.user:User.PasswordChanged": "io.tidemark.user.password_changed.v1",
@@ -55,6 +58,8 @@ def scope_of(data: dict[str, Any]) -> tuple[str | None, str | None]:
     repository = data.get("repository")
     if repository:
         return repository.split("/", 1)[0], repository
+    if isinstance(data.get("project"), str):
+        return data["project"], None
     name = data.get("name")
     if isinstance(name, str) and name.startswith("robot$"):
         rest = name[len("robot$"):]

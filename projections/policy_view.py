@@ -4,9 +4,11 @@ import json
 from typing import Any
 
 from domain.immutability import ImmutabilityRules
+from domain.quota import Quota
+from projections.times import stamp
 from infra.sql import Writer
 
-TABLES = ("immutable_rules",)
+TABLES = ("immutable_rules", "quotas")
 
 
 class PolicyView:
@@ -18,11 +20,18 @@ class PolicyView:
         self.handlers = {
             ImmutabilityRules.RuleSet: self._rule_set,
             ImmutabilityRules.RuleDeleted: self._rule_deleted,
+            Quota.Created: self._quota_created,
+            Quota.LimitChanged: self._quota_changed("hard", "limit"),
+            Quota.Charged: self._quota_changed("used", "used"),
+            Quota.Released: self._quota_changed("used", "used"),
         }
 
     def create(self, w: Writer) -> None:
         w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}immutable_rules (
             project TEXT NOT NULL, id INTEGER NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (project, id))""")
+        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}quotas (
+            project TEXT PRIMARY KEY, hard BIGINT NOT NULL, used BIGINT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""")
 
     def drop(self, w: Writer) -> None:
         for table in TABLES:
@@ -34,6 +43,18 @@ class PolicyView:
     def apply(self, w: Writer, event: Any, position: int) -> set:
         handler = self.handlers.get(type(event))
         return handler(w, event) if handler else set()
+
+    def _quota_created(self, w: Writer, e: Any) -> set:
+        w.execute(f"INSERT INTO {self.p}quotas VALUES (?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.project, e.limit, stamp(e.timestamp), stamp(e.timestamp)))
+        return set()
+
+    def _quota_changed(self, column: str, field: str):
+        def apply(w: Writer, e: Any) -> set:
+            w.execute(f"UPDATE {self.p}quotas SET {column} = ?, updated_at = ? WHERE project = ?",
+                      (getattr(e, field), stamp(e.timestamp), e.project))
+            return set()
+        return apply
 
     def _rule_set(self, w: Writer, e: Any) -> set:
         w.execute(f"INSERT INTO {self.p}immutable_rules VALUES (?, ?, ?) ON CONFLICT (project, id) "
@@ -49,6 +70,15 @@ class PolicyQueries:
     def __init__(self, db, prefix: str = "policy_") -> None:
         self.db = db
         self.p = prefix
+
+    def quota(self, project: str) -> tuple | None:
+        rows = self.db.read(f"SELECT project, hard, used, created_at, updated_at FROM {self.p}quotas "
+                            "WHERE project = ?", (project,))
+        return rows[0] if rows else None
+
+    def quotas(self) -> dict[str, tuple]:
+        rows = self.db.read(f"SELECT project, hard, used, created_at, updated_at FROM {self.p}quotas")
+        return {row[0]: row for row in rows}
 
     def immutable_rules(self, project: str) -> list[dict]:
         rows = self.db.read(f"SELECT rule FROM {self.p}immutable_rules WHERE project = ? ORDER BY id",

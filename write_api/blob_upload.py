@@ -26,8 +26,9 @@ async def receive(request: OciRequest, registry, upload_id: str, offset: int) ->
     return offset
 
 
-def _commit(registry, upload_id: str, digest: str) -> int:
+def _commit(registry, upload_id: str, digest: str, repository: str, actor: Actor) -> int:
     path, size = registry.uploads.verify(upload_id, digest)
+    registry.commands.quotas.refuse_if_over(repository, digest, size, actor)  # before keeping bytes
     if registry.blobs.size(digest) != size:
         registry.blobs.put_file(digest, path)
     registry.uploads.finish(upload_id)
@@ -40,7 +41,7 @@ async def complete(registry, name: str, upload_id: str, digest: str, actor: Acto
     A digest mismatch discards the session: nothing partial ever becomes visible.
     """
     try:
-        size = await anyio.to_thread.run_sync(_commit, registry, upload_id, digest)
+        size = await anyio.to_thread.run_sync(_commit, registry, upload_id, digest, name, actor)
     except Exception:
         await anyio.to_thread.run_sync(registry.uploads.finish, upload_id)
         raise

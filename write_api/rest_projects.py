@@ -6,6 +6,8 @@ from litestar.params import JSONBody, Parameter
 
 from commands.iam_messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember, SetProjectPublic
 from commands.messages import CreateProject
+from commands.policy_handlers import SetQuotaLimit
+from domain.quota import check_limit
 from domain.errors import BadRequest, NotFound
 from infra.harbor_schemas import ProjectMember, ProjectReq, RoleRequest
 from infra.rest import caller
@@ -28,8 +30,13 @@ async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Respon
     if not data.project_name:
         raise BadRequest("project_name is required", {"field": "project_name"})
     owner = who.principal.name if who.principal.kind == "user" else None
+    if data.storage_limit is not None:
+        check_limit(data.storage_limit)
     outcome = await who.registry.run(who.registry.commands.create_project, CreateProject(
         data.project_name, bool(_public_flag(data)), who.actor, owner))
+    if data.storage_limit is not None:
+        await who.registry.run(who.registry.policy.set_quota_limit,
+                               SetQuotaLimit(data.project_name, data.storage_limit, who.actor))
     location = (f"/api/v2.0/projects/{data.project_name}"
                 if request.headers.get("x-resource-name-in-location") == "true"
                 else f"/api/v2.0/projects/{outcome.position}")

@@ -42,7 +42,9 @@ def parsed():
 
 
 def recorded(app) -> list:
-    return [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(start=1, limit=100)]
+    """Manifest and tag events in log order (quota bookkeeping left out)."""
+    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(start=1, limit=100)]
+    return [e for e in events if type(e).__qualname__.split(".")[0] in ("Manifest", "Tag")]
 
 
 def link_all(commands):
@@ -116,3 +118,21 @@ def test_repush_after_delete_is_recorded(app, commands):
     commands.delete_manifest(DeleteManifest("library/app", DIGEST, [], ALICE))
     commands.push_manifest(PushManifest("library/app", DIGEST, 100, parsed(), None, ALICE))
     assert isinstance(recorded(app)[-1], Manifest.Repushed)
+
+
+def test_quota_counts_a_blob_once_per_project_and_refuses_over_the_limit(app, commands):
+    from domain.errors import Denied
+    from domain.quota import Quota, quota_id
+
+    quota = commands.quotas.quota("library")
+    quota.set_limit(150, ALICE)
+    app.save(quota)
+    commands.link_blob(LinkBlob("library/a", CONFIG, 100, ALICE))
+    commands.link_blob(LinkBlob("library/b", CONFIG, 100, ALICE))  # same blob: counted once
+    assert app.repository.get(quota_id("library")).used == 100
+    with pytest.raises(Denied, match="quota"):
+        commands.link_blob(LinkBlob("library/a", LAYER, 60, ALICE))
+    quota = app.repository.get(quota_id("library"))
+    assert quota.used == 100
+    last = app.mapper.to_domain_event(app.recorder.select_notifications(start=app.head(), limit=1)[0])
+    assert isinstance(last, Quota.Exceeded) and last.size == 60

@@ -1,0 +1,62 @@
+"""Charging and releasing project storage, inside the same save as the link it follows."""
+
+from domain.base import SYSTEM, Actor
+from domain.names import project_of
+from domain.quota import UNLIMITED, ProjectBlob, Quota, QuotaExceeded, project_blob_id, quota_id
+
+
+class QuotaAccounting:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def quota(self, project: str) -> Quota:
+        return self.app.find(quota_id(project), Quota) or Quota.create(project, UNLIMITED, SYSTEM)
+
+    def would_exceed(self, repository: str, digest: str, size: int) -> bool:
+        """A read-only pre-check, so refused bytes are never moved into storage."""
+        project = project_of(repository)
+        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        if blob is not None and blob.repositories:
+            return False
+        return self.quota(project).would_exceed(size)
+
+    def refuse_if_over(self, repository: str, digest: str, size: int, actor: Actor) -> None:
+        """Record QUOTA_EXCEED and refuse, if linking this blob would go over the limit."""
+        if self.would_exceed(repository, digest, size):
+            quota = self.quota(project_of(repository))
+            quota.exceeded(repository, digest, size, actor)
+            self.app.save(quota)
+            raise QuotaExceeded(
+                f"quota exceeded: project {quota.project} storage limit is {quota.limit} bytes, "
+                f"{quota.used} used, this blob needs {size}",
+                {"project": quota.project, "limit": quota.limit, "used": quota.used, "size": size})
+
+    def charge(self, repository: str, digest: str, size: int, actor: Actor) -> list:
+        """Aggregates to save with the link; QuotaExceeded (after recording it) if over the limit."""
+        project = project_of(repository)
+        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        if blob is None:
+            blob = ProjectBlob.reference_first(project, digest, size, repository, actor)
+            counts = True
+        else:
+            counts = blob.reference(repository, actor)
+        if not counts:
+            return [blob]
+        quota = self.quota(project)
+        try:
+            quota.charge(repository, digest, size, actor)
+        except QuotaExceeded:
+            refused = self.quota(project)
+            refused.exceeded(repository, digest, size, actor)
+            self.app.save(refused)
+            raise
+        return [blob, quota]
+
+    def release(self, repository: str, digest: str, actor: Actor) -> list:
+        project = project_of(repository)
+        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        if blob is None or not blob.unreference(repository, actor):
+            return [blob] if blob is not None else []
+        quota = self.quota(project)
+        quota.release(digest, blob.size, actor)
+        return [blob, quota]

@@ -1,0 +1,48 @@
+"""Harbor's quota routes: each project's storage limit (`hard`) and usage (`used`)."""
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from domain.access import system_allows
+from domain.errors import NotFound
+from infra.rest import caller, paged, paging
+
+
+def quota_resp(project, row) -> dict:
+    hard, used, created, updated = (row[1], row[2], row[3], row[4]) if row else (-1, 0, project.created_at,
+                                                                                  project.created_at)
+    return {"id": project.project_id, "ref": {"id": project.project_id, "name": project.name,
+                                              "owner_name": project.created_by},
+            "hard": {"storage": hard}, "used": {"storage": used},
+            "creation_time": created, "update_time": updated}
+
+
+async def _require_quota_reader(request: Request):
+    who = await caller(request)
+    if not (who.principal.sysadmin or system_allows(who.principal, "quota", "read")):
+        raise who.refuse("system administrator rights required")
+    return who
+
+
+@get("/api/v2.0/quotas")
+async def list_quotas(request: Request, reference: FromQuery[str | None] = None,
+                      reference_id: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                      page_size: FromQuery[int] = 10) -> Response:
+    who = await _require_quota_reader(request)
+    offset, limit = paging(page, page_size)
+    projects, _ = await anyio.to_thread.run_sync(who.registry.queries.projects, 0, 1_000_000, None)
+    if reference_id:
+        projects = [p for p in projects if str(p.project_id) == reference_id]
+    quotas = await anyio.to_thread.run_sync(who.registry.policies.quotas)
+    items = [quota_resp(p, quotas.get(p.name)) for p in projects]
+    return paged(request, items[offset:offset + limit], len(items), page, page_size)
+
+
+@get("/api/v2.0/quotas/{id:int}")
+async def get_quota(request: Request, id: int = Parameter()) -> dict:
+    who = await _require_quota_reader(request)
+    project = await anyio.to_thread.run_sync(who.registry.queries.project_by_key, str(id), False)
+    if project is None:
+        raise NotFound("quota not found", {"id": id})
+    return quota_resp(project, await anyio.to_thread.run_sync(who.registry.policies.quota, project.name))
