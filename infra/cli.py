@@ -118,6 +118,29 @@ def cmd_events_verify(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_gc(args) -> int:
+    """Collect garbage in this data directory (stop the server first, or use the API)."""
+    registry = _registry(args)
+
+    def bar(progress: dict) -> None:
+        total = max(progress.get("total", 0), 1)
+        width = 30
+        done = width * progress.get("done", 0) // total
+        print(f"\r{progress['phase']:<7} [{'#' * done}{'.' * (width - done)}] "
+              f"{progress.get('done', 0)}/{progress.get('total', 0)}", end="", file=sys.stderr)
+
+    try:
+        run_id = registry.collector.run(args.dry_run, args.delete_untagged, bar)
+        registry.catch_up()
+        row = registry.gc.run(run_id)
+        verb = "would free" if args.dry_run else "freed"
+        print(f"\ngarbage collection {run_id}: {row[4]}, unlinked {row[7]}, {verb} {row[5]} blobs, "
+              f"{row[6]} bytes")
+    finally:
+        registry.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tidemark", description="Tidemark OCI registry")
     parser.add_argument("--config", help="YAML file with settings (same keys as TIDEMARK_*)")
@@ -149,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", nargs="?")
     rebuild.add_argument("--data-dir", default=argparse.SUPPRESS)
     rebuild.set_defaults(func=cmd_projections_rebuild)
+
+    gc = sub.add_parser("gc", help="collect unreferenced blobs (stop the server first, or use the API)")
+    gc.add_argument("--dry-run", action="store_true", help="report what would be freed; delete nothing")
+    gc.add_argument("--delete-untagged", action="store_true", help="delete untagged artifacts first")
+    gc.add_argument("--data-dir", default=argparse.SUPPRESS)
+    gc.set_defaults(func=cmd_gc)
 
     events = sub.add_parser("events", help="the event log").add_subparsers(dest="verb", required=True)
     export = events.add_parser("export", help="write events as JSON lines to stdout")

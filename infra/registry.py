@@ -18,6 +18,7 @@ from domain.errors import ProjectExists
 from infra.admin import ensure_admin
 from infra.authz import Authorizer
 from infra.credentials import CredentialStore
+from infra.gc_lock import gc_lock_for
 from infra.lockout import LoginLockout
 from infra.token_authz import TokenAuthorizer
 from infra.tokens import TokenService
@@ -30,6 +31,7 @@ from projections.audit_queries import AuditQueries
 from projections.audit_view import AuditView
 from projections.cache import ContentCache, ViewCache
 from projections.chain_view import ChainView
+from projections.gc_view import GcQueries, GcView
 from projections.policy_view import PolicyQueries, PolicyView
 from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
@@ -65,7 +67,9 @@ class Registry:
         self.policy = PolicyCommands(app)
         self.policies = PolicyQueries(db)
         self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
-                           Projector(app, db, ChainView()), Projector(app, db, PolicyView())]
+                           Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
+                           Projector(app, db, GcView())]
+        self.gc = GcQueries(db)
         from workers.pull_recorder import PullRecorder
 
         self.pulls = PullRecorder(app)
@@ -76,6 +80,10 @@ class Registry:
             self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
             self.external_url)
         self.uploads = UploadStaging(settings.data_path / "uploads")
+        self.gc_lock = gc_lock_for(db)
+        from infra.gc_service import GcService
+
+        self.collector = GcService(self)
         self.content = ContentCache()
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
@@ -84,6 +92,14 @@ class Registry:
         if outcome.position is not None:
             await anyio.to_thread.run_sync(self.catch_up)
         return outcome
+
+    async def run_reachable(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
+        """Like `run`, for commands that make stored bytes reachable (manifest push, mount):
+        they hold the collector's lock shared, so it never sweeps what they reference."""
+        def locked(command: Any) -> Outcome:
+            with self.gc_lock.shared():
+                return handler(command)
+        return await self.run(locked, command)
 
     def catch_up(self) -> None:
         """Bring every query model up to the head of the log."""
@@ -98,6 +114,7 @@ class Registry:
         ensure_admin(self)
         self.catch_up()
         if follow:
+            self.collector.close_interrupted()
             for projector in self.projectors:
                 projector.start()
             from workers.upload_sweeper import UploadSweeper

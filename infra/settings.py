@@ -26,6 +26,8 @@ class Settings(msgspec.Struct, kw_only=True):
     max_manifest_bytes: int = 4 * 1024 * 1024
     upload_ttl_seconds: int = 24 * 3600
     token_lifetime_seconds: int = 1800
+    gc_grace_seconds: int = 3600
+    gc_history_window_seconds: int = 7 * 24 * 3600
 
     @property
     def data_path(self) -> Path:

@@ -1,9 +1,9 @@
 """Receiving blob bytes: stream into the staging area while hashing, then
-verify, move into blob storage and link, in that order."""
+verify, check the quota, move into blob storage and link, in that order."""
 
 import anyio.to_thread
 
-from commands.messages import AbandonUpload, LinkBlob
+from commands.messages import AbandonUpload, LinkBlob, Outcome
 from domain.base import Actor
 from infra.oci_http import OciRequest
 from infra.storage.base import CHUNK
@@ -26,26 +26,29 @@ async def receive(request: OciRequest, registry, upload_id: str, offset: int) ->
     return offset
 
 
-def _commit(registry, upload_id: str, digest: str, repository: str, actor: Actor) -> int:
+def _commit_and_link(registry, upload_id: str, digest: str, repository: str, actor: Actor) -> Outcome:
     path, size = registry.uploads.verify(upload_id, digest)
     registry.commands.quotas.refuse_if_over(repository, digest, size, actor)  # before keeping bytes
-    if registry.blobs.size(digest) != size:
-        registry.blobs.put_file(digest, path)
+    with registry.gc_lock.shared():  # storing and linking are one step for the collector
+        if registry.blobs.size(digest) != size:
+            registry.blobs.put_file(digest, path)
+        outcome = registry.commands.link_blob(LinkBlob(repository, digest, size, actor))
     registry.uploads.finish(upload_id)
-    return size
+    return outcome
 
 
 async def complete(registry, name: str, upload_id: str, digest: str, actor: Actor) -> None:
     """Verify the staged bytes, store them, and link the blob to the repository.
 
-    A digest mismatch discards the session: nothing partial ever becomes visible.
+    A digest mismatch or a refusal discards the session: nothing partial ever becomes visible.
     """
     try:
-        size = await anyio.to_thread.run_sync(_commit, registry, upload_id, digest, name, actor)
+        outcome = await anyio.to_thread.run_sync(_commit_and_link, registry, upload_id, digest, name, actor)
     except Exception:
         await anyio.to_thread.run_sync(registry.uploads.finish, upload_id)
         raise
-    await registry.run(registry.commands.link_blob, LinkBlob(name, digest, size, actor))
+    if outcome.position is not None:
+        await anyio.to_thread.run_sync(registry.catch_up)
 
 
 async def abandon(registry, name: str, upload_id: str, reason: str, actor: Actor) -> None:

@@ -63,7 +63,8 @@ async def start_upload(request: OciRequest, registry, name: str, actor) -> Respo
         try:
             source = check_repository(source)
             if await registry.authorizer.may_pull(request, source):
-                await registry.run(registry.commands.mount_blob, MountBlob(name, digest, source, actor))
+                await registry.run_reachable(registry.commands.mount_blob,
+                                             MountBlob(name, digest, source, actor))
                 return _blob_created(registry, name, digest)
         except (BlobUnknown, NameInvalid):
             pass  # not mountable: fall back to an ordinary upload session
@@ -120,10 +121,14 @@ async def put_manifest(request: OciRequest, registry, name: str, reference: str,
         raise ManifestTooLarge("manifest too large", {"limit": limit})
     digest = _manifest_digest(body, reference)
     parsed = parse_manifest(body, request.header("content-type"))
-    await anyio.to_thread.run_sync(registry.blobs.put_bytes, digest, body)
     tag = None if is_digest(reference) else reference
-    await registry.run(registry.commands.push_manifest,
-                       PushManifest(name, digest, len(body), parsed, tag, actor))
+    command = PushManifest(name, digest, len(body), parsed, tag, actor)
+
+    def store_and_push(command: PushManifest):
+        registry.blobs.put_bytes(digest, body)
+        return registry.commands.push_manifest(command)
+
+    await registry.run_reachable(store_and_push, command)
     headers = [header("location", f"{registry.external_url}/v2/{name}/manifests/{digest}"),
                header("docker-content-digest", digest), header("content-length", 0)]
     if parsed.subject:

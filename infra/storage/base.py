@@ -32,3 +32,6 @@ class BlobStore(Protocol):
 
     def delete(self, digest: str) -> None:
         """Remove a blob (garbage collection)."""
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        """Every stored blob as (digest, size, modified time in epoch seconds)."""

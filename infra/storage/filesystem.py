@@ -66,3 +66,15 @@ class FilesystemBlobStore:
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        for algorithm in self.root.iterdir():
+            if algorithm.name.startswith(".") or not algorithm.is_dir():
+                continue
+            for prefix in algorithm.iterdir():
+                for blob in prefix.iterdir():
+                    try:
+                        stat = blob.stat()
+                    except FileNotFoundError:
+                        continue
+                    yield f"{algorithm.name}:{blob.name}", stat.st_size, stat.st_mtime

@@ -52,6 +52,13 @@ class S3BlobStore:
         self.fs.put_file(path, self._key(digest))
         os.unlink(path)
 
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        root = f"{self.base}/blobs/"
+        for key, info in self.fs.find(root, detail=True).items():
+            algorithm, _prefix, encoded = key[len(root):].split("/")
+            modified = info.get("LastModified")
+            yield f"{algorithm}:{encoded}", int(info["size"]), modified.timestamp() if modified else 0.0
+
     def delete(self, digest: str) -> None:
         try:
             self.fs.rm_file(self._key(digest))

@@ -1,0 +1,56 @@
+"""Starting collections (one at a time per process) and closing runs a crash interrupted."""
+
+import threading
+import uuid
+
+import structlog
+
+from domain.base import Actor
+from domain.errors import Conflict
+from domain.gc import GcRun
+from workers.gc import GarbageCollector
+
+log = structlog.get_logger("gc")
+
+
+class GcService:
+    def __init__(self, registry) -> None:
+        self.registry = registry
+        settings = registry.settings
+        self.collector = GarbageCollector(registry, settings.gc_grace_seconds,
+                                          settings.gc_history_window_seconds)
+        self._running = threading.Lock()
+
+    def close_interrupted(self) -> None:
+        """Runs still 'Running' at start-up died with their process: record that."""
+        for run_id in self.registry.gc.unfinished():
+            run = self.registry.app.find(uuid.UUID(run_id), GcRun)
+            if run is not None and run.status == "Running":
+                run.fail("interrupted: the process stopped during the run", Actor(name="gc"))
+                self.registry.app.save(run)
+                log.warning("marked an interrupted garbage collection as failed", run=run_id)
+        self.registry.catch_up()
+
+    def run(self, dry_run: bool, delete_untagged: bool, report=lambda progress: None) -> str:
+        if not self._running.acquire(blocking=False):
+            raise Conflict("a garbage collection is already running")
+        try:
+            return self.collector.run(dry_run, delete_untagged, report)
+        finally:
+            self._running.release()
+
+    def start_in_background(self, dry_run: bool, delete_untagged: bool) -> None:
+        if self._running.locked():
+            raise Conflict("a garbage collection is already running")
+        threading.Thread(target=self._background, args=(dry_run, delete_untagged),
+                         name="gc", daemon=True).start()
+
+    def _background(self, dry_run: bool, delete_untagged: bool) -> None:
+        try:
+            self.run(dry_run, delete_untagged)
+        except Exception:
+            log.exception("background garbage collection failed")
+
+    @property
+    def progress(self) -> dict:
+        return dict(self.collector.progress)

@@ -1,0 +1,66 @@
+"""Harbor's garbage collection history, status (with progress) and log."""
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from domain.errors import NotFound
+from infra.rest import caller, paged, paging
+
+
+def gc_resp(row, progress: dict) -> dict:
+    (position, run, dry_run, untagged, status, blobs, size, unlinked, reason, created, updated) = row
+    body = {"id": position, "job_name": "GARBAGE_COLLECTION", "job_kind": "MANUAL",
+            "job_parameters": f'{{"dry_run": {str(bool(dry_run)).lower()}, '
+                              f'"delete_untagged": {str(bool(untagged)).lower()}}}',
+            "schedule": None, "job_status": status, "deleted": False,
+            "creation_time": created, "update_time": updated,
+            "run_id": run, "freed_blobs": blobs, "freed_bytes": size, "unlinked": unlinked}
+    if status == "Running" and progress.get("id") == run:
+        body["progress"] = {k: progress[k] for k in ("phase", "done", "total")}
+    if reason:
+        body["error"] = reason
+    return body
+
+
+async def _admin(request: Request):
+    who = await caller(request)
+    who.require_sysadmin()
+    return who
+
+
+@get("/api/v2.0/system/gc")
+async def gc_history(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
+    who = await _admin(request)
+    offset, limit = paging(page, page_size)
+    rows, total = await anyio.to_thread.run_sync(who.registry.gc.runs, offset, limit)
+    progress = who.registry.collector.progress
+    return paged(request, [gc_resp(r, progress) for r in rows], total, page, page_size)
+
+
+async def _run(who, gc_id: int):
+    row = await anyio.to_thread.run_sync(who.registry.gc.run, str(gc_id))
+    if row is None:
+        raise NotFound("garbage collection run not found", {"gc_id": gc_id})
+    return row
+
+
+@get("/api/v2.0/system/gc/{gc_id:int}")
+async def gc_status(request: Request, gc_id: int = Parameter()) -> dict:
+    who = await _admin(request)
+    return gc_resp(await _run(who, gc_id), who.registry.collector.progress)
+
+
+@get("/api/v2.0/system/gc/{gc_id:int}/log", media_type="text/plain")
+async def gc_log(request: Request, gc_id: int = Parameter()) -> str:
+    """The run's story, told from its events."""
+    who = await _admin(request)
+    row = await _run(who, gc_id)
+    body = gc_resp(row, who.registry.collector.progress)
+    lines = [f"{body['creation_time']} garbage collection {body['run_id']} started "
+             f"(dry run: {bool(row[2])}, delete untagged: {bool(row[3])})",
+             f"{body['update_time']} status {body['job_status']}: unlinked {body['unlinked']} links, "
+             f"{'would free' if row[2] else 'freed'} {body['freed_blobs']} blobs, {body['freed_bytes']} bytes"]
+    if body.get("error"):
+        lines.append(f"error: {body['error']}")
+    return "\n".join(lines) + "\n"
