@@ -147,6 +147,8 @@ def _registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
     env["TIDEMARK_DATA_DIR"] = str(data_dir)
     env["TIDEMARK_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    env["TIDEMARK_GC_GRACE_SECONDS"] = "0"  # GC tests sweep what they just deleted
+    env["TIDEMARK_GC_HISTORY_WINDOW_SECONDS"] = "0"
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
