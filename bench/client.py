@@ -5,8 +5,9 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -31,10 +32,13 @@ def sha256(*chunks) -> str:
 
 
 class Conn:
-    """One keep-alive connection; reconnects transparently when the server closes it."""
+    """One keep-alive connection; reconnects transparently when the server closes it.
+    `headers` (e.g. Authorization) are sent with every request."""
 
-    def __init__(self, host: str, port: int, timeout: float = 120.0):
+    def __init__(self, host: str, port: int, timeout: float = 120.0,
+                 headers: dict | None = None):
         self.host, self.port, self.timeout = host, port, timeout
+        self.headers = dict(headers or {})
         self._c: http.client.HTTPConnection | None = None
 
     def _conn(self) -> http.client.HTTPConnection:
@@ -60,7 +64,7 @@ class Conn:
             c = self._conn()
             try:
                 c.putrequest(method, path, skip_accept_encoding=True)
-                for k, v in (headers or {}).items():
+                for k, v in {**self.headers, **(headers or {})}.items():
                     c.putheader(k, v)
                 if method in ("POST", "PUT", "PATCH") or chunks:
                     c.putheader("Content-Length", str(length))
@@ -127,10 +131,10 @@ def push_blob_chunked(conn: Conn, repo: str, chunks: list, digest: str) -> int:
     return st
 
 
-def probe_push_mode(host: str, port: int, repo: str) -> str:
+def probe_push_mode(host: str, port: int, repo: str, headers: dict | None = None) -> str:
     """Does the server accept a monolithic POST with ?digest=? ('post' or 'post-put')."""
     data = os.urandom(1024)
-    conn = Conn(host, port, timeout=30)
+    conn = Conn(host, port, timeout=30, headers=headers)
     try:
         st, h, b = conn.request("POST", f"/v2/{repo}/blobs/uploads/?digest={sha256(data)}",
                                 data, {"Content-Type": "application/octet-stream"})
@@ -194,3 +198,41 @@ def push_image(conn: Conn, repo: str, layers: list[bytes], tags: list[str],
     for t in tags:
         put_manifest(conn, repo, t, manifest)
     return digest
+
+
+def _challenge_params(value: str) -> dict:
+    """Parameters of a `Bearer realm="..",service="..",scope=".."` challenge."""
+    out = {}
+    for part in re.findall(r'(\w+)="([^"]*)"', value):
+        out[part[0]] = part[1]
+    return out
+
+
+def bearer_token(host: str, port: int, repo: str, actions: str,
+                 basic: dict | None = None) -> str | None:
+    """Docker token flow: provoke a 401 on the repository, then GET the challenge's
+    realm (a loopback URL of the same server) for `repository:<repo>:<actions>`,
+    with Basic credentials if given. None when the server does not challenge."""
+    conn = Conn(host, port, timeout=30)
+    try:
+        st, h, _ = conn.request("GET", f"/v2/{repo}/tags/list")
+        chal = h.get("www-authenticate", "")
+        if st != 401 or not chal.lower().startswith("bearer"):
+            return None
+        p = _challenge_params(chal)
+        realm = urlsplit(p["realm"])
+        if realm.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise HTTPError(f"token realm is not on loopback: {p['realm']}")
+        query = urlencode({"service": p.get("service", ""),
+                           "scope": f"repository:{repo}:{actions}"})
+        tconn = Conn(realm.hostname, realm.port or 80, timeout=30, headers=basic)
+        try:
+            st, h, body = tconn.request("GET", f"{realm.path}?{query}")
+        finally:
+            tconn.close()
+        if st != 200:
+            raise HTTPError(f"token request: {st} {body[:200]!r}")
+        doc = json.loads(body)
+        return doc.get("token") or doc.get("access_token")
+    finally:
+        conn.close()

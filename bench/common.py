@@ -59,7 +59,7 @@ class Ctx:
             return self.upload_mode
         if srv.label not in self.modes:
             self.modes[srv.label] = client.probe_push_mode(
-                srv.host, srv.port, "library/bench-probe")
+                srv.host, srv.port, "library/bench-probe", srv.headers)
         return self.modes[srv.label]
 
     def distinct_blobs(self, key: str, count: int, size: int,

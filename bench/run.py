@@ -47,6 +47,17 @@ def parse_args(argv=None):
                          "a command template with {python} {host} {port} {data_dir} {tmp}; "
                          "default: Tidemark (env TIDEMARK_BENCH_TARGET_CMD)")
     ap.add_argument("--target-label", default=None)
+    ap.add_argument("--target-user", default=os.environ.get("TIDEMARK_BENCH_USER"),
+                    help="user for the target (default Tidemark: admin)")
+    ap.add_argument("--target-password", default=os.environ.get("TIDEMARK_BENCH_PASSWORD"),
+                    help="its password (default Tidemark: a random one the harness gives "
+                         "the fresh server as TIDEMARK_ADMIN_PASSWORD)")
+    ap.add_argument("--target-auth", choices=["bearer", "basic", "none"], default="bearer",
+                    help="bearer: writes with Basic credentials, read-only load (wrk, hey, "
+                         "pull) with a pull token from the server's token realm; basic: "
+                         "Basic on every request; none: no credentials")
+    ap.add_argument("--target-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for the target server (repeatable)")
     ap.add_argument("--registry-bin",
                     default=os.environ.get("DOCKER_REGISTRY_BIN", "docker-registry"))
     ap.add_argument("--output", default=None, help="JSON results file "
@@ -111,8 +122,11 @@ def _meta(a, sizes, base, target) -> dict:
                      "wrk": _version(["wrk", "-v"]),
                      "hey": shutil.which("hey") or "missing",
                      "python": sys.version.split()[0]},
-        "servers": {s.label: {"command": getattr(s, "command", None), "port": s.port,
-                              "tmp": s.tmp} for s in (base, target)},
+        "servers": {s.label: {
+            "command": getattr(s, "command", None), "port": s.port, "tmp": s.tmp,
+            "env": {k: ("***" if "PASSWORD" in k else v) for k, v in s.env.items()},
+            "user": s.credentials[0] if s.credentials else None,
+            "auth": s.auth if s.credentials else "none"} for s in (base, target)},
     }
 
 
@@ -132,7 +146,9 @@ def main(argv=None) -> int:
     ctx = Ctx(sizes=sizes, upload_mode=a.upload_mode, pull_client=a.pull_client)
     base = servers.Server("distribution", "distribution", registry_bin=a.registry_bin,
                           keep=a.keep_data)
-    target = servers.make_target(a.target_label, a.target_cmd, a.registry_bin, a.keep_data)
+    extra_env = dict(kv.split("=", 1) for kv in a.target_env if "=" in kv)
+    target = servers.make_target(a.target_label, a.target_cmd, a.registry_bin, a.keep_data,
+                                 a.target_user, a.target_password, a.target_auth, extra_env)
     results: dict = {}
     doc: dict = {}
     ceiling: list = []

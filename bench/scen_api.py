@@ -20,8 +20,9 @@ def _image(ctx: Ctx):
     return ctx.cache["image"]
 
 
-def _preflight(srv, method: str, path: str, manifest: bytes, digest: str) -> None:
-    conn = client.Conn(srv.host, srv.port)
+def _preflight(srv, method: str, path: str, manifest: bytes, digest: str,
+               headers: dict) -> None:
+    conn = client.Conn(srv.host, srv.port, headers=headers)
     try:
         st, h, body = conn.request(method, path, headers=ACCEPT)
     finally:
@@ -40,7 +41,7 @@ def _preflight(srv, method: str, path: str, manifest: bytes, digest: str) -> Non
 def manifests(srv, ctx: Ctx) -> list[dict]:
     s = ctx.sizes
     config, layers, manifest = _image(ctx)
-    conn = client.Conn(srv.host, srv.port)
+    conn = srv.conn()
     try:
         tags = ["latest"] + [f"t{i}" for i in range(1, s.manifest_tags)]
         digest = client.push_image(conn, MANIFEST_REPO, layers, tags, ctx.mode_for(srv),
@@ -55,22 +56,25 @@ def manifests(srv, ctx: Ctx) -> list[dict]:
         ("GET /v2/", "GET", "/v2/"),
     ]
     out = []
+    read = srv.read_headers(MANIFEST_REPO)
+    auth = read.get("Authorization", "none").split(" ")[0]
     for name, method, path in endpoints:
-        _preflight(srv, method, path, manifest, digest)
+        _preflight(srv, method, path, manifest, digest, read)
         url = f"http://{srv.host}:{srv.port}{path}"
         if method == "HEAD" and not shutil.which("hey"):
             raise RuntimeError("HEAD needs `hey` (apt-get install hey)")
         for seconds in (1, s.wrk_seconds):  # 1 s warm-up, then the measurement
             with procstat.CpuMeter(srv.pid) as cpu:
                 if method == "HEAD":
-                    r = wrkrun.run_hey(url, method="HEAD", headers=ACCEPT,
+                    r = wrkrun.run_hey(url, method="HEAD", headers={**ACCEPT, **read},
                                        connections=32, duration=seconds)
                     tool = "hey -c 32"
                 else:
-                    r = wrkrun.run_wrk(url, method=method, headers=ACCEPT, threads=2,
+                    r = wrkrun.run_wrk(url, method=method, headers={**ACCEPT, **read},
+                                       threads=2,
                                        connections=32, duration=seconds)
                     tool = "wrk -t2 -c32"
-        detail = {"tool": tool, **r, **cpu.as_dict()}
+        detail = {"tool": tool, "auth": auth, **r, **cpu.as_dict()}
         if r["errors"]:
             detail["warning"] = f"{r['errors']} errors/non-2xx"
         out.append(metric(f"{name}: req/s", r["req_per_s"], "req/s", "higher", **detail))
@@ -88,7 +92,7 @@ def repos(srv, ctx: Ctx) -> list[dict]:
     layers = ctx.cache[key]
 
     def one(state, i):
-        conn = state.setdefault("conn", client.Conn(srv.host, srv.port))
+        conn = state.setdefault("conn", srv.conn())
         repo = f"library/bench-repo-{ctx.round}-{i:04d}"
         config = client.tiny_config(repo)
         for blob in (config, layers[i]):
@@ -123,7 +127,7 @@ def mounts(srv, ctx: Ctx) -> list[dict]:
     (destination, blob) pair is distinct. Only 201 Created counts as a mount."""
     s = ctx.sizes
     blobs = ctx.distinct_blobs("mount", s.mount_sources, s.mount_blob, per_round=False)
-    conn = client.Conn(srv.host, srv.port)
+    conn = srv.conn()
     try:
         for data, digest in blobs:
             if not client.blob_exists(conn, MOUNT_SRC, digest):
@@ -133,7 +137,7 @@ def mounts(srv, ctx: Ctx) -> list[dict]:
     k = len(blobs)
 
     def one(state, i):
-        c = state.setdefault("conn", client.Conn(srv.host, srv.port))
+        c = state.setdefault("conn", srv.conn())
         return client.mount_blob(c, f"library/bench-mount-dst-{ctx.round}-{i // k:04d}",
                                  blobs[i % k][1], MOUNT_SRC)
 

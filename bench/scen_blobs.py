@@ -16,7 +16,8 @@ MEM_REPO = "library/bench-memory"
 
 def _push_many(srv, blobs, mode: str, threads: int, limit: float) -> dict:
     def one(state, item):
-        conn = state.setdefault("conn", client.Conn(srv.host, srv.port))
+        conn = state.setdefault("conn", client.Conn(srv.host, srv.port,
+                                                    headers=getattr(srv, "headers", None)))
         data, digest = item
         t = time.monotonic()
         client.push_blob(conn, PUSH_REPO, data, digest, mode)
@@ -53,14 +54,15 @@ def blob_push(srv, ctx: Ctx) -> list[dict]:
     ]
 
 
-def _pull(host, port, path, streams, seconds, how) -> dict:
+def _pull(host, port, path, streams, seconds, how, headers=None) -> dict:
     if how == "wrk":
         r = wrkrun.run_wrk(f"http://{host}:{port}{path}", threads=min(2, streams),
-                           connections=streams, duration=seconds, timeout_s=60)
+                           connections=streams, duration=seconds, timeout_s=60,
+                           headers=headers)
         if r["errors"]:
             raise RuntimeError(f"wrk errors: {r}")
         return r
-    r = loadgen.pull_streams(host, port, path, streams, seconds)
+    r = loadgen.pull_streams(host, port, path, streams, seconds, headers)
     if r["errors"]:
         raise RuntimeError(f"pull errors: {r['first_error']}")
     return r
@@ -69,23 +71,30 @@ def _pull(host, port, path, streams, seconds, how) -> dict:
 def blob_pull(srv, ctx: Ctx) -> list[dict]:
     s = ctx.sizes
     (data, digest), = ctx.distinct_blobs("pull", 1, s.pull_blob, per_round=False)
-    conn = client.Conn(srv.host, srv.port)
+    conn = srv.conn()
     try:
         if not client.blob_exists(conn, PULL_REPO, digest):
             client.push_blob(conn, PULL_REPO, data, digest, ctx.mode_for(srv))
+    finally:
+        conn.close()
+    read = srv.read_headers(PULL_REPO)
+    conn = client.Conn(srv.host, srv.port, headers=read)
+    try:
         st, h, _ = conn.request("HEAD", f"/v2/{PULL_REPO}/blobs/{digest}")
     finally:
         conn.close()
     if st != 200 or int(h.get("content-length", -1)) != len(data):
         raise RuntimeError(f"HEAD blob: {st} {h} (redirects are not followed)")
     path = f"/v2/{PULL_REPO}/blobs/{digest}"
-    _pull(srv.host, srv.port, path, 1, 1.0, "python")  # warm-up, not reported
+    _pull(srv.host, srv.port, path, 1, 1.0, "python", read)  # warm-up, not reported
     out = []
     for streams in (1, 8):
         with procstat.CpuMeter(srv.pid) as cpu:
-            r = _pull(srv.host, srv.port, path, streams, s.pull_seconds, ctx.pull_client)
+            r = _pull(srv.host, srv.port, path, streams, s.pull_seconds, ctx.pull_client,
+                      read)
         out.append(metric(f"{s.pull_blob // MiB} MiB blob, {streams} stream(s)",
                           r["mb_per_s"], "MB/s", "higher", client=ctx.pull_client,
+                          auth=read.get("Authorization", "none").split(" ")[0],
                           **{k: v for k, v in r.items() if k != "mb_per_s"},
                           **cpu.as_dict()))
     return out
@@ -103,7 +112,7 @@ def memory(srv, ctx: Ctx) -> list[dict]:
     mode = ctx.mode_for(srv)
     for variant in ("monolithic", "patch"):
         chunks, digest = ctx.big_layer(variant, s.memory_layer)
-        conn = client.Conn(srv.host, srv.port, timeout=300)
+        conn = srv.conn(timeout=300)
         time.sleep(1.0)
         before = srv.rss_kb()
         hwm_before = procstat.hwm_kb(srv.pid)

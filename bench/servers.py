@@ -1,6 +1,7 @@
 """Start/stop the registries under test: Debian's docker-registry and Tidemark."""
 from __future__ import annotations
 
+import base64
 import ctypes
 import http.client
 import os
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from bench import procstat
+from bench import client, procstat
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TIDEMARK_CMD = (
@@ -66,9 +67,15 @@ class Server:
     """One registry process in its own temp dir; use as a context manager."""
 
     def __init__(self, label: str, kind: str, argv_template: str | None = None,
-                 registry_bin: str = "docker-registry", keep: bool = False):
+                 registry_bin: str = "docker-registry", keep: bool = False,
+                 env: dict | None = None, credentials: tuple[str, str] | None = None,
+                 auth: str = "basic"):
         self.label, self.kind = label, kind  # kind: "distribution" | "command"
         self.argv_template = argv_template
+        self.env = dict(env or {})
+        self.credentials = credentials
+        self.auth = auth  # basic: Basic everywhere; bearer: token for read-only load
+        self._tokens: dict[str, dict] = {}
         self.registry_bin = registry_bin
         self.keep = keep
         self.port = free_port()
@@ -83,6 +90,27 @@ class Server:
     @property
     def base(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def headers(self) -> dict:
+        """Headers for every request of the harness's own client (Basic credentials)."""
+        if not self.credentials:
+            return {}
+        raw = f"{self.credentials[0]}:{self.credentials[1]}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    def read_headers(self, repo: str) -> dict:
+        """Headers for read-only load (wrk, hey, blob pull): a pull token for `repo`
+        when auth is 'bearer' and the server challenges, else `headers`."""
+        if self.auth != "bearer":
+            return self.headers
+        if repo not in self._tokens:
+            tok = client.bearer_token(self.host, self.port, repo, "pull", self.headers)
+            self._tokens[repo] = {"Authorization": f"Bearer {tok}"} if tok else self.headers
+        return self._tokens[repo]
+
+    def conn(self, timeout: float = 120.0) -> "client.Conn":
+        return client.Conn(self.host, self.port, timeout=timeout, headers=self.headers)
 
     @property
     def pid(self) -> int:
@@ -107,6 +135,7 @@ class Server:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             argv, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
             stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         self.command = " ".join(shlex.quote(a) for a in argv)
         self._wait_ready(ready_timeout)
@@ -122,13 +151,17 @@ class Server:
                     f"log tail:\n{self.log_tail()}")
             try:
                 c = http.client.HTTPConnection(self.host, self.port, timeout=2)
-                c.request("GET", "/v2/")
+                c.request("GET", "/v2/", headers=self.headers)
                 r = c.getresponse()
                 r.read()
                 c.close()
                 if r.status == 200:
                     return
                 last = f"HTTP {r.status}"
+                if r.status == 401 and not self.credentials:
+                    raise RuntimeError(
+                        f"{self.label} answers 401 on /v2/: it needs credentials "
+                        "(--target-user/--target-password)")
             except OSError as e:
                 last = repr(e)
             time.sleep(0.1)
@@ -183,10 +216,24 @@ class Server:
         self.stop()
 
 
-def make_target(label: str, target_cmd: str | None, registry_bin: str, keep: bool) -> Server:
+def make_target(label: str, target_cmd: str | None, registry_bin: str, keep: bool,
+                user: str | None = None, password: str | None = None,
+                auth: str = "bearer", extra_env: dict | None = None) -> Server:
     """The side under test: Tidemark by default, or 'distribution' for a second
-    docker-registry, or any command template with {python} {host} {port} {data_dir} {tmp}."""
+    docker-registry, or any command template with {python} {host} {port} {data_dir} {tmp}.
+    For the default Tidemark command the harness makes the built-in admin's password
+    itself (TIDEMARK_ADMIN_PASSWORD of this throw-away server) and sets the log level
+    to warning (Distribution runs at level error with the access log off)."""
     if target_cmd and target_cmd.strip() == "distribution":
         return Server(label, "distribution", registry_bin=registry_bin, keep=keep)
+    env: dict = {}
+    creds = (user, password) if user and password else None
+    if not target_cmd:
+        creds = (user or "admin", password or "Bench" + secrets.token_urlsafe(18) + "7a")
+        env = {"TIDEMARK_ADMIN_PASSWORD": creds[1], "TIDEMARK_LOG_LEVEL": "warning"}
+    env.update(extra_env or {})
+    if auth == "none":
+        creds = None
     return Server(label, "command", argv_template=target_cmd or DEFAULT_TIDEMARK_CMD,
-                  registry_bin=registry_bin, keep=keep)
+                  registry_bin=registry_bin, keep=keep, env=env, credentials=creds,
+                  auth=auth)
