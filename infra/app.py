@@ -19,6 +19,8 @@ from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api.rest_immutability import list_rules
 from read_api.rest_gc import gc_history, gc_log, gc_status
+from read_api.rest_system import search, statistics, system_info
+from write_api.rest_copy import copy_artifact
 from read_api.rest_quotas import get_quota, list_quotas
 from write_api.rest_gc import start_gc
 from write_api.rest_quotas import update_quota
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         audit_logs, project_logs, project_changes, list_rules, rest_immutability.create_rule,
         rest_immutability.update_rule, rest_immutability.delete_rule,
         list_quotas, get_quota, update_quota, gc_history, gc_status, gc_log, start_gc,
+        system_info, statistics, search, copy_artifact,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],

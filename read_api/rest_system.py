@@ -1,0 +1,73 @@
+"""System information, statistics and search."""
+
+from datetime import datetime, timezone
+
+import anyio.to_thread
+from litestar import Request, get
+from litestar.params import FromQuery
+
+from domain.access import allows
+from infra.rest import caller
+
+VERSION = "tidemark-0.1.0"
+
+
+@get("/api/v2.0/systeminfo")
+async def system_info(request: Request) -> dict:
+    registry = request.app.state.registry
+    external = registry.external_url
+    return {"auth_mode": "db_auth", "primary_auth_mode": True, "self_registration": False,
+            "harbor_version": VERSION, "registry_url": external.split("://", 1)[-1],
+            "external_url": external, "has_ca_root": False, "read_only": False,
+            "notification_enable": True, "banner_message": "",
+            "project_creation_restriction": "everyone",
+            "registry_storage_provider_name": registry.settings.resolved_storage_url.split(":", 1)[0],
+            "current_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+
+
+def _statistics(registry, principal) -> dict:
+    projects, _ = registry.queries.projects(0, 1_000_000, None)
+    visible = [p for p in projects if allows(principal, p.name, p.public, "project", "read")]
+    public = [p for p in visible if p.public]
+    private = [p for p in visible if not p.public]
+    quotas = registry.policies.quotas()
+    return {"public_project_count": len(public), "private_project_count": len(private),
+            "total_project_count": len(visible),
+            "public_repo_count": sum(p.repo_count for p in public),
+            "private_repo_count": sum(p.repo_count for p in private),
+            "total_repo_count": sum(p.repo_count for p in visible),
+            "total_storage_consumption": sum(row[2] for name, row in quotas.items()
+                                             if any(p.name == name for p in visible))}
+
+
+@get("/api/v2.0/statistics")
+async def statistics(request: Request) -> dict:
+    """Counts of what the caller may see (everything, for administrators)."""
+    who = await caller(request)
+    who.require_login()
+    return await anyio.to_thread.run_sync(_statistics, who.registry, who.principal)
+
+
+def _search(registry, principal, q: str) -> dict:
+    projects, _ = registry.queries.projects(0, 1_000_000, None)
+    visible = {p.name: p for p in projects if allows(principal, p.name, p.public, "project", "read")}
+    names = registry.queries.repositories(None, None, set(visible))
+    repositories = []
+    for name in names:
+        if q in name:
+            project = visible[name.split("/", 1)[0]]
+            artifacts, total = registry.history.artifacts(name, 0, 1, None)
+            repositories.append({"project_id": project.project_id, "project_name": project.name,
+                                 "project_public": project.public, "repository_name": name,
+                                 "artifact_count": total, "pull_count": 0})
+    return {"project": [{"project_id": p.project_id, "name": p.name, "repo_count": p.repo_count,
+                         "metadata": {"public": "true" if p.public else "false"}}
+                        for p in visible.values() if q in p.name],
+            "repository": repositories}
+
+
+@get("/api/v2.0/search")
+async def search(request: Request, q: FromQuery[str] = "") -> dict:
+    """Projects and repositories whose names contain `q`, among those the caller may see."""
+    who = await caller(request)
+    return await anyio.to_thread.run_sync(_search, who.registry, who.principal, q)
