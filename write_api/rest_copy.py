@@ -1,9 +1,11 @@
 """Copying an artifact between repositories: `POST .../artifacts?from=<project>/<repo>@<digest>`
 (or `:<tag>`). Blobs are mounted, nothing is uploaded again; every step is an event."""
 
+from typing import Annotated
+
 import anyio.to_thread
 from litestar import Request, Response, post
-from litestar.params import FromQuery, Parameter
+from litestar.params import Parameter, QueryParameter
 
 from commands.messages import MountBlob, PushManifest
 from domain.access import allows
@@ -42,7 +44,7 @@ async def _copy(registry, source: str, target: str, digest: str, tag: str | None
 
 @post(BASE, status_code=201)
 async def copy_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
-                        from_: FromQuery[str] = Parameter(query="from")) -> Response:
+                        from_: Annotated[str, QueryParameter(name="from")]) -> Response:
     who, project = await project_for(request, project_name, "artifact", "create")
     if not allows(who.principal, project.name, project.public, "repository", "push"):
         raise who.refuse()
