@@ -43,8 +43,8 @@ async def _copy(registry, source: str, target: str, digest: str, tag: str | None
 
 
 @post(BASE, status_code=201)
-async def copy_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
-                        from_: Annotated[str, QueryParameter(name="from")]) -> Response:
+async def copy_artifact(request: Request, from_: Annotated[str, QueryParameter(name="from")],
+                        project_name: str = Parameter(), repository_name: str = Parameter()) -> Response:
     who, project = await project_for(request, project_name, "artifact", "create")
     if not allows(who.principal, project.name, project.public, "repository", "push"):
         raise who.refuse()
