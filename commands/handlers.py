@@ -57,7 +57,7 @@ class RegistryCommands:
         self.quotas = QuotaAccounting(app)
 
     def _save(self, *aggregates) -> Outcome:
-        recordings = self.app.save(*aggregates)
+        recordings = self.app.save(*{id(a): a for a in aggregates}.values())
         position = max((r.notification.id for r in recordings), default=None)
         return Outcome(position=position)
 
@@ -216,6 +216,7 @@ class RegistryCommands:
     def delete_repository(self, command: DeleteRepository) -> Outcome:
         """Delete every manifest of a repository and its tags, in one atomic save."""
         touched: list = []
+        loaded: dict = {}
         self.check_mutable(command.repository, [t for tags in command.manifests.values() for t in tags],
                            "delete the repository")
         for digest, tags in command.manifests.items():
@@ -224,7 +225,7 @@ class RegistryCommands:
                 continue
             manifest.delete(command.actor)
             touched.append(manifest)
-            touched += self.quotas.release(command.repository, digest, command.actor)
+            touched += self.quotas.release(command.repository, digest, command.actor, loaded)
             for name in tags:
                 tag = self.app.find(tag_id(command.repository, name), Tag)
                 if tag is not None and tag.digest == digest:
@@ -241,11 +242,13 @@ class RegistryCommands:
         if not manifest.deleted:
             return Outcome()
         touched: list = [manifest]
+        loaded: dict = {}
         for digest in command.parsed.blobs:
             link = self.app.find(blob_link_id(command.repository, digest), BlobLink)
             if link is not None and not link.linked:
                 link.relink(link.size, None, command.actor)
                 touched.append(link)
+                touched += self.quotas.charge(command.repository, digest, link.size, command.actor, loaded)
             elif link is None:
                 raise ManifestBlobUnknown("a blob of this artifact is gone", {"digest": digest})
         for digest in command.parsed.manifests:
@@ -253,7 +256,7 @@ class RegistryCommands:
             if child is None or child.deleted:
                 raise ManifestBlobUnknown("undelete the index's manifests first", {"digest": digest})
         manifest.push_again(command.size, command.parsed, command.actor)
-        touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor)
+        touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor, loaded)
         return self._save(*touched)
 
     def abandon_upload(self, command: AbandonUpload) -> Outcome:

@@ -6,11 +6,27 @@ from domain.quota import UNLIMITED, ProjectBlob, Quota, QuotaExceeded, project_b
 
 
 class QuotaAccounting:
+    """`loaded` (optional, per command) keeps one instance of each aggregate when one
+    command charges or releases several blobs of the same project."""
+
     def __init__(self, app) -> None:
         self.app = app
 
-    def quota(self, project: str) -> Quota:
-        return self.app.find(quota_id(project), Quota) or Quota.create(project, UNLIMITED, SYSTEM)
+    def _find(self, aggregate_id, kind, loaded: dict | None):
+        if loaded is not None and aggregate_id in loaded:
+            return loaded[aggregate_id]
+        found = self.app.find(aggregate_id, kind)
+        if loaded is not None and found is not None:
+            loaded[aggregate_id] = found
+        return found
+
+    def quota(self, project: str, loaded: dict | None = None) -> Quota:
+        quota = self._find(quota_id(project), Quota, loaded)
+        if quota is None:
+            quota = Quota.create(project, UNLIMITED, SYSTEM)
+            if loaded is not None:
+                loaded[quota.id] = quota
+        return quota
 
     def would_exceed(self, repository: str, digest: str, size: int) -> bool:
         """A read-only pre-check, so refused bytes are never moved into storage."""
@@ -31,10 +47,10 @@ class QuotaAccounting:
                 f"{quota.used} used, this blob needs {size}",
                 {"project": quota.project, "limit": quota.limit, "used": quota.used, "size": size})
 
-    def charge(self, repository: str, digest: str, size: int, actor: Actor) -> list:
+    def charge(self, repository: str, digest: str, size: int, actor: Actor, loaded: dict | None = None) -> list:
         """Aggregates to save with the link; QuotaExceeded (after recording it) if over the limit."""
         project = project_of(repository)
-        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        blob = self._find(project_blob_id(project, digest), ProjectBlob, loaded)
         if blob is None:
             blob = ProjectBlob.reference_first(project, digest, size, repository, actor)
             counts = True
@@ -42,7 +58,7 @@ class QuotaAccounting:
             counts = blob.reference(repository, actor)
         if not counts:
             return [blob]
-        quota = self.quota(project)
+        quota = self.quota(project, loaded)
         try:
             quota.charge(repository, digest, size, actor)
         except QuotaExceeded:
@@ -52,11 +68,11 @@ class QuotaAccounting:
             raise
         return [blob, quota]
 
-    def release(self, repository: str, digest: str, actor: Actor) -> list:
+    def release(self, repository: str, digest: str, actor: Actor, loaded: dict | None = None) -> list:
         project = project_of(repository)
-        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        blob = self._find(project_blob_id(project, digest), ProjectBlob, loaded)
         if blob is None or not blob.unreference(repository, actor):
             return [blob] if blob is not None else []
-        quota = self.quota(project)
+        quota = self.quota(project, loaded)
         quota.release(digest, blob.size, actor)
         return [blob, quota]

@@ -32,6 +32,7 @@ from projections.audit_view import AuditView
 from projections.cache import ContentCache, ViewCache
 from projections.chain_view import ChainView
 from projections.gc_view import GcQueries, GcView
+from projections.label_view import LabelQueries, LabelView
 from projections.policy_view import PolicyQueries, PolicyView
 from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
@@ -68,7 +69,11 @@ class Registry:
         self.policies = PolicyQueries(db)
         self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
                            Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
-                           Projector(app, db, GcView())]
+                           Projector(app, db, GcView()), Projector(app, db, LabelView())]
+        self.labels = LabelQueries(db)
+        from commands.label_handlers import LabelCommands
+
+        self.label_commands = LabelCommands(app)
         self.gc = GcQueries(db)
         from workers.pull_recorder import PullRecorder
 

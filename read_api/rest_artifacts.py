@@ -32,7 +32,13 @@ def tag_resp(row, repository_id: int, artifact_id: int) -> Tag:
                push_time=row.moved_at, pull_time=NEVER)
 
 
-def artifact_resp(row, project_id: int, repository_id: int, tags: list | None) -> Artifact:
+def _label(row) -> dict:
+    return {"id": row.id, "name": row.name, "description": row.description, "color": row.color,
+            "scope": row.scope, "creation_time": row.creation_time, "update_time": row.update_time}
+
+
+def artifact_resp(row, project_id: int, repository_id: int, tags: list | None,
+                  labels: list | None = None) -> Artifact:
     kind = "IMAGE" if row.media_type not in INDEX_TYPES else "IMAGE_INDEX"
     if row.artifact_type and "image" not in row.artifact_type and row.media_type not in INDEX_TYPES:
         kind = row.artifact_type.rsplit(".", 1)[-1].upper()[:32]
@@ -42,7 +48,7 @@ def artifact_resp(row, project_id: int, repository_id: int, tags: list | None) -
                     repository_name=row.repository, digest=row.digest, size=row.size,
                     push_time=row.pushed_at, pull_time=NEVER, annotations=row.annotations,
                     references=[{"parent_id": row.id, "child_digest": child} for child in row.children],
-                    tags=tags)
+                    tags=tags, labels=[_label(label) for label in labels or []])
 
 
 def repository_resp(row, project_id: int) -> Repository:
@@ -111,9 +117,12 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
     rows, total = await anyio.to_thread.run_sync(history.artifacts, name, offset, limit, position)
     repo = await anyio.to_thread.run_sync(history.repository, name, position)
     repo_id = repo.id if repo else 0
-    tags = await anyio.to_thread.run_sync(history.tags, name, [r.digest for r in rows], position) if with_tag else []
+    digests = [r.digest for r in rows]
+    tags = await anyio.to_thread.run_sync(history.tags, name, digests, position) if with_tag else []
+    labels = await anyio.to_thread.run_sync(who.registry.labels.of_artifacts, name, digests, position)
     items = [artifact_resp(r, project.project_id, repo_id,
-                           [tag_resp(t, repo_id, r.id) for t in tags if t.digest == r.digest] if with_tag else None)
+                           [tag_resp(t, repo_id, r.id) for t in tags if t.digest == r.digest] if with_tag else None,
+                           labels.get(r.digest))
              for r in rows]
     return paged(request, items, total, page, page_size)
 
@@ -128,7 +137,9 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
     repo = await anyio.to_thread.run_sync(who.registry.history.repository, name, position)
     tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
     repo_id = repo.id if repo else 0
-    return artifact_resp(row, project.project_id, repo_id, [tag_resp(t, repo_id, row.id) for t in tags])
+    labels = await anyio.to_thread.run_sync(who.registry.labels.of_artifacts, name, [row.digest], position)
+    return artifact_resp(row, project.project_id, repo_id, [tag_resp(t, repo_id, row.id) for t in tags],
+                         labels.get(row.digest))
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/tags")
