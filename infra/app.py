@@ -19,6 +19,7 @@ from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api.rest_immutability import list_rules
 from read_api.rest_gc import gc_history, gc_log, gc_status
+from read_api.rest_accessories import list_accessories
 from read_api.rest_labels import get_label, list_labels
 from read_api.rest_system import search, statistics, system_info
 from write_api import rest_labels
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         list_quotas, get_quota, update_quota, gc_history, gc_status, gc_log, start_gc,
         system_info, statistics, search, copy_artifact, list_labels, get_label,
         rest_labels.create_label, rest_labels.update_label, rest_labels.delete_label,
-        rest_labels.add_artifact_label, rest_labels.remove_artifact_label,
+        rest_labels.add_artifact_label, rest_labels.remove_artifact_label, list_accessories,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],

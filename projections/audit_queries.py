@@ -27,12 +27,19 @@ class AuditQueries:
         self.p = prefix
 
     def logs(self, q: str | None, project: str | None, offset: int, limit: int,
-             descending: bool = True) -> tuple[list[AuditRow], int]:
+             descending: bool = True, before: int | None = None) -> tuple[list[AuditRow], int]:
+        """A page of entries; with `before` (a cursor: an entry id), the page after it by keyset,
+        which stays as fast on the millionth row as on the first."""
         where, params = to_sql(parse_query(q, set(COLUMNS)), COLUMNS)
         if project is not None:
             where += " AND project = ?"
             params.append(project)
-        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}audit_log WHERE {where}", params)[0][0]
+        if before is not None:
+            where += " AND (id * 100000 + seq) < ?" if descending else " AND (id * 100000 + seq) > ?"
+            params.append(before)
+            offset = 0
+        total = -1 if before is not None else \
+            self.db.read(f"SELECT COUNT(*) FROM {self.p}audit_log WHERE {where}", params)[0][0]
         order = "DESC" if descending else "ASC"
         rows = self.db.read(
             f"SELECT id * 100000 + seq, username, resource, resource_type, operation, op_time, client_ip, "

@@ -81,3 +81,34 @@ def test_verify_detects_an_edited_event(registry, oci, settings):
                      "WHERE rowid = (SELECT MAX(rowid) FROM stored_events)")
     report = verify(registry)
     assert not report.ok and "edited" in report.chain
+
+
+def test_audit_cursor_pages_walk_everything_once(http, oci, registry):
+    for tag in ("a", "b", "c"):
+        oci.push_image("library/app", tag)
+    registry.catch_up()
+    everything = http.get("/api/v2.0/audit-logs?page_size=100").json()
+    seen, cursor = [], None
+    while True:
+        params = {"page_size": 4, **({"cursor": cursor} if cursor else {})}
+        page = http.get("/api/v2.0/audit-logs", params=params)
+        seen += page.json()
+        cursor = page.headers.get("x-next-cursor")
+        if not cursor:
+            break
+    assert [e["id"] for e in seen] == [e["id"] for e in everything]
+    assert http.get("/api/v2.0/audit-logs", params={"cursor": "!!"}).status_code == 400
+
+
+def test_accessories_are_found_through_referrers(http, oci):
+    import json
+
+    from tests.integration.oci_client import OCI_MANIFEST, sha256
+
+    subject, body = oci.push_image("library/app", "v1")
+    signature = oci.image_manifest("library/app", artifactType="application/vnd.dev.cosign.artifact.sig.v1+json",
+                                   subject={"mediaType": OCI_MANIFEST, "digest": subject, "size": len(body)})
+    raw = json.dumps(signature).encode()
+    http.put(f"/v2/library/app/manifests/{sha256(raw)}", content=raw, headers={"content-type": OCI_MANIFEST})
+    found = http.get(f"/api/v2.0/projects/library/repositories/app/artifacts/{subject}/accessories").json()
+    assert [a["digest"] for a in found] == [sha256(raw)] and found[0]["type"] == "signature.cosign"
