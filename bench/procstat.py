@@ -129,6 +129,7 @@ class CpuMeter:
         m1 = machine_cpu()
         self.machine_busy = m1[0] - self._m0[0]
         self.machine_iowait = m1[1] - self._m0[1]
+        self.machine_irq = m1[2] - self._m0[2]
 
     def as_dict(self) -> dict:
         """Percentages of one core (200 = both cores of a 2-core box busy).
@@ -141,6 +142,7 @@ class CpuMeter:
             "client_cpu_pct": round(100 * self.client_cpu / w, 1),
             "machine_busy_pct": round(100 * self.machine_busy / w, 1),
             "machine_iowait_pct": round(100 * self.machine_iowait / w, 1),
+            "machine_irq_pct": round(100 * self.machine_irq / w, 1),
         }
 
 
@@ -149,12 +151,14 @@ def _client_cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, iowait) CPU seconds of the whole machine from /proc/stat."""
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, iowait, irq+softirq) CPU seconds of the whole machine from /proc/stat.
+    irq+softirq (e.g. loopback TCP processing) is part of busy but of no process."""
     try:
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:]]
     except (OSError, ValueError):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / _CLK, iowait / _CLK
+    return ((user + nice + system + irq + softirq + steal) / _CLK, iowait / _CLK,
+            (irq + softirq) / _CLK)

@@ -78,11 +78,11 @@ def format_table(rows: list[dict], base: str, target: str,
             txt = _fmt(r[label])
             w = d.get(label, {}).get("warning")
             dd = d.get(label, {})
-            other = (dd.get("machine_busy_pct", 0) - dd.get("server_cpu_pct", 0)
-                     - dd.get("client_cpu_pct", 0))
+            other = (dd.get("machine_busy_pct", 0) - dd.get("machine_irq_pct", 0)
+                     - dd.get("server_cpu_pct", 0) - dd.get("client_cpu_pct", 0))
             if other > 40 and not w:
-                w = (f"~{other:.0f}% of a core went to other processes/kernel during "
-                     "the measurement (shared machine?)")
+                w = (f"~{other:.0f}% of a core went to other processes or kernel "
+                     "threads during the measurement (shared machine?)")
             if w:
                 txt += " !"
                 notes.append(f"[{r['scenario']}] {r['metric'].strip()} / {label}: {w}")
