@@ -32,7 +32,7 @@ class QuotaAccounting:
         """A read-only pre-check, so refused bytes are never moved into storage."""
         project = project_of(repository)
         blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
-        if blob is not None and blob.repositories:
+        if blob is not None and blob.references:
             return False
         return self.quota(project).would_exceed(size)
 

@@ -141,8 +141,12 @@ class Quota(RegistryAggregate):
 
 
 class ProjectBlob(RegistryAggregate):
+    """How many repositories of a project reference a blob (a count, so it stays small
+    however many repositories share a base layer). Callers reference and unreference
+    only on a real change of a repository's link or manifest."""
+
     class Referenced(RegistryAggregate.Created):
-        """A repository of the project began to reference a blob."""
+        """A repository of the project began to reference a blob (the first one)."""
 
         project: str
         digest: str
@@ -155,7 +159,7 @@ class ProjectBlob(RegistryAggregate):
         repository: str
 
         def apply(self, blob: "ProjectBlob") -> None:
-            blob.repositories.add(self.repository)
+            blob.references += 1
 
     class Unreferenced(RegistryAggregate.Event):
         """A repository of the project stopped referencing the blob."""
@@ -163,13 +167,13 @@ class ProjectBlob(RegistryAggregate):
         repository: str
 
         def apply(self, blob: "ProjectBlob") -> None:
-            blob.repositories.discard(self.repository)
+            blob.references = max(blob.references - 1, 0)
 
     def __init__(self, project: str, digest: str, size: int, repository: str) -> None:
         self.project = project
         self.digest = digest
         self.size = size
-        self.repositories = {repository}
+        self.references = 1
 
     @classmethod
     def reference_first(cls, project: str, digest: str, size: int, repository: str,
@@ -178,15 +182,14 @@ class ProjectBlob(RegistryAggregate):
                            digest=digest, size=size, repository=repository, **actor.fields())
 
     def reference(self, repository: str, actor: Actor) -> bool:
-        """Add a repository; True if the blob starts counting for the project again."""
-        counted_before = bool(self.repositories)
-        if repository not in self.repositories:
-            self.trigger_event(self.ReferencedAgain, repository=repository, **actor.fields())
+        """One more reference; True if the blob starts counting for the project again."""
+        counted_before = self.references > 0
+        self.trigger_event(self.ReferencedAgain, repository=repository, **actor.fields())
         return not counted_before
 
     def unreference(self, repository: str, actor: Actor) -> bool:
-        """Drop a repository; True if no repository of the project references the blob now."""
-        if repository in self.repositories:
-            self.trigger_event(self.Unreferenced, repository=repository, **actor.fields())
-            return not self.repositories
-        return False
+        """One reference fewer; True if nothing in the project references the blob now."""
+        if self.references == 0:
+            return False
+        self.trigger_event(self.Unreferenced, repository=repository, **actor.fields())
+        return self.references == 0

@@ -22,6 +22,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     else:
         settings.data_path.mkdir(parents=True, exist_ok=True)
         env.update(
+            # One process writes an SQLite store, so its aggregate cache is authoritative:
+            # no need to ask the database for newer events on every load.
+            AGGREGATE_CACHE_FASTFORWARD="n",
             PERSISTENCE_MODULE="eventsourcing.sqlite",
             SQLITE_DBNAME=str(settings.data_path / "events.sqlite"),
             SQLITE_LOCK_TIMEOUT="30",

@@ -44,6 +44,7 @@ from projections.projector import Projector
 log = structlog.get_logger("registry")
 
 DEFAULT_PROJECT = "library"
+ASYNC_VIEWS = {"audit", "chain"}  # eventually consistent: no request waits for them
 
 
 class Registry:
@@ -95,8 +96,22 @@ class Registry:
         """Run a command off the event loop; return once the OCI view shows its events."""
         outcome = await anyio.to_thread.run_sync(handler, command)
         if outcome.position is not None:
-            await anyio.to_thread.run_sync(self.catch_up)
+            await anyio.to_thread.run_sync(self.catch_up_reads)
         return outcome
+
+    def catch_up_reads(self) -> None:
+        """Read-your-writes: bring the views the APIs read up to the head of the log (only
+        those the new events touch); the audit log and the hash chain follow in the background."""
+        head = self.app.head()
+        synchronous = [p for p in self.projectors if p.name not in ASYNC_VIEWS]
+        since = min(p._known for p in synchronous)
+        new = self.app.recorder.select_notifications(start=since + 1, limit=10_000, stop=head)
+        topics = {n.topic for n in new}
+        for projector in self.projectors:
+            if projector.name in ASYNC_VIEWS:
+                projector.wake()
+            elif len(new) >= 10_000 or not projector.skip_to(head, topics, since):
+                projector.catch_up()
 
     async def run_reachable(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Like `run`, for commands that make stored bytes reachable (manifest push, mount):

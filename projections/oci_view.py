@@ -66,6 +66,7 @@ class OciView:
 
     name = "oci"
     tables = TABLES
+    all_events = True  # every event's time goes into event_times
 
     def __init__(self, prefix: str = "oci_") -> None:
         self.p = prefix

@@ -10,6 +10,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 import structlog
+from eventsourcing.utils import get_topic
 
 from infra.sql import Database, Writer
 
@@ -31,6 +32,10 @@ class Projector:
         self.batch = batch
         self.on_stale = on_stale or (lambda keys: None)
         self._lock = threading.RLock()
+        self._known = 0  # a position this process saw applied (it only ever grows)
+        handlers = getattr(view, "handlers", None)
+        all_events = getattr(view, "raw", False) or getattr(view, "all_events", False) or handlers is None
+        self.topics = None if all_events else sorted(get_topic(cls) for cls in handlers)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,6 +56,15 @@ class Projector:
         return w.execute(f"SELECT position FROM projection_positions WHERE name = ?{lock}",
                          (self.name,))[0][0]
 
+    def skip_to(self, head: int, topics: set[str], since: int) -> bool:
+        """If nothing after `since` up to `head` concerns this view (`topics` are the topics
+        seen there), note `head` as reached and return True: a write that touches nothing
+        this view shows costs it no transaction. The follower records the position later."""
+        if self._known < since or self.topics is None or topics.intersection(self.topics):
+            return False
+        self._known = max(self._known, head)
+        return True
+
     def catch_up(self, until: int | None = None) -> int:
         """Apply every event not applied yet (up to `until`); return the position reached."""
         with self._lock:
@@ -58,6 +72,7 @@ class Projector:
                 stale: set = set()
                 with self.db.write() as w:
                     position = self._locked_position(w)
+                    self._known = max(self._known, position)
                     if until is not None and position >= until:
                         return position
                     notifications = self.app.recorder.select_notifications(
@@ -74,6 +89,7 @@ class Projector:
                     position = notifications[-1].id
                     w.execute("UPDATE projection_positions SET position = ? WHERE name = ?",
                               (position, self.name))
+                self._known = max(self._known, position)
                 if stale:
                     self.on_stale(stale)
                 if len(notifications) < self.batch:

@@ -48,7 +48,7 @@ async def complete(registry, name: str, upload_id: str, digest: str, actor: Acto
         await anyio.to_thread.run_sync(registry.uploads.finish, upload_id)
         raise
     if outcome.position is not None:
-        await anyio.to_thread.run_sync(registry.catch_up)
+        await anyio.to_thread.run_sync(registry.catch_up_reads)
 
 
 async def abandon(registry, name: str, upload_id: str, reason: str, actor: Actor) -> None:
