@@ -126,6 +126,13 @@ class OciQueries:
             params.append(limit)
         return [row[0] for row in self.db.read(sql, params)]
 
+    def tag_list(self, repository: str) -> list[str] | None:
+        """All current tags of a repository in order, or None if the repository is unknown."""
+        def load():
+            tags = self.tags(repository, None, None)
+            return tags if tags or self.repository_exists(repository) else None
+        return self.cache.load(("tags", repository), load)
+
     def tags_of(self, repository: str, digest: str) -> list[str]:
         rows = self.db.read(f"SELECT tag FROM {self.p}tags WHERE repository = ? AND digest = ? "
                             "AND valid_to IS NULL", (repository, digest))

@@ -130,7 +130,7 @@ class OciView:
         self._touch_repository(w, e.repository, _when(e), pos)
         w.execute(f"INSERT INTO {self.p}blob_links VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                   (e.repository, e.digest, e.size, _when(e)))
-        return {("blob", e.repository, e.digest)}
+        return {("blob", e.repository, e.digest), ("tags", e.repository)}
 
     def _blob_unlinked(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"DELETE FROM {self.p}blob_links WHERE repository = ? AND digest = ?",
@@ -145,7 +145,7 @@ class OciView:
              json.dumps(e.annotations, sort_keys=True), json.dumps(e.blobs),
              json.dumps(e.manifests), _when(e), e.actor, pos),
         )
-        return {("manifest", e.repository, e.digest)}
+        return {("manifest", e.repository, e.digest), ("tags", e.repository)}
 
     def _manifest_deleted(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"UPDATE {self.p}manifests SET valid_to = ? WHERE repository = ? AND digest = ? "
@@ -161,7 +161,7 @@ class OciView:
         w.execute(f"INSERT INTO {self.p}tags VALUES (?, ?, ?, ?, ?, ?, NULL)",
                   (e.repository, e.tag, e.digest, _when(e), e.actor, pos))
         self._touch_repository(w, e.repository, _when(e), pos)
-        return {("tag", e.repository, e.tag)}
+        return {("tag", e.repository, e.tag), ("tags", e.repository)}
 
     def _pulled(self, w: Writer, e: Any, pos: int) -> set:
         latest: dict[tuple[str, str], tuple[float, int]] = {}
@@ -179,4 +179,4 @@ class OciView:
 
     def _tag_removed(self, w: Writer, e: Any, pos: int) -> set:
         self._close_tag(w, e.repository, e.tag, pos)
-        return {("tag", e.repository, e.tag)}
+        return {("tag", e.repository, e.tag), ("tags", e.repository)}

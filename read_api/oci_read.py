@@ -1,12 +1,14 @@
 """OCI read routes: manifests, blobs, tags, catalog, referrers, upload status."""
 
+import bisect
+
 import anyio.to_thread
 
 from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
 from domain.manifest_format import OCI_INDEX
 from domain.names import check_digest, check_repository, is_digest, is_tag
 from infra.oci_http import OciRequest, Response, header, json_response, paginate_link
-from read_api.lookups import blob_size, manifest_row, require_project, resolve_tag
+from read_api.lookups import blob_size, lookup, manifest_row, require_project, resolve_tag
 
 
 async def handle(request: OciRequest, registry) -> Response:
@@ -130,12 +132,14 @@ def _page_size(request: OciRequest) -> int | None:
 async def list_tags(request: OciRequest, registry, name: str) -> Response:
     limit = _page_size(request)
     last = request.query.get("last")
-    exists = await anyio.to_thread.run_sync(registry.queries.repository_exists, name)
-    if not exists:
+    tags = await lookup(registry, ("tags", name), registry.queries.tag_list, name)
+    if tags is None:
         raise NameUnknown("repository name not known to registry", {"name": name})
-    tags = [] if limit == 0 else await anyio.to_thread.run_sync(registry.queries.tags, name, limit, last)
-    extra = [paginate_link(f"/v2/{name}/tags/list", limit, tags[-1])] if limit and len(tags) == limit else []
-    return json_response(200, {"name": name, "tags": tags}, extra)
+    start = bisect.bisect_right(tags, last) if last else 0
+    page = tags[start:] if limit is None else tags[start:start + limit]
+    more = limit is not None and start + limit < len(tags)
+    extra = [paginate_link(f"/v2/{name}/tags/list", limit, page[-1])] if more and page else []
+    return json_response(200, {"name": name, "tags": page}, extra)
 
 
 async def catalog(request: OciRequest, registry, projects: set[str] | None) -> Response:
