@@ -11,6 +11,7 @@ from domain.project import Project
 from domain.robot import Robot
 from domain.user import User
 from infra.sql import Writer
+from projections.view import View
 from projections.times import stamp
 
 TABLES = ("users", "members", "robots")
@@ -39,12 +40,13 @@ def _when(event: Any) -> str:
     return stamp(event.timestamp)
 
 
-class IamView:
+class IamView(View):
     name = "iam"
     tables = TABLES
+    indexes = ("users_id", "robots_id")
 
     def __init__(self, prefix: str = "iam_") -> None:
-        self.p = prefix
+        super().__init__(prefix)
         self.handlers = {
             User.Created: self._user_created,
             User.ProfileUpdated: self._user_profile,
@@ -64,21 +66,8 @@ class IamView:
             Robot.Deleted: self._robot_deleted,
         }
 
-    def create(self, w: Writer) -> None:
-        for statement in schema(self.p):
-            w.execute(statement)
-
-    def drop(self, w: Writer) -> None:
-        for table in TABLES:
-            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
-
-    def drop_indexes(self, w: Writer) -> None:
-        for index in ("users_id", "robots_id"):
-            w.execute(f"DROP INDEX IF EXISTS {self.p}{index}")
-
-    def apply(self, w: Writer, event: Any, position: int) -> set:
-        handler = self.handlers.get(type(event))
-        return handler(w, event, position) if handler else set()
+    def statements(self) -> list[str]:
+        return schema(self.p)
 
     def _user_created(self, w, e, pos) -> set:
         w.execute(f"INSERT INTO {self.p}users VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",

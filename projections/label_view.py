@@ -6,6 +6,7 @@ import msgspec
 
 from domain.label import ArtifactLabel, Label
 from infra.sql import Writer
+from projections.view import View
 from projections.times import stamp
 
 TABLES = ("labels", "artifact_labels")
@@ -23,36 +24,25 @@ class LabelRow(msgspec.Struct):
     update_time: str
 
 
-class LabelView:
+class LabelView(View):
     name = "label"
     tables = TABLES
 
     def __init__(self, prefix: str = "label_") -> None:
-        self.p = prefix
+        super().__init__(prefix)
         self.handlers = {Label.Created: self._created, Label.Recreated: self._recreated,
                          Label.Updated: self._updated, Label.Deleted: self._deleted,
                          ArtifactLabel.Added: self._added, ArtifactLabel.AddedAgain: self._added,
                          ArtifactLabel.Removed: self._removed}
 
-    def create(self, w: Writer) -> None:
-        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}labels (
+    def statements(self) -> list[str]:
+        return [f"""CREATE TABLE IF NOT EXISTS {self.p}labels (
             stream TEXT PRIMARY KEY, id BIGINT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
             color TEXT NOT NULL, scope TEXT NOT NULL, project TEXT, created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL, deleted INTEGER NOT NULL)""")
-        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}artifact_labels (
+            updated_at TEXT NOT NULL, deleted INTEGER NOT NULL)""",
+                f"""CREATE TABLE IF NOT EXISTS {self.p}artifact_labels (
             repository TEXT NOT NULL, digest TEXT NOT NULL, label BIGINT NOT NULL,
-            valid_from BIGINT NOT NULL, valid_to BIGINT, PRIMARY KEY (repository, digest, label, valid_from))""")
-
-    def drop(self, w: Writer) -> None:
-        for table in TABLES:
-            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
-
-    def drop_indexes(self, w: Writer) -> None:
-        pass
-
-    def apply(self, w: Writer, event: Any, position: int) -> set:
-        handler = self.handlers.get(type(event))
-        return handler(w, event, position) if handler else set()
+            valid_from BIGINT NOT NULL, valid_to BIGINT, PRIMARY KEY (repository, digest, label, valid_from))"""]
 
     def _created(self, w, e, pos) -> set:
         w.execute(f"INSERT INTO {self.p}labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",

@@ -16,6 +16,7 @@ from domain.project import Project
 from domain.pulls import PullBatch
 from domain.tag import Tag
 from infra.sql import Writer
+from projections.view import View
 from projections.times import stamp
 
 TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls")
@@ -61,15 +62,17 @@ def _when(event: Any) -> str:
     return stamp(event.timestamp)
 
 
-class OciView:
+class OciView(View):
     """Applies registry events to the OCI query model tables under one prefix."""
 
     name = "oci"
     tables = TABLES
     all_events = True  # every event's time goes into event_times
 
+    indexes = INDEXES
+
     def __init__(self, prefix: str = "oci_") -> None:
-        self.p = prefix
+        super().__init__(prefix)
         self.handlers = {
             Project.Created: self._project_created,
             Project.VisibilityChanged: self._visibility_changed,
@@ -87,24 +90,14 @@ class OciView:
             PullBatch.Recorded: self._pulled,
         }
 
-    def create(self, w: Writer) -> None:
-        for statement in schema(self.p):
-            w.execute(statement)
-
-    def drop(self, w: Writer) -> None:
-        for table in TABLES:
-            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
-
-    def drop_indexes(self, w: Writer) -> None:
-        for index in INDEXES:
-            w.execute(f"DROP INDEX IF EXISTS {self.p}{index}")
+    def statements(self) -> list[str]:
+        return schema(self.p)
 
     def apply(self, w: Writer, event: Any, position: int) -> set[tuple[str, str]]:
         """Apply one event; return the cache keys it makes stale."""
         w.execute(f"INSERT INTO {self.p}event_times VALUES (?, ?) ON CONFLICT DO NOTHING",
                   (position, _when(event)))
-        handler = self.handlers.get(type(event))
-        return handler(w, event, position) if handler else set()
+        return super().apply(w, event, position)
 
     def _project_created(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"INSERT INTO {self.p}projects VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

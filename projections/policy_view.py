@@ -7,16 +7,17 @@ from domain.immutability import ImmutabilityRules
 from domain.quota import Quota
 from projections.times import stamp
 from infra.sql import Writer
+from projections.view import View
 
 TABLES = ("immutable_rules", "quotas")
 
 
-class PolicyView:
+class PolicyView(View):
     name = "policy"
     tables = TABLES
 
     def __init__(self, prefix: str = "policy_") -> None:
-        self.p = prefix
+        super().__init__(prefix)
         self.handlers = {
             ImmutabilityRules.RuleSet: self._rule_set,
             ImmutabilityRules.RuleDeleted: self._rule_deleted,
@@ -26,42 +27,31 @@ class PolicyView:
             Quota.Released: self._quota_changed("used", "used"),
         }
 
-    def create(self, w: Writer) -> None:
-        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}immutable_rules (
-            project TEXT NOT NULL, id INTEGER NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (project, id))""")
-        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}quotas (
+    def statements(self) -> list[str]:
+        return [f"""CREATE TABLE IF NOT EXISTS {self.p}immutable_rules (
+            project TEXT NOT NULL, id INTEGER NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (project, id))""",
+                f"""CREATE TABLE IF NOT EXISTS {self.p}quotas (
             project TEXT PRIMARY KEY, hard BIGINT NOT NULL, used BIGINT NOT NULL,
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""")
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"""]
 
-    def drop(self, w: Writer) -> None:
-        for table in TABLES:
-            w.execute(f"DROP TABLE IF EXISTS {self.p}{table}")
-
-    def drop_indexes(self, w: Writer) -> None:
-        pass
-
-    def apply(self, w: Writer, event: Any, position: int) -> set:
-        handler = self.handlers.get(type(event))
-        return handler(w, event) if handler else set()
-
-    def _quota_created(self, w: Writer, e: Any) -> set:
+    def _quota_created(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"INSERT INTO {self.p}quotas VALUES (?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
                   (e.project, e.limit, stamp(e.timestamp), stamp(e.timestamp)))
         return set()
 
     def _quota_changed(self, column: str, field: str):
-        def apply(w: Writer, e: Any) -> set:
+        def apply(w: Writer, e: Any, pos: int) -> set:
             w.execute(f"UPDATE {self.p}quotas SET {column} = ?, updated_at = ? WHERE project = ?",
                       (getattr(e, field), stamp(e.timestamp), e.project))
             return set()
         return apply
 
-    def _rule_set(self, w: Writer, e: Any) -> set:
+    def _rule_set(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"INSERT INTO {self.p}immutable_rules VALUES (?, ?, ?) ON CONFLICT (project, id) "
                   "DO UPDATE SET rule = excluded.rule", (e.project, e.rule["id"], json.dumps(e.rule)))
         return set()
 
-    def _rule_deleted(self, w: Writer, e: Any) -> set:
+    def _rule_deleted(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"DELETE FROM {self.p}immutable_rules WHERE project = ? AND id = ?", (e.project, e.rule_id))
         return set()
 
