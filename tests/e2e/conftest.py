@@ -242,3 +242,15 @@ def skopeo(tmp_path_factory: pytest.TempPathFactory, registry: RunningRegistry) 
     if registry.target == "tidemark":
         helper.login("admin", ADMIN_PASSWORD)
     return helper
+
+
+@pytest.fixture
+def api(registry):
+    """The management API as admin (Tidemark only)."""
+    import httpx
+
+    if registry.target != "tidemark":
+        pytest.skip("the management API is Tidemark's")
+    with httpx.Client(base_url=f"http://{registry.host}/api/v2.0", auth=("admin", ADMIN_PASSWORD),
+                      timeout=60) as client:
+        yield client

@@ -12,13 +12,6 @@ pytestmark = pytest.mark.e2e
 _names = itertools.count(1)
 
 
-@pytest.fixture
-def api(registry):
-    if registry.target != "tidemark":
-        pytest.skip("access control is Tidemark's")
-    with httpx.Client(base_url=f"http://{registry.host}/api/v2.0", auth=("admin", ADMIN_PASSWORD),
-                      timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -14,13 +14,6 @@ pytestmark = pytest.mark.e2e
 _n = itertools.count(1)
 
 
-@pytest.fixture
-def api(registry):
-    if registry.target != "tidemark":
-        pytest.skip("storage policies are Tidemark's")
-    with httpx.Client(base_url=f"http://{registry.host}/api/v2.0", auth=("admin", ADMIN_PASSWORD),
-                      timeout=60) as client:
-        yield client
 
 
 def test_parallel_skopeo_pushers_never_overshoot_a_quota(api, registry, skopeo, tmp_path):
@@ -42,8 +35,10 @@ def test_parallel_skopeo_pushers_never_overshoot_a_quota(api, registry, skopeo, 
     refused = [r for r in results if r.returncode != 0]
     quota = next(q for q in api.get("/quotas", params={"page_size": 100}).json() if q["ref"]["name"] == project)
     assert quota["used"]["storage"] <= limit
-    assert 1 <= len(succeeded) <= 3 and refused
-    assert any("quota" in r.stderr.lower() for r in refused)
+    # interleaved pushers may each fill part of the quota, so as few as none may finish;
+    # what must hold is that usage never passes the limit and the refusals say why
+    assert len(succeeded) <= 3 and refused
+    assert all("quota" in r.stderr.lower() for r in refused)
 
 
 def test_immutable_release_tag_refuses_a_repush(api, registry, skopeo, tmp_path, repo):
