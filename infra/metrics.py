@@ -16,8 +16,8 @@ class ProjectionLagCollector:
                                 "Events not yet applied to a projection", labels=["projection"])
         newest = self.registry.app.head()
         head.add_metric([], newest)
-        projector = self.registry.projector
-        lag.add_metric([projector.name], max(newest - projector.position(), 0))
+        for projector in self.registry.projectors:
+            lag.add_metric([projector.name], max(newest - projector.position(), 0))
         yield head
         yield lag
 
