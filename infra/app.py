@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         return await anyio.to_thread.run_sync(metrics.render)
 
     def on_startup() -> None:
-        registry.start()
+        registry.start(role=settings.role)
 
     def on_shutdown() -> None:
         if owned:
@@ -101,8 +101,24 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                                                 render_plugins=[]))
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
-    app.asgi_handler = middleware(app.asgi_handler)
+    handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
+    app.asgi_handler = middleware(handler)
     return app
+
+
+def read_only(app):
+    """A read replica (`--role read`) refuses changes; its load balancer sends them elsewhere."""
+    async def guard(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            body = (b'{"errors":[{"code":"UNSUPPORTED","message":"this is a read replica '
+                    b'(--role read); send changes to a write node"}]}')
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+    return guard
 
 
 def asgi_app():

@@ -28,6 +28,8 @@ def cmd_serve(args) -> int:
         if value is not None:
             os.environ[key] = str(value)
     settings = _settings(args)
+    if settings.role == "workers":
+        return _run_workers(settings)
     if args.server == "uvicorn":
         import uvicorn
 
@@ -39,6 +41,24 @@ def cmd_serve(args) -> int:
     Granian("infra.app:asgi_app", factory=True, interface="asgi", address=settings.host,
             port=settings.port, workers=1, loop="uvloop", http="1", websockets=False,
             log_access=False, log_level="warning").serve()
+    return 0
+
+
+def _run_workers(settings) -> int:
+    """`serve --role workers`: follow the log and run background jobs, no HTTP."""
+    import signal
+    import threading
+
+    from infra.registry import build_registry
+
+    registry = build_registry(settings)
+    registry.start(follow=True, role="workers")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    print("tidemark workers running; Ctrl-C or SIGTERM stops them", file=sys.stderr, flush=True)
+    stop.wait()
+    registry.close()
     return 0
 
 

@@ -126,21 +126,28 @@ class Registry:
         for projector in self.projectors:
             projector.catch_up()
 
-    def start(self, follow: bool = True) -> None:
+    def start(self, follow: bool = True, role: str = "all") -> None:
+        """Set up and catch up the query models; with `follow`, start the background work of
+        `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
+        `workers` (log followers for every projection, interrupted-GC bookkeeping)."""
         for projector in self.projectors:
             projector.setup()
         self.catch_up()
         self._ensure_default_project()
         ensure_admin(self)
         self.catch_up()
-        if follow:
+        if not follow:
+            return
+        if role in ("all", "workers"):
             self.collector.close_interrupted()
             for projector in self.projectors:
                 projector.start()
+        if role in ("all", "write"):
             from workers.upload_sweeper import UploadSweeper
 
             self.sweeper = UploadSweeper(self)
             self.sweeper.start()
+        if role in ("all", "write", "read"):
             self.pulls.start()
 
     def _ensure_default_project(self) -> None:
@@ -154,7 +161,7 @@ class Registry:
     def close(self) -> None:
         if getattr(self, "sweeper", None) is not None:
             self.sweeper.stop()
-            self.pulls.stop()
+        self.pulls.stop()
         for projector in self.projectors:
             projector.stop()
         self.db.close()
