@@ -18,9 +18,13 @@ TABLE = """CREATE TABLE IF NOT EXISTS credentials (
 
 
 class CredentialStore:
-    def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, db: Database, hasher: PasswordHasher | None = None, cache=None) -> None:
+        from projections.cache import ViewCache
+
         self.db = db
         self.hasher = hasher or PasswordHasher()
+        # Stored hashes by principal; this store drops an entry itself whenever it writes one.
+        self.cache = cache or ViewCache(enabled=False)
         self._lock = threading.Lock()
         with db.write() as w:
             w.execute(TABLE)
@@ -32,11 +36,14 @@ class CredentialStore:
             w.execute("INSERT INTO credentials VALUES (?, ?, ?) ON CONFLICT (principal) "
                       "DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
                       (principal, hashed, now))
+        self.cache.invalidate({("credential", principal)})
 
     def current_hash(self, principal: str) -> str | None:
         """The stored hash (it changes whenever the password or secret does)."""
-        rows = self.db.read("SELECT hash FROM credentials WHERE principal = ?", (principal,))
-        return rows[0][0] if rows else None
+        def load():
+            rows = self.db.read("SELECT hash FROM credentials WHERE principal = ?", (principal,))
+            return rows[0][0] if rows else None
+        return self.cache.load(("credential", principal), load)
 
     def verify(self, principal: str, secret: str) -> bool:
         rows = self.db.read("SELECT hash FROM credentials WHERE principal = ?", (principal,))
@@ -55,6 +62,7 @@ class CredentialStore:
     def delete(self, principal: str) -> None:
         with self.db.write() as w:
             w.execute("DELETE FROM credentials WHERE principal = ?", (principal,))
+        self.cache.invalidate({("credential", principal)})
 
     def _dummy(self) -> str:
         with self._lock:

@@ -79,7 +79,7 @@ class Registry:
         from workers.pull_recorder import PullRecorder
 
         self.pulls = PullRecorder(app)
-        self.credentials = CredentialStore(db)
+        self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
         self.tokens = TokenService(db, settings.token_lifetime_seconds)
         self.authorizer = authorizer or TokenAuthorizer(
@@ -93,11 +93,14 @@ class Registry:
         self.content = ContentCache()
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
-        """Run a command off the event loop; return once the OCI view shows its events."""
-        outcome = await anyio.to_thread.run_sync(handler, command)
-        if outcome.position is not None:
-            await anyio.to_thread.run_sync(self.catch_up_reads)
-        return outcome
+        """Run a command off the event loop; return once the views the APIs read show its
+        events (one trip to a worker thread for both)."""
+        def handle_and_catch_up(command: Any) -> Outcome:
+            outcome = handler(command)
+            if outcome.position is not None:
+                self.catch_up_reads()
+            return outcome
+        return await anyio.to_thread.run_sync(handle_and_catch_up, command)
 
     def catch_up_reads(self) -> None:
         """Read-your-writes: bring the views the APIs read up to the head of the log (only

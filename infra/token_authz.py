@@ -66,7 +66,9 @@ class TokenAuthorizer:
         key = hashlib.sha256(f"{name}\x00{secret}".encode()).digest()
         # A cached success counts only while the stored hash is the one it was checked
         # against: a password change or secret refresh ends it everywhere at once.
-        stored = await anyio.to_thread.run_sync(self.credentials.current_hash, name)
+        stored = self.credentials.cache.get(("credential", name))
+        if stored is MISS:
+            stored = await anyio.to_thread.run_sync(self.credentials.current_hash, name)
         cached = self._basic_ok.get(key)
         if stored is None or cached is None or cached[0] < time.monotonic() or cached[1] != stored:
             ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
