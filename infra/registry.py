@@ -44,7 +44,7 @@ from projections.projector import Projector
 log = structlog.get_logger("registry")
 
 DEFAULT_PROJECT = "library"
-ASYNC_VIEWS = {"audit", "chain"}  # eventually consistent: no request waits for them
+ASYNC_VIEWS = {"audit", "chain", "kafka"}  # eventually consistent: no request waits for them
 
 
 class Registry:
@@ -71,6 +71,11 @@ class Registry:
         self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
                            Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
                            Projector(app, db, GcView()), Projector(app, db, LabelView())]
+        if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
+            from workers.kafka_relay import relay_from_settings
+
+            self.kafka_relay = relay_from_settings(app, db, settings)
+            self.projectors.append(self.kafka_relay)
         self.labels = LabelQueries(db)
         from commands.label_handlers import LabelCommands
 
