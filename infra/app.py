@@ -18,6 +18,8 @@ from read_api import rest_artifacts as read_artifacts
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api.rest_immutability import list_rules
+from read_api import rest_retention as read_retention
+from write_api import rest_retention as write_retention
 from read_api.rest_gc import gc_history, gc_log, gc_status
 from read_api.rest_accessories import list_accessories
 from read_api.rest_labels import get_label, list_labels
@@ -93,6 +95,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         system_info, statistics, search, copy_artifact, list_labels, get_label,
         rest_labels.create_label, rest_labels.update_label, rest_labels.delete_label,
         rest_labels.add_artifact_label, rest_labels.remove_artifact_label, list_accessories,
+        read_retention.retention_metadata, read_retention.get_retention,
+        read_retention.list_retention_executions, read_retention.list_retention_tasks,
+        read_retention.retention_task_log, write_retention.create_retention, write_retention.update_retention,
+        write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],

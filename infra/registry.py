@@ -34,6 +34,8 @@ from projections.chain_view import ChainView
 from projections.gc_view import GcQueries, GcView
 from projections.label_view import LabelQueries, LabelView
 from projections.policy_view import PolicyQueries, PolicyView
+from commands.retention_handlers import RetentionCommands
+from projections.retention_view import RetentionQueries, RetentionView
 from projections.history_queries import HistoryQueries
 from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
@@ -76,6 +78,9 @@ class Registry:
 
             self.kafka_relay = relay_from_settings(app, db, settings)
             self.projectors.append(self.kafka_relay)
+        self.retention = RetentionQueries(db)
+        self.retention_commands = RetentionCommands(app)
+        self.projectors.append(Projector(app, db, RetentionView()))
         self.labels = LabelQueries(db)
         from commands.label_handlers import LabelCommands
 
@@ -95,6 +100,10 @@ class Registry:
         from infra.gc_service import GcService
 
         self.collector = GcService(self)
+        from workers.retention_runner import RetentionRunner
+
+        self.retention_runner = RetentionRunner(self)
+        self.retention_scheduler = None
         self.content = ContentCache()
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
@@ -148,6 +157,11 @@ class Registry:
             return
         if role in ("all", "workers"):
             self.collector.close_interrupted()
+            self.retention_runner.close_interrupted()
+            from workers.retention_scheduler import RetentionScheduler
+
+            self.retention_scheduler = RetentionScheduler(self)
+            self.retention_scheduler.start()
             for projector in self.projectors:
                 projector.start()
         if role in ("all", "write"):
@@ -170,6 +184,9 @@ class Registry:
         if getattr(self, "sweeper", None) is not None:
             self.sweeper.stop()
         self.pulls.stop()
+        if self.retention_scheduler is not None:
+            self.retention_scheduler.stop()
+        self.retention_runner.close()
         for projector in self.projectors:
             projector.stop()
         self.db.close()

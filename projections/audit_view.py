@@ -10,6 +10,7 @@ from typing import Any
 from domain.manifest import Manifest
 from domain.project import Project
 from domain.pulls import PullBatch
+from domain.retention import RetentionPolicy
 from domain.robot import Robot
 from domain.tag import Tag
 from domain.user import User
@@ -45,11 +46,15 @@ OPERATIONS = {
     Robot.SecretRefreshed: ("update", "robot", lambda e: e.name),
     Robot.EnabledChanged: ("update", "robot", lambda e: e.name),
     Robot.Deleted: ("delete", "robot", lambda e: e.name),
+    RetentionPolicy.Created: ("create", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Recreated: ("create", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Updated: ("update", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Deleted: ("delete", "tag_retention", lambda e: e.project),
 }
 
 
 def _project(resource_type: str, resource: str) -> str | None:
-    if resource_type in ("artifact", "tag", "project", "project_member"):
+    if resource_type in ("artifact", "tag", "project", "project_member", "tag_retention"):
         return resource.split("/", 1)[0].split("@", 1)[0].split(":", 1)[0]
     if resource_type == "robot" and "+" in resource:
         return resource[len("robot$"):].split("+", 1)[0]

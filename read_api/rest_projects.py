@@ -70,7 +70,11 @@ async def project_exists(request: Request, project_name: FromQuery[str]) -> None
 async def get_project(request: Request, project_name_or_id: str = Parameter()) -> Project:
     who = await caller(request)
     row = await visible_project(who, project_name_or_id)
-    return project_resp(row, who.principal, await _owner_id(who.registry, row.created_by))
+    body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by))
+    retention = await anyio.to_thread.run_sync(who.registry.retention.policy_of, row.name)
+    if retention is not None and retention.project_id == row.project_id:
+        body.metadata["retention_id"] = str(retention.id)
+    return body
 
 
 def member_resp(row, project_id: int) -> ProjectMemberEntity:

@@ -1,0 +1,90 @@
+"""Starts scheduled retention runs when their cron tick comes.
+
+Every `interval` seconds the scheduler looks at policies with a cron schedule
+and, for each, at the latest tick due since the policy was last edited or last
+scheduled; ticks missed while nothing ran are run once, not once each. A
+scheduled run's id is derived from the policy and the tick, so two processes
+following the same log start it once; the runner keeps it to one run per policy
+at a time (a tick that meets a run in progress is tried again later).
+Cron times are UTC; six fields are Harbor's form (seconds first).
+"""
+
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+import structlog
+from croniter import croniter
+
+from domain.base import Actor
+from domain.errors import Conflict, NotFound
+from domain.retention_run import scheduled_run_id
+from projections.retention_view import PolicyRow
+
+log = structlog.get_logger("retention_scheduler")
+SCHEDULER = Actor(name="retention-scheduler")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def due_tick(cron: str, since: datetime, now: datetime) -> datetime | None:
+    """The latest tick of `cron` after `since` and not after `now`, if any."""
+    seconds_first = len(cron.split()) == 6
+    following = croniter(cron, since, second_at_beginning=seconds_first).get_next(datetime)
+    if following > now:
+        return None
+    latest = croniter(cron, now, second_at_beginning=seconds_first).get_prev(datetime)
+    return max(following, latest)
+
+
+class RetentionScheduler:
+    def __init__(self, registry, interval: float = 30.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.registry = registry
+        self.interval = interval
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def due(self, now: datetime) -> list[tuple[PolicyRow, datetime]]:
+        """Policies whose schedule has a tick due, with that tick."""
+        found = []
+        for policy in self.registry.retention.scheduled():
+            since = _instant(policy.updated_at)
+            if policy.last_scheduled:
+                since = max(since, _instant(policy.last_scheduled))
+            tick = due_tick(policy.policy["cron"], since, now)
+            if tick is not None:
+                found.append((policy, tick))
+        return found
+
+    def tick(self, now: datetime | None = None, background: bool = True) -> list[int]:
+        """Start every due run; return the execution ids started."""
+        started = []
+        for policy, tick in self.due(now or self.clock()):
+            scheduled_for = tick.isoformat()
+            try:
+                started.append(self.registry.retention_runner.start(
+                    policy, False, "SCHEDULE", SCHEDULER, scheduled_for=scheduled_for,
+                    run_id=scheduled_run_id(policy.id, scheduled_for), background=background))
+            except (Conflict, NotFound) as skipped:
+                log.info("scheduled retention run not started", policy=policy.id, reason=skipped.message)
+        return started
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="retention-scheduler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("retention scheduling failed; will try again")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
