@@ -94,7 +94,9 @@ def cmd_projections_rebuild(args) -> int:
     from projections.rebuild import rebuild
 
     registry = _registry(args)
-    chosen = [p for p in registry.projectors if not args.name or p.name == args.name]
+    # Only query models rebuild; log followers with outside effects (the Kafka relay) do not.
+    views = [p for p in registry.projectors if getattr(p.view, "tables", ())]
+    chosen = [p for p in views if not args.name or p.name == args.name]
     if not chosen:
         print(f"no projection named {args.name}", file=sys.stderr)
         registry.close()
