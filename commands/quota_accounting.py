@@ -1,5 +1,10 @@
 """Charging and releasing project storage, inside the same save as the link it follows."""
 
+import random
+import time
+
+from eventsourcing.persistence import IntegrityError, RecordConflictError
+
 from domain.base import SYSTEM, Actor
 from domain.names import project_of
 from domain.quota import UNLIMITED, ProjectBlob, Quota, QuotaExceeded, project_blob_id, quota_id
@@ -36,12 +41,23 @@ class QuotaAccounting:
             return False
         return self.quota(project).would_exceed(size)
 
+    def _record_exceeded(self, repository: str, digest: str, size: int, actor: Actor) -> Quota:
+        """Save QUOTA_EXCEED; other pushers may be charging the same quota, so retry from a
+        fresh load on a conflict (the refusal stands either way)."""
+        for _ in range(25):
+            quota = self.quota(project_of(repository))
+            quota.exceeded(repository, digest, size, actor)
+            try:
+                self.app.save(quota)
+                return quota
+            except (RecordConflictError, IntegrityError):
+                time.sleep(random.uniform(0, 0.005))
+        return quota
+
     def refuse_if_over(self, repository: str, digest: str, size: int, actor: Actor) -> None:
         """Record QUOTA_EXCEED and refuse, if linking this blob would go over the limit."""
         if self.would_exceed(repository, digest, size):
-            quota = self.quota(project_of(repository))
-            quota.exceeded(repository, digest, size, actor)
-            self.app.save(quota)
+            quota = self._record_exceeded(repository, digest, size, actor)
             raise QuotaExceeded(
                 f"quota exceeded: project {quota.project} storage limit is {quota.limit} bytes, "
                 f"{quota.used} used, this blob needs {size}",
@@ -62,9 +78,7 @@ class QuotaAccounting:
         try:
             quota.charge(repository, digest, size, actor)
         except QuotaExceeded:
-            refused = self.quota(project)
-            refused.exceeded(repository, digest, size, actor)
-            self.app.save(refused)
+            self._record_exceeded(repository, digest, size, actor)
             raise
         return [blob, quota]
 
