@@ -15,6 +15,8 @@ from write_api import rest_projects as write_projects
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
 from read_api import rest_artifacts as read_artifacts
+from read_api import rest_webhooks as read_webhooks
+from write_api import rest_webhooks as write_webhooks
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api.rest_immutability import list_rules
@@ -72,7 +74,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if owned:
             registry.close()
 
-    middleware = type("Middleware", (RequestLogMiddleware,), {"observers": [metrics.observe]})
+    middleware = type("Middleware", (RequestLogMiddleware,), {
+        "observers": [metrics.observe, registry.webhook_worker.pacing.observe_request]})
     rest = [
         read_users.list_users, read_users.search_users, read_users.current_user,
         read_users.current_permissions, read_users.get_user,
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_robots.list_robots, read_robots.get_robot, read_robots.robot_permissions,
         write_robots.create_robot, write_robots.update_robot, write_robots.refresh_secret,
         write_robots.delete_robot, list_events, stream_events,
+        *read_webhooks.ROUTES, *write_webhooks.ROUTES,
         read_artifacts.list_repositories, read_artifacts.get_repository, read_artifacts.list_artifacts,
         read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history,
         write_artifacts.delete_repository, write_artifacts.delete_artifact, write_artifacts.add_tag,

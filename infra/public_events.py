@@ -55,7 +55,16 @@ TYPES = {
     "domain.robot:Robot.Updated": "io.tidemark.robot.updated.v1",
     "domain.robot:Robot.EnabledChanged": "io.tidemark.robot.enabled_changed.v1",
     "domain.robot:Robot.Deleted": "io.tidemark.robot.deleted.v1",
+    "domain.webhook:WebhookPolicy.Created": "io.tidemark.webhook.policy_created.v1",
+    "domain.webhook:WebhookPolicy.Recreated": "io.tidemark.webhook.policy_created.v1",
+    "domain.webhook:WebhookPolicy.Updated": "io.tidemark.webhook.policy_updated.v1",
+    "domain.webhook:WebhookPolicy.EnabledChanged": "io.tidemark.webhook.policy_enabled_changed.v1",
+    "domain.webhook:WebhookPolicy.ReplayRequested": "io.tidemark.webhook.policy_replay_requested.v1",
+    "domain.webhook:WebhookPolicy.Deleted": "io.tidemark.webhook.policy_deleted.v1",
 }
+
+# Fields whose values are secrets: kept in the log, never shown (Harbor redacts them too).
+SECRET_FIELDS = {"auth_header"}
 
 _INTERNAL = {"originator_topic", "timestamp"}
 
@@ -76,6 +85,20 @@ def scope_of(data: dict[str, Any]) -> tuple[str | None, str | None]:
     return (name, None) if isinstance(name, str) else (None, None)
 
 
+def event_id(notification) -> str:
+    """The stable public id of a stored event (uuid5 of its stream and version)."""
+    return str(uuid5(_ID_NAMESPACE, f"{notification.originator_id}/{notification.originator_version}"))
+
+
+def redact(value: Any) -> Any:
+    """The value with every secret field (at any depth) replaced by a marker."""
+    if isinstance(value, dict):
+        return {k: ("******" if k in SECRET_FIELDS and v else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
 def cloud_event(notification) -> dict[str, Any] | None:
     """The CloudEvents form of a stored event, or None if it has no public type."""
     kind = TYPES.get(notification.topic)
@@ -86,10 +109,10 @@ def cloud_event(notification) -> dict[str, Any] | None:
     project, repository = scope_of(data)
     subject = repository or project or data.get("username") or data.get("name")
     source = f"/tidemark/{repository or project or 'system'}"
-    payload = {k: v for k, v in data.items() if k not in _INTERNAL}
+    payload = redact({k: v for k, v in data.items() if k not in _INTERNAL})
     return {
         "specversion": SPEC_VERSION,
-        "id": str(uuid5(_ID_NAMESPACE, f"{notification.originator_id}/{notification.originator_version}")),
+        "id": event_id(notification),
         "source": source,
         "type": kind,
         "time": time if time.endswith("Z") or "+" in time else time + "Z",

@@ -46,7 +46,7 @@ from projections.projector import Projector
 log = structlog.get_logger("registry")
 
 DEFAULT_PROJECT = "library"
-ASYNC_VIEWS = {"audit", "chain", "kafka"}  # eventually consistent: no request waits for them
+ASYNC_VIEWS = {"audit", "chain", "kafka", "webhook_dispatch"}  # eventually consistent: no request waits for them
 
 
 class Registry:
@@ -105,6 +105,9 @@ class Registry:
         self.retention_runner = RetentionRunner(self)
         self.retention_scheduler = None
         self.content = ContentCache()
+        from infra.webhook_wiring import attach_webhooks
+
+        attach_webhooks(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its
@@ -164,6 +167,7 @@ class Registry:
             self.retention_scheduler.start()
             for projector in self.projectors:
                 projector.start()
+            self.webhook_worker.start()
         if role in ("all", "write"):
             from workers.upload_sweeper import UploadSweeper
 
@@ -184,6 +188,9 @@ class Registry:
         if getattr(self, "sweeper", None) is not None:
             self.sweeper.stop()
         self.pulls.stop()
+        from infra.webhook_wiring import close_webhooks
+
+        close_webhooks(self)
         if self.retention_scheduler is not None:
             self.retention_scheduler.stop()
         self.retention_runner.close()

@@ -28,6 +28,14 @@ class Settings(msgspec.Struct, kw_only=True):
     token_lifetime_seconds: int = 1800
     gc_grace_seconds: int = 3600
     gc_history_window_seconds: int = 7 * 24 * 3600
+    webhook_allow_link_local: bool = False  # targets on 169.254.0.0/16 and fe80::/10 (cloud metadata)
+    webhook_max_attempts: int = 5  # attempts per delivery, waits of 1, 2, 4, 8 s between them
+    webhook_retry_base_seconds: float = 1.0
+    webhook_retry_max_seconds: float = 16.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 50  # deliveries in flight at once
+    webhook_busy_cpu_share: float = 0.1  # of a core, for sending while the API answers requests
+    webhook_replay_max_events: int = 100_000  # events a replay may cover (expanded in one transaction)
 
     @property
     def data_path(self) -> Path:

@@ -1,0 +1,304 @@
+"""Webhook benchmark: 100 policies on one project, 1,000 pushes of small images.
+
+Starts Tidemark twice (`tidemark serve`, embedded SQLite, fresh data dirs) and a
+receiver (an asyncio HTTP/1.1 server in its own process, answering 200 at once):
+
+  off: no policies; push N images and time the pushes;
+  on:  P policies (PUSH_ARTIFACT, all to the receiver); push the same way, then wait
+       until the receiver got every delivery and the API shows every job `success`.
+
+Prints push throughput for both runs and their ratio (target >= 0.9), and the time
+from the first push until every delivery was received and recorded (target <= 60 s).
+
+    /work/venv/bin/python bench/webhooks.py [--pushes 1000] [--policies 100] [--clients 8]
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "Bench-Passw0rd-" + secrets.token_hex(4)
+AUTH = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- the receiver ---------------------------------------------------------------------------
+
+def _receive(port: int, count, last, ready) -> None:
+    seen: set[bytes] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length, job = 0, b""
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    name = name.strip().lower()
+                    if name == b"content-length":
+                        length = int(value)
+                    elif name == b"x-tidemark-job-id":
+                        job = value.strip()
+                if length:
+                    await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                if job not in seen:
+                    seen.add(job)
+                    count.value = len(seen)
+                    last.value = time.time()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.count = multiprocessing.Value("q", 0)
+        self.last = multiprocessing.Value("d", 0.0)
+        ready = multiprocessing.Event()
+        self.process = multiprocessing.Process(target=_receive, daemon=True,
+                                               args=(self.port, self.count, self.last, ready))
+        self.process.start()
+        ready.wait(10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+class Server:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.data = tempfile.mkdtemp(prefix="tidemark-bench-webhooks-")
+        env = {**os.environ, "TIDEMARK_ADMIN_PASSWORD": PASSWORD, "TIDEMARK_LOG_LEVEL": "warning",
+               "TIDEMARK_LOG_FORMAT": "json"}
+        self.log = open(os.path.join(self.data, "server.log"), "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port",
+             str(self.port), "--data-dir", os.path.join(self.data, "data")],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if self.request("GET", "/api/v2.0/ping")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start; see {self.data}/server.log")
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None) -> tuple[int, bytes, dict]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers={"Authorization": AUTH, **(headers or {})})
+            response = conn.getresponse()
+            return response.status, response.read(), dict(response.getheaders())
+        finally:
+            conn.close()
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                pass
+        return total
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+# -- pushing --------------------------------------------------------------------------------
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def push_all(server: Server, pushes: int, clients: int) -> list[float]:
+    """Push `pushes` small images (config + one layer + manifest) from `clients` threads,
+    each over one keep-alive connection; return every push's duration."""
+    durations: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(pushes))
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        headers = {"Authorization": AUTH}
+
+        def send(method: str, path: str, body: bytes, extra: dict | None = None) -> None:
+            conn.request(method, path, body=body, headers={**headers, **(extra or {})})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 201:
+                raise RuntimeError(f"{method} {path}: {response.status}")
+
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                break
+            repo = f"library/bench{index % 50}"
+            config = json.dumps({"architecture": "amd64", "os": "linux", "n": index,
+                                 "seed": secrets.token_hex(8)}).encode()
+            layer = secrets.token_bytes(256)
+            manifest = json.dumps({
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": digest(config), "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                            "digest": digest(layer), "size": len(layer)}]}).encode()
+            started = time.perf_counter()
+            send("POST", f"/v2/{repo}/blobs/uploads/?digest={digest(config)}", config)
+            send("POST", f"/v2/{repo}/blobs/uploads/?digest={digest(layer)}", layer)
+            send("PUT", f"/v2/{repo}/manifests/v{index}", manifest,
+                 {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+            with lock:
+                durations.append(time.perf_counter() - started)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return durations
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(pushes: int, policies: int, clients: int, receiver: Receiver | None,
+        timeout: float) -> dict:
+    server = Server()
+    try:
+        ids = []
+        for index in range(policies if receiver else 0):
+            body = json.dumps({"name": f"hook-{index}", "event_types": ["PUSH_ARTIFACT"], "targets": [
+                {"type": "http", "address": f"http://127.0.0.1:{receiver.port}/hook/{index}"}]}).encode()
+            status, text, headers = server.request("POST", "/api/v2.0/projects/library/webhook/policies",
+                                                   body, {"Content-Type": "application/json"})
+            assert status == 201, text
+            ids.append(int({k.lower(): v for k, v in headers.items()}["location"].rsplit("/", 1)[1]))
+        cpu_before = server.cpu_seconds()
+        started = time.time()
+        durations = push_all(server, pushes, clients)
+        pushed = time.time() - started
+        result = {"pushes": pushes, "push_seconds": pushed, "pushes_per_second": pushes / pushed,
+                  "push_p50_ms": 1000 * percentile(durations, 0.5),
+                  "push_p95_ms": 1000 * percentile(durations, 0.95)}
+        if receiver is None:
+            result["server_cpu_seconds"] = server.cpu_seconds() - cpu_before
+            return result
+        expected = pushes * policies
+        deadline = started + timeout
+        while receiver.count.value < expected and time.time() < deadline:
+            time.sleep(0.2)
+        result["deliveries_received"] = receiver.count.value
+        result["all_received_seconds"] = receiver.last.value - started
+        recorded = 0
+        while time.time() < deadline:
+            recorded = sum(_succeeded(server, policy_id) for policy_id in ids)
+            if recorded >= expected:
+                break
+            time.sleep(1.0)
+        result["deliveries_recorded_success"] = recorded
+        result["all_recorded_seconds"] = time.time() - started if recorded >= expected else None
+        result["server_cpu_seconds"] = server.cpu_seconds() - cpu_before
+        return result
+    finally:
+        server.stop()
+
+
+def _succeeded(server: Server, policy_id: int) -> int:
+    status, _, headers = server.request(
+        "GET", f"/api/v2.0/projects/library/webhook/jobs?policy_id={policy_id}&status=success&page_size=1")
+    return int({k.lower(): v for k, v in headers.items()}.get("x-total-count", 0)) if status == 200 else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pushes", type=int, default=1000)
+    parser.add_argument("--policies", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent pushing connections")
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up waiting after (s)")
+    parser.add_argument("--output", help="also write the figures as JSON here")
+    args = parser.parse_args()
+    receiver = Receiver()
+    try:
+        off = run(args.pushes, 0, args.clients, None, args.timeout)
+        on = run(args.pushes, args.policies, args.clients, receiver, args.timeout)
+    finally:
+        receiver.stop()
+    ratio = on["pushes_per_second"] / off["pushes_per_second"]
+    expected = args.pushes * args.policies
+    print(f"pushes: {args.pushes} ({args.clients} clients); policies: {args.policies}; "
+          f"deliveries expected: {expected}")
+    print(f"{'':28}{'webhooks off':>14}{'webhooks on':>14}")
+    for key, label in (("pushes_per_second", "push throughput (/s)"), ("push_p50_ms", "push p50 (ms)"),
+                       ("push_p95_ms", "push p95 (ms)"), ("server_cpu_seconds", "server CPU (s)")):
+        print(f"{label:28}{off[key]:>14.1f}{on[key]:>14.1f}")
+    print(f"push throughput on/off: {ratio:.2f}x (target >= 0.9x)")
+    print(f"deliveries received: {on['deliveries_received']} in {on['all_received_seconds']:.1f} s "
+          f"after the first push")
+    recorded = on["all_recorded_seconds"]
+    print(f"deliveries recorded as success: {on['deliveries_recorded_success']}"
+          + (f", all within {recorded:.1f} s (target <= 60 s)" if recorded else " (not all)"))
+    if args.output:
+        with open(args.output, "w") as handle:
+            json.dump({"off": off, "on": on, "ratio": ratio}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Which webhook events a stored event is: the mapping from the log to Harbor's event types.
+
+| stored event                                  | webhook event type            |
+| --------------------------------------------- | ----------------------------- |
+| Manifest.Pushed / Repushed (+ tags it got)    | PUSH_ARTIFACT                 |
+| PullBatch.Recorded (one per pull)             | PULL_ARTIFACT                 |
+| Manifest.Deleted (+ tags it lost)             | DELETE_ARTIFACT               |
+| Manifest.Deleted that empties its repository  | DELETE_REPOSITORY (as well)   |
+| Tag.Created / Tag.Moved                       | TAG_CREATED                   |
+| Tag.Removed                                   | TAG_DELETED                   |
+| Quota.Exceeded / Quota.Warned                 | QUOTA_EXCEED / QUOTA_WARNING  |
+| Project.* (visibility, members, deletion)     | PROJECT_CHANGED               |
+| Robot.* of a project robot                    | ROBOT_CHANGED                 |
+
+A push saves the manifest and its tag in one transaction, so the tag is found
+in the events that follow the manifest's with the same request id.
+"""
+
+from datetime import datetime
+from typing import Any, Callable, Iterator
+from uuid import UUID, uuid5
+
+import msgspec
+
+from domain.names import project_of
+from infra.public_events import TYPES, event_id, redact, scope_of
+
+PUSHED = {"domain.manifest:Manifest.Pushed", "domain.manifest:Manifest.Repushed"}
+DELETED = "domain.manifest:Manifest.Deleted"
+TAG_SET = {"domain.tag:Tag.Created", "domain.tag:Tag.Moved"}
+TAG_REMOVED = "domain.tag:Tag.Removed"
+PULLS = "domain.pulls:PullBatch.Recorded"
+QUOTA = {"domain.quota:Quota.Exceeded": "QUOTA_EXCEED", "domain.quota:Quota.Warned": "QUOTA_WARNING"}
+PROJECT_PREFIX = "domain.project:Project."
+ROBOT_PREFIX = "domain.robot:Robot."
+SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | {
+    t for t in TYPES if t.startswith((PROJECT_PREFIX, ROBOT_PREFIX))}
+_SUB_ID = UUID("0b6f1f7e-5d2e-4a47-8f39-6a1d1e0c2b77")
+
+
+class Occurrence(msgspec.Struct, frozen=True):
+    """One webhook event: its idempotency key, type, project and the facts a payload needs."""
+
+    event_id: str
+    event_type: str
+    project: str
+    data: dict
+
+
+def epoch(timestamp: str) -> int:
+    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
+
+
+def _base(data: dict, public_type: str, repository: str | None) -> dict:
+    return {"operator": data.get("actor", ""), "occur_at": epoch(data["timestamp"]),
+            "repository": repository, "public_type": public_type, "resources": []}
+
+
+Following = Callable[[], Iterator[tuple[Any, dict]]]
+
+
+def _same_save(data: dict, following: Following) -> Iterator[tuple[str, dict]]:
+    """(topic, fields) of the events saved after this one in the same request, in log order."""
+    request_id = data.get("request_id")
+    if not request_id:
+        return
+    for notification, later in following():
+        if later.get("request_id") != request_id:
+            return
+        yield notification.topic, later
+
+
+def translate(notification: Any, data: dict, following: Following, emptied: bool = False,
+              sub_id: str = "") -> list[Occurrence]:
+    """The webhook events a stored event stands for (none for most)."""
+    topic = notification.topic
+    public_type = TYPES.get(topic, "")
+    eid = event_id(notification) + sub_id
+    if topic in PUSHED:
+        tags = sorted({later["tag"] for topic_, later in _same_save(data, following)
+                       if topic_ in TAG_SET and later["digest"] == data["digest"]
+                       and later["repository"] == data["repository"]})
+        return [_artifact(eid, "PUSH_ARTIFACT", data, public_type, data["digest"], tags)]
+    if topic == DELETED:
+        tags = sorted({later["tag"] for topic_, later in _same_save(data, following)
+                       if topic_ == TAG_REMOVED and later["previous_digest"] == data["digest"]
+                       and later["repository"] == data["repository"]})
+        found = [_artifact(eid, "DELETE_ARTIFACT", data, public_type, data["digest"], tags)]
+        if emptied:
+            found.append(_artifact(_sub(eid, "repository"), "DELETE_REPOSITORY", data,
+                                   public_type, data["digest"], tags))
+        return found
+    if topic in TAG_SET:
+        return [_artifact(eid, "TAG_CREATED", data, public_type, data["digest"], [data["tag"]])]
+    if topic == TAG_REMOVED:
+        return [_artifact(eid, "TAG_DELETED", data, public_type, data["previous_digest"], [data["tag"]])]
+    if topic == PULLS:
+        return [_pull(_sub(eid, str(index)), pull, public_type)
+                for index, pull in enumerate(data["pulls"])]
+    if topic in QUOTA:
+        occurrence = _base(data, public_type, data.get("repository"))
+        if data.get("digest"):
+            occurrence["resources"] = [{"digest": data["digest"], "tag": ""}]
+        occurrence["details"] = {k: data[k] for k in ("used", "limit", "size") if k in data}
+        return [Occurrence(eid, QUOTA[topic], data["project"], occurrence)]
+    if topic.startswith((PROJECT_PREFIX, ROBOT_PREFIX)):
+        project, _ = scope_of(data)
+        if project is None:
+            return []
+        occurrence = _base(data, public_type, None)
+        occurrence["details"] = redact({k: v for k, v in data.items()
+                                        if k not in ("timestamp", "originator_topic")})
+        kind = "ROBOT_CHANGED" if topic.startswith(ROBOT_PREFIX) else "PROJECT_CHANGED"
+        return [Occurrence(eid, kind, project, occurrence)]
+    return []
+
+
+def _sub(eid: str, part: str) -> str:
+    return str(uuid5(_SUB_ID, f"{eid}/{part}"))
+
+
+def _artifact(eid: str, kind: str, data: dict, public_type: str, digest: str,
+              tags: list[str]) -> Occurrence:
+    occurrence = _base(data, public_type, data["repository"])
+    occurrence["resources"] = [{"digest": digest, "tag": tag} for tag in tags] or [
+        {"digest": digest, "tag": ""}]
+    return Occurrence(eid, kind, project_of(data["repository"]), occurrence)
+
+
+def _pull(eid: str, pull: dict, public_type: str) -> Occurrence:
+    occurrence = {"operator": pull.get("actor", ""), "occur_at": int(pull.get("at", 0)),
+                  "repository": pull["repository"], "public_type": public_type,
+                  "resources": [{"digest": pull["digest"], "tag": pull.get("tag") or ""}]}
+    return Occurrence(eid, "PULL_ARTIFACT", project_of(pull["repository"]), occurrence)
