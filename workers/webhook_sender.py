@@ -23,6 +23,7 @@ from domain.webhook import METADATA_HOSTS, forbidden_address, literal_address
 USER_AGENT = "Tidemark-Webhook/1"
 PER_HOST = 8  # connections per target host, so one slow receiver cannot hold them all
 DNS_TTL = 30.0
+MAX_BODY = 64 * 1024  # of a receiver's answer, read only to keep the connection
 
 
 class Attempt:
@@ -55,7 +56,10 @@ class Sender:
                                              ssl=None if verify else False, ttl_dns_cache=DNS_TTL)
             session = self._sessions[verify] = aiohttp.ClientSession(
                 connector=connector, trust_env=False, auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+                # Per connect and per read, not in total: waiting for one of a slow host's
+                # connections is not the request timing out.
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout,
+                                              sock_read=self.timeout))
         return session
 
     async def close(self) -> None:
@@ -99,8 +103,8 @@ class Sender:
         try:
             async with session.post(address, data=body, allow_redirects=False,
                                     headers={"User-Agent": USER_AGENT, **headers}) as response:
-                await response.read()
                 status = response.status
+                await response.content.read(MAX_BODY)  # the rest, if any, closes the connection
             return Attempt(status, "" if 200 <= status < 300 else f"HTTP {status}", _ms(started))
         except asyncio.TimeoutError:
             return Attempt(0, f"timed out after {self.timeout:g} s", _ms(started))

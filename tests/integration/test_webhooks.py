@@ -167,3 +167,20 @@ def test_webhook_views_rebuild_to_the_same_content(http, oci, registry):
         projector.catch_up()
         live = checksum(registry.db, projector.view.p, projector.view.tables)
         assert rebuild(log, registry.db, type(projector.view), projector) == live, projector.name
+
+
+def test_a_receiver_slower_than_the_timeout_is_retried_then_given_up(settings):
+    impatient = msgspec.structs.replace(settings, webhook_timeout_seconds=0.3)
+    registry = build_registry(impatient)
+    try:
+        with Receiver(delay=1.0) as receiver, TestClient(
+                create_app(impatient, registry), base_url="http://registry.test") as client:
+            client.headers["authorization"] = basic("admin", ADMIN_PASSWORD)
+            policy_id = create_policy(client, receiver.url)
+            OciClient(client).push_image("library/app", "v1")
+            [job] = finished_jobs(client, policy_id, 1)
+            detail = client.get(f"{HOOKS}/jobs/{job['id']}").json()
+            assert detail["status"] == "error" and len(detail["attempts"]) == 3
+            assert all(a["error"] == "timed out after 0.3 s" for a in detail["attempts"])
+    finally:
+        registry.close()
