@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     @get("/api/v2.0/health")
     async def health() -> Response:
         report = await anyio.to_thread.run_sync(check_health, registry)
-        return Response(report, status_code=200 if report["status"] == "healthy" else 503)
+        return Response(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
     metrics = Metrics(registry)
 

@@ -37,6 +37,7 @@ def attach_webhooks(registry: Any) -> None:
     registry.webhook_job_projector.setup()  # its tables are read by every role
     registry.webhook_worker = WebhookWorker(registry)
     registry.webhook_worker.lease.setup()
+    registry.webhook_worker.board.setup()
     dispatcher = Projector(app, db, dispatch_view(app), batch=200,
                            on_stale=registry.webhook_worker.wake)
     registry.projectors += [registry.webhook_policy_projector, dispatcher]

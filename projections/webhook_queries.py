@@ -160,6 +160,11 @@ class WebhookQueries:
     def newest_job(self) -> int:
         return self.db.read(f"SELECT COALESCE(MAX(job_id), 0) FROM {self.jp}jobs")[0][0]
 
+    def retrying(self) -> int:
+        """How many jobs wait for a retry (or to be sent again on request)."""
+        return self.db.read(f"SELECT COUNT(*) FROM {self.sp}status "
+                            "WHERE status IN ('scheduled', 'pending')")[0][0]
+
     def due_jobs(self, now_ms: int, limit: int) -> list[JobRow]:
         """Jobs waiting for a retry (or asked to be sent again) whose time has come."""
         rows = self.db.read(f"SELECT {_JOB}, o.data FROM {self.sp}status s JOIN {self.jp}jobs j "

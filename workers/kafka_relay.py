@@ -27,6 +27,7 @@ from infra.kafka_client import KeyPartitioner, kafka_record
 from infra.public_events import cloud_event
 from infra.sql import Database
 from projections.projector import POSITIONS
+from workers.worker_status import WorkerStatus
 
 log = structlog.get_logger("kafka_relay")
 
@@ -82,6 +83,7 @@ class KafkaRelay:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.board = WorkerStatus(db, name)
 
     # -- the projector-like surface the registry uses -------------------------------------
 
@@ -90,6 +92,7 @@ class KafkaRelay:
             w.execute(POSITIONS)
             w.execute("INSERT INTO projection_positions VALUES (?, 0) ON CONFLICT DO NOTHING",
                       (self.name,))
+        self.board.setup()
 
     def position(self) -> int:
         """The log position up to which every public event has been acknowledged."""
@@ -134,6 +137,8 @@ class KafkaRelay:
             self._close_producer(timeout=5)
             if self.lease is not None:
                 self.lease.release()
+        if self.state != "standby" and self.board.state is not None:  # the row is ours
+            self.board.report("stopped", topic=self.topic)
         self.state = "stopped"
 
     def status(self) -> dict[str, Any]:
@@ -153,6 +158,8 @@ class KafkaRelay:
                 return self.position()
             if self.state == "standby":
                 self._enter("following")
+            elif self.board.state is None:  # first round holding the lease: say so
+                self.board.report("following", topic=self.topic)
             while not self._stop.is_set():
                 position = self.position()
                 if until is not None and position >= until:
@@ -243,6 +250,7 @@ class KafkaRelay:
             self._enter("stalled", **fields)
         else:
             log.info("kafka relay still stalled", relay=self.name, **fields)
+            self.board.report("stalled", topic=self.topic, **fields)
 
     def _resumed(self) -> None:
         stalled = round(time.time() - (self.stalled_since or time.time()), 2)
@@ -260,6 +268,8 @@ class KafkaRelay:
                  else "kafka relay leading"}[state]
         level = log.warning if state == "stalled" else log.info
         level(event, relay=self.name, previous=previous, **fields)
+        if state != "standby":  # the row is the holder's; a standby has nothing to add
+            self.board.report(state, topic=self.topic, **fields)
 
 
 def relay_from_settings(app: Any, db: Database, settings: Any, **options: Any) -> KafkaRelay:

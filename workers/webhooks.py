@@ -31,6 +31,7 @@ from projections.webhook_queries import JobRow, PolicyRow
 from workers.webhook_lease import SqlLease
 from workers.webhook_pacing import CpuShare
 from workers.webhook_sender import Attempt, Sender
+from workers.worker_status import WorkerStatus
 
 log = structlog.get_logger("webhooks")
 
@@ -51,6 +52,7 @@ class WebhookWorker:
         self.poll_interval = poll_interval
         self.lease = SqlLease(registry.db, "webhooks")
         self.pacing = CpuShare(settings.webhook_busy_cpu_share)
+        self.board = WorkerStatus(registry.db, "webhooks")
         self.state = "idle"  # idle | sending | standby | stopped
         self.sent = 0
         self._busy: set[str] = set()  # picked, not yet recorded (never picked twice)
@@ -118,6 +120,8 @@ class WebhookWorker:
             await sender.close()
             try:
                 await self._flush()
+                if self.state == "sending":  # the status row is ours while we hold the lease
+                    await asyncio.to_thread(self.board.report, "stopped", sent=self.sent)
                 await asyncio.to_thread(self._release)
             except RuntimeError:
                 log.warning("stopped at interpreter exit; unrecorded attempts will be sent again")
@@ -127,6 +131,8 @@ class WebhookWorker:
         if not await asyncio.to_thread(self.lease.acquire):
             self.state, self._watermark = "standby", None
             return 0
+        if self.state != "sending":
+            await asyncio.to_thread(self.board.report, "sending", concurrency=self.concurrency)
         self.state = "sending"
         await self.pacing.wait_turn()
         free = min(self.concurrency - self._in_flight, MAX_UNRECORDED - len(self._busy))

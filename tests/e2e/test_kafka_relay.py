@@ -168,6 +168,12 @@ def test_commands_never_wait_for_an_unreachable_broker(tmp_path):
         assert time.monotonic() - started < 5
         wait_for(lambda: running.relay.state == "stalled", 30, "the relay to stall")
         assert running.relay.position() == 0 and running.relay.lag() > 0
+        health = running.client.get("/api/v2.0/health")
+    # The registry still serves (200), says so, and names the stalled relay and its error.
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    kafka = next(c for c in health.json()["components"] if c["name"] == "kafka")
+    assert kafka["status"] == "unhealthy" and kafka["state"] == "stalled"
+    assert kafka["lag"] > 0 and kafka["error"] and kafka["topic"] == running.settings.kafka_topic
 
 
 def test_projections_status_shows_the_relays_position_and_lag(tmp_path, kafka_broker):
@@ -177,6 +183,10 @@ def test_projections_status_shows_the_relays_position_and_lag(tmp_path, kafka_br
         running.wait_until_relayed()
         head = running.registry.app.head()
         metrics = running.client.get("/metrics").text
+        health = running.client.get("/api/v2.0/health").json()
+    kafka = next(c for c in health["components"] if c["name"] == "kafka")
+    assert health["status"] == "healthy" and kafka["status"] == "healthy"
+    assert kafka["state"] == "following" and kafka["lag"] == 0 and "error" not in kafka
     assert 'tidemark_projection_lag_events{projection="kafka"} 0.0' in metrics
     env = {**os.environ, "TIDEMARK_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD}

@@ -85,6 +85,11 @@ class WebhookFlows:
                              "Succeeded"]
             assert [a["status_code"] for a in detail["attempts"]] == [503, 503, 200]
             assert detail["status"] == "success"
+            health = http.get("/api/v2.0/health").json()
+            [sender] = [c for c in health["components"] if c["name"] == "webhooks"]
+            assert health["status"] == "healthy" and sender["status"] == "healthy"
+            assert sender["state"] == "sending" and sender["retrying"] == 0
+            assert sender["lag"] == 0 and sender["holder"]
 
     def test_a_receiver_that_is_down_gives_up_after_the_limit(self, http, oci, registry):
         policy_id = create_policy(http, down_url())
