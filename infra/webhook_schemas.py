@@ -61,7 +61,7 @@ class WebhookLastTrigger(msgspec.Struct, kw_only=True):
     event_type: str
     enabled: bool
     creation_time: str
-    last_trigger_time: str
+    last_trigger_time: str | None  # null: never triggered (Harbor sends a zero time)
 
 
 class PayloadFormat(msgspec.Struct, kw_only=True):

@@ -104,7 +104,7 @@ async def last_trigger(request: Request, project_name_or_id: str = Parameter()) 
     return [WebhookLastTrigger(policy_name=row.name, event_type=kind, enabled=row.enabled,
                                creation_time=row.created_at,
                                last_trigger_time=_time(triggers[(row.policy_id, kind)])
-                               if (row.policy_id, kind) in triggers else "")
+                               if (row.policy_id, kind) in triggers else None)
             for row in rows for kind in row.event_types]
 
 

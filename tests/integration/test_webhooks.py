@@ -129,7 +129,7 @@ def test_last_trigger_supported_events_and_redacted_public_events(http, oci):
         oci.push_image("library/app", "v1")
         finished_jobs(http, policy_id, 1)
     triggers = {t["event_type"]: t for t in http.get(f"{HOOKS}/lasttrigger").json()}
-    assert triggers["PUSH_ARTIFACT"]["last_trigger_time"] and triggers["SCANNING_COMPLETED"]["last_trigger_time"] == ""
+    assert triggers["PUSH_ARTIFACT"]["last_trigger_time"] and triggers["SCANNING_COMPLETED"]["last_trigger_time"] is None
     supported = http.get(f"{HOOKS}/events").json()
     assert "PUSH_ARTIFACT" in supported["event_type"] and "TAG_CREATED" in supported["event_type"]
     assert "SCANNING_COMPLETED" in supported["event_type_without_source"]
