@@ -6,7 +6,7 @@ import sys
 
 import msgspec
 
-from infra.settings import load_settings
+from infra.settings import SettingsError, load_settings
 
 
 def _settings(args):
@@ -217,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from infra.logging import configure_logging
 
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except SettingsError as error:
+        print(f"tidemark: invalid setting {error}", file=sys.stderr)
+        return 2
     configure_logging(settings.resolved_log_format, settings.log_level)
     return args.func(args)
 

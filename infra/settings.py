@@ -3,6 +3,7 @@
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -16,6 +17,9 @@ class Settings(msgspec.Struct, kw_only=True):
     s3_endpoint_url: str = ""
     kafka_bootstrap_servers: str = ""
     kafka_topic: str = "tidemark.events"
+    # Where a relay that never ran starts: the first event, or the log's head when Kafka is
+    # turned on for a registry whose history subscribers should not receive.
+    kafka_start: Literal["beginning", "head"] = "beginning"
     external_url: str = ""
     admin_password: str = ""
     log_format: str = ""
@@ -72,4 +76,13 @@ def load_settings(config_file: str | None = None, **overrides: object) -> Settin
         if env is not None:
             values[field.name] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return msgspec.convert(values, Settings, strict=False)
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:  # "... - at `$.kafka_start`": name the variable
+        message, _, where = str(error).rpartition(" - at `$.")
+        name = where.rstrip("`")
+        raise SettingsError(f"{PREFIX}{name.upper()}: {message}" if name else str(error)) from None
+
+
+class SettingsError(ValueError):
+    """A setting has a value Tidemark cannot use (the message names it)."""

@@ -59,7 +59,8 @@ class KafkaRelay:
     def __init__(self, app: Any, db: Database, producer_factory: Callable[[], Any], topic: str,
                  *, lease: Any = None, name: str = NAME, batch: int = 5000,
                  interval: float = 0.25, backoff_initial: float = 0.5,
-                 backoff_max: float = 30.0, flush_timeout: float = 60.0) -> None:
+                 backoff_max: float = 30.0, flush_timeout: float = 60.0,
+                 start_at_head: bool = False) -> None:
         self.app = app
         self.db = db
         self.producer_factory = producer_factory
@@ -72,6 +73,7 @@ class KafkaRelay:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.flush_timeout = flush_timeout
+        self.start_at_head = start_at_head
         self.state = "idle"  # idle | following | stalled | standby | stopped
         self.stalled_since: float | None = None
         self.failures = 0  # failed attempts in the current stall
@@ -90,8 +92,11 @@ class KafkaRelay:
     def setup(self) -> None:
         with self.db.write() as w:
             w.execute(POSITIONS)
-            w.execute("INSERT INTO projection_positions VALUES (?, 0) ON CONFLICT DO NOTHING",
-                      (self.name,))
+            # A relay that never ran starts at 0, or at the head (`kafka_start: head`); from
+            # then on its own position decides, whatever the setting says.
+            start = (self.app.recorder.max_notification_id() or 0) if self.start_at_head else 0
+            w.execute("INSERT INTO projection_positions VALUES (?, ?) ON CONFLICT DO NOTHING",
+                      (self.name, start))
         self.board.setup()
 
     def position(self) -> int:
@@ -280,4 +285,5 @@ def relay_from_settings(app: Any, db: Database, settings: Any, **options: Any) -
     producer_options = options.pop("producer_options", {})
     return KafkaRelay(app, db, lambda: open_producer(settings.kafka_bootstrap_servers,
                                                      **producer_options),
-                      settings.kafka_topic, lease=relay_lease_for(settings, NAME), **options)
+                      settings.kafka_topic, lease=relay_lease_for(settings, NAME),
+                      start_at_head=settings.kafka_start == "head", **options)

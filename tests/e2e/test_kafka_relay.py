@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -195,3 +196,29 @@ def test_projections_status_shows_the_relays_position_and_lag(tmp_path, kafka_br
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["kafka", "position", str(head), "head", str(head), "lag", "0"]
+
+
+def test_a_relay_turned_on_with_kafka_start_head_publishes_only_what_comes_after(
+        tmp_path, kafka_broker):
+    # given a registry that ran without Kafka
+    plain = Settings(data_dir=str(tmp_path / "data"), external_url="http://registry.test",
+                     admin_password=ADMIN_PASSWORD)
+    registry = build_registry(plain)
+    with TestClient(create_app(plain, registry), base_url="http://registry.test") as client:
+        client.headers["authorization"] = basic("admin", ADMIN_PASSWORD)
+        OciClient(client).push_image("library/old", "v1")
+    registry.close()
+    # when Kafka is turned on with kafka_start: head, and a push follows
+    settings = msgspec.structs.replace(relay_settings(tmp_path, kafka_broker.bootstrap_servers),
+                                       kafka_start="head")
+    with RunningRegistry(settings) as running:
+        history = running.expected_events()
+        running.oci.push_image("library/new", "v1")
+        running.wait_until_relayed()
+        new = [e for e in running.expected_events() if e["id"] not in {h["id"] for h in history}]
+        records = read_topic(kafka_broker.bootstrap_servers, settings.kafka_topic,
+                             {e["id"] for e in new})
+    # then subscribers get the new push and nothing of the history
+    assert any(e["subject"].startswith("library/old") for e in history)
+    assert {r.ce_id for r in records} == {e["id"] for e in new}
+    assert {r.key for r in records} == {"library/new"}
