@@ -1,6 +1,8 @@
 """Webhooks on SQLite: the main flows, payload forms, event types, replay and restart."""
 
 import json
+import time
+from datetime import datetime, timezone
 
 import msgspec
 import pytest
@@ -184,3 +186,23 @@ def test_a_receiver_slower_than_the_timeout_is_retried_then_given_up(settings):
             assert all(a["error"] == "timed out after 0.3 s" for a in detail["attempts"])
     finally:
         registry.close()
+
+
+def test_a_replay_from_a_time_sends_only_what_happened_since(http, oci):
+    oci.push_image("library/app", "before")
+    time.sleep(0.05)
+    since = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    time.sleep(0.05)
+    oci.push_image("library/app", "after")
+    with Receiver() as receiver:
+        policy_id = create_policy(http, receiver.url)
+        assert http.post(f"{HOOKS}/policies/{policy_id}/replay",
+                         json={"from": "yesterday"}).status_code == 400
+        assert jobs(http, policy_id) == []  # a refused replay records nothing
+        assert http.post(f"{HOOKS}/policies/{policy_id}/replay",
+                         json={"from": since}).status_code == 202
+        [delivery] = receiver.wait_for(1)
+        assert delivery.json()["event_data"]["resources"][0]["tag"] == "after"
+        assert len(finished_jobs(http, policy_id, 1)) == 1
+        time.sleep(0.3)
+        assert len(receiver.received) == 1
