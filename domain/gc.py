@@ -3,6 +3,11 @@
 from uuid import uuid4
 
 from domain.base import Actor, RegistryAggregate
+from domain.names import stream_id
+
+
+def scheduled_gc_run_id(tick: str):
+    return stream_id("gc-run", tick)
 
 
 class GcRun(RegistryAggregate):
@@ -13,6 +18,14 @@ class GcRun(RegistryAggregate):
         delete_untagged: bool
         grace_seconds: int
         history_window_seconds: int
+        trigger: str  # MANUAL (the API or the CLI) or SCHEDULE
+        scheduled_for: str | None  # the cron tick a scheduled run stands for
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["trigger"], state["scheduled_for"] = "MANUAL", None
 
     class Swept(RegistryAggregate.Event):
         """Unreferenced blobs were removed from storage (or would be, in a dry run)."""
@@ -44,7 +57,7 @@ class GcRun(RegistryAggregate):
             run.status = "Error"
 
     def __init__(self, dry_run: bool, delete_untagged: bool, grace_seconds: int,
-                 history_window_seconds: int) -> None:
+                 history_window_seconds: int, trigger: str, scheduled_for: str | None) -> None:
         self.dry_run = dry_run
         self.status = "Running"
         self.swept = 0
@@ -52,10 +65,14 @@ class GcRun(RegistryAggregate):
 
     @classmethod
     def start(cls, dry_run: bool, delete_untagged: bool, grace_seconds: int,
-              history_window_seconds: int, actor: Actor) -> "GcRun":
-        return cls._create(cls.Started, id=uuid4(), dry_run=dry_run, delete_untagged=delete_untagged,
+              history_window_seconds: int, actor: Actor, scheduled_for: str | None = None) -> "GcRun":
+        """A run; a scheduled one's id comes from its cron tick, so of two processes that
+        reach the same tick only the first starts it."""
+        run_id = uuid4() if scheduled_for is None else scheduled_gc_run_id(scheduled_for)
+        return cls._create(cls.Started, id=run_id, dry_run=dry_run, delete_untagged=delete_untagged,
                            grace_seconds=grace_seconds, history_window_seconds=history_window_seconds,
-                           **actor.fields())
+                           trigger="MANUAL" if scheduled_for is None else "SCHEDULE",
+                           scheduled_for=scheduled_for, **actor.fields())
 
     def swept_batch(self, digests: list[str], size: int, actor: Actor) -> None:
         self.trigger_event(self.Swept, digests=digests, bytes=size, **actor.fields())

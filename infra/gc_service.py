@@ -31,23 +31,25 @@ class GcService:
                 log.warning("marked an interrupted garbage collection as failed", run=run_id)
         self.registry.catch_up()
 
-    def run(self, dry_run: bool, delete_untagged: bool, report=lambda progress: None) -> str:
+    def run(self, dry_run: bool, delete_untagged: bool, report=lambda progress: None,
+            scheduled_for: str | None = None) -> str:
         if not self._running.acquire(blocking=False):
             raise Conflict("a garbage collection is already running")
         try:
-            return self.collector.run(dry_run, delete_untagged, report)
+            return self.collector.run(dry_run, delete_untagged, report, scheduled_for)
         finally:
             self._running.release()
 
-    def start_in_background(self, dry_run: bool, delete_untagged: bool) -> None:
+    def start_in_background(self, dry_run: bool, delete_untagged: bool,
+                            scheduled_for: str | None = None) -> None:
         if self._running.locked():
             raise Conflict("a garbage collection is already running")
-        threading.Thread(target=self._background, args=(dry_run, delete_untagged),
+        threading.Thread(target=self._background, args=(dry_run, delete_untagged, scheduled_for),
                          name="gc", daemon=True).start()
 
-    def _background(self, dry_run: bool, delete_untagged: bool) -> None:
+    def _background(self, dry_run: bool, delete_untagged: bool, scheduled_for: str | None) -> None:
         try:
-            self.run(dry_run, delete_untagged)
+            self.run(dry_run, delete_untagged, scheduled_for=scheduled_for)
         except Exception:
             log.exception("background garbage collection failed")
 

@@ -100,6 +100,10 @@ class Registry:
         from infra.gc_service import GcService
 
         self.collector = GcService(self)
+        from commands.gc_schedule_handlers import GcScheduleCommands
+
+        self.gc_schedule_commands = GcScheduleCommands(app)
+        self.gc_scheduler = None
         from workers.retention_runner import RetentionRunner
 
         self.retention_runner = RetentionRunner(self)
@@ -165,6 +169,10 @@ class Registry:
 
             self.retention_scheduler = RetentionScheduler(self)
             self.retention_scheduler.start()
+            from workers.gc_scheduler import GcScheduler
+
+            self.gc_scheduler = GcScheduler(self)
+            self.gc_scheduler.start()
             for projector in self.projectors:
                 projector.start()
             self.webhook_worker.start()
@@ -193,6 +201,8 @@ class Registry:
         close_webhooks(self)
         if self.retention_scheduler is not None:
             self.retention_scheduler.stop()
+        if self.gc_scheduler is not None:
+            self.gc_scheduler.stop()
         self.retention_runner.close()
         for projector in self.projectors:
             projector.stop()

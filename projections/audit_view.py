@@ -7,6 +7,7 @@ disagree with the state; one row per operation in Harbor's shape.
 from datetime import datetime, timezone
 from typing import Any
 
+from domain.gc_schedule import GcSchedule
 from domain.manifest import Manifest
 from domain.project import Project
 from domain.pulls import PullBatch
@@ -50,6 +51,9 @@ OPERATIONS = {
     RetentionPolicy.Recreated: ("create", "tag_retention", lambda e: e.project),
     RetentionPolicy.Updated: ("update", "tag_retention", lambda e: e.project),
     RetentionPolicy.Deleted: ("delete", "tag_retention", lambda e: e.project),
+    GcSchedule.Set: ("create", "gc_schedule", lambda e: e.kind),
+    GcSchedule.Changed: ("update", "gc_schedule", lambda e: e.kind),
+    GcSchedule.Cleared: ("delete", "gc_schedule", lambda e: "None"),
 }
 
 

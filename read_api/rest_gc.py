@@ -1,26 +1,48 @@
 """Harbor's garbage collection history, status (with progress) and log."""
 
+from datetime import datetime, timezone
+
 import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
 from infra.rest import caller, paged, paging
+from domain.cron import next_tick
+
+
+def _parameters(dry_run, untagged) -> str:
+    return (f'{{"dry_run": {str(bool(dry_run)).lower()}, '
+            f'"delete_untagged": {str(bool(untagged)).lower()}}}')
 
 
 def gc_resp(row, progress: dict) -> dict:
-    (position, run, dry_run, untagged, status, blobs, size, unlinked, reason, created, updated) = row
-    body = {"id": position, "job_name": "GARBAGE_COLLECTION", "job_kind": "MANUAL",
-            "job_parameters": f'{{"dry_run": {str(bool(dry_run)).lower()}, '
-                              f'"delete_untagged": {str(bool(untagged)).lower()}}}',
+    (position, run, dry_run, untagged, status, blobs, size, unlinked, reason, created, updated,
+     trigger, scheduled_for) = row
+    body = {"id": position, "job_name": "GARBAGE_COLLECTION", "job_kind": trigger,
+            "job_parameters": _parameters(dry_run, untagged),
             "schedule": None, "job_status": status, "deleted": False,
             "creation_time": created, "update_time": updated,
             "run_id": run, "freed_blobs": blobs, "freed_bytes": size, "unlinked": unlinked}
+    if scheduled_for:
+        body["scheduled_for"] = scheduled_for
     if status == "Running" and progress.get("id") == run:
         body["progress"] = {k: progress[k] for k in ("phase", "done", "total")}
     if reason:
         body["error"] = reason
     return body
+
+
+def schedule_resp(row, now: datetime) -> dict:
+    """Harbor's answer for GET /system/gc/schedule (a GCHistory with the schedule in it)."""
+    body = {"job_name": "GARBAGE_COLLECTION", "job_kind": "SCHEDULE", "deleted": False}
+    if row is None:
+        return {**body, "schedule": None, "job_parameters": _parameters(False, False)}
+    kind, cron, dry_run, untagged, created, updated = row
+    upcoming = next_tick(cron, now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {**body, "job_parameters": _parameters(dry_run, untagged), "creation_time": created,
+            "update_time": updated,
+            "schedule": {"type": kind, "cron": cron, "next_scheduled_time": upcoming}}
 
 
 async def _admin(request: Request):
@@ -43,6 +65,13 @@ async def _run(who, gc_id: int):
     if row is None:
         raise NotFound("garbage collection run not found", {"gc_id": gc_id})
     return row
+
+
+@get("/api/v2.0/system/gc/schedule")
+async def gc_schedule(request: Request) -> dict:
+    who = await _admin(request)
+    row = await anyio.to_thread.run_sync(who.registry.gc.schedule)
+    return schedule_resp(row, datetime.now(timezone.utc))
 
 
 @get("/api/v2.0/system/gc/{gc_id:int}")

@@ -60,9 +60,11 @@ class GarbageCollector:
     # -- the run --------------------------------------------------------------------------
 
     def run(self, dry_run: bool = False, delete_untagged: bool = False,
-            report: Callable[[dict], None] = lambda progress: None) -> str:
+            report: Callable[[dict], None] = lambda progress: None,
+            scheduled_for: str | None = None) -> str:
         registry = self.registry
-        run = GcRun.start(dry_run, delete_untagged, self.grace, self.window, Actor(name="gc"))
+        run = GcRun.start(dry_run, delete_untagged, self.grace, self.window, Actor(name="gc"),
+                          scheduled_for=scheduled_for)
         actor = Actor(name="gc", request_id=str(run.id))
         registry.app.save(run)
         started = time.time()

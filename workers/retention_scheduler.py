@@ -14,29 +14,15 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import structlog
-from croniter import croniter
 
 from domain.base import Actor
 from domain.errors import Conflict, NotFound
 from domain.retention_run import scheduled_run_id
 from projections.retention_view import PolicyRow
+from domain.cron import due_tick, instant
 
 log = structlog.get_logger("retention_scheduler")
 SCHEDULER = Actor(name="retention-scheduler")
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
-
-
-def due_tick(cron: str, since: datetime, now: datetime) -> datetime | None:
-    """The latest tick of `cron` after `since` and not after `now`, if any."""
-    seconds_first = len(cron.split()) == 6
-    following = croniter(cron, since, second_at_beginning=seconds_first).get_next(datetime)
-    if following > now:
-        return None
-    latest = croniter(cron, now, second_at_beginning=seconds_first).get_prev(datetime)
-    return max(following, latest)
 
 
 class RetentionScheduler:
@@ -52,9 +38,9 @@ class RetentionScheduler:
         """Policies whose schedule has a tick due, with that tick."""
         found = []
         for policy in self.registry.retention.scheduled():
-            since = _instant(policy.updated_at)
+            since = instant(policy.updated_at)
             if policy.last_scheduled:
-                since = max(since, _instant(policy.last_scheduled))
+                since = max(since, instant(policy.last_scheduled))
             tick = due_tick(policy.policy["cron"], since, now)
             if tick is not None:
                 found.append((policy, tick))

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.integration.retention_flows import create_policy, rule, tags
-from workers.retention_scheduler import RetentionScheduler, due_tick
+from domain.cron import due_tick
+from workers.retention_scheduler import RetentionScheduler
 
 
 @pytest.fixture
