@@ -11,9 +11,9 @@ from workers.gc_scheduler import GcScheduler
 SCHEDULE = "/api/v2.0/system/gc/schedule"
 
 
-@pytest.fixture
-def backend():
-    return "sqlite"
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
 
 
 @pytest.fixture
