@@ -7,6 +7,7 @@ from litestar.types import Receive, Scope, Send
 from litestar.openapi import OpenAPIConfig
 
 from infra.health import check_health
+from infra.parent_watch import exit_with_server
 from infra.rest import EXCEPTION_HANDLERS
 from read_api import rest_projects as read_projects
 from read_api import rest_robots as read_robots
@@ -136,4 +137,5 @@ def asgi_app():
     """Entry point for the ASGI server: settings from the environment."""
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
+    exit_with_server()
     return create_app(settings)

@@ -38,6 +38,9 @@ def cmd_serve(args) -> int:
         return 0
     from granian import Granian
 
+    from infra.parent_watch import SERVER_PID
+
+    os.environ[SERVER_PID] = str(os.getpid())  # its workers exit if this process dies
     Granian("infra.app:asgi_app", factory=True, interface="asgi", address=settings.host,
             port=settings.port, workers=1, loop="uvloop", http="1", websockets=False,
             log_access=False, log_level="warning").serve()

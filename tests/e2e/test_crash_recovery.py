@@ -53,10 +53,49 @@ def _kill_during(send_body, server: RunningRegistry, after_bytes: int) -> bytear
     worker.start()
     assert sent.wait(30)
     time.sleep(0.3)
+    for child in _children(server.process.pid):  # the worker that holds the request, then
+        os.kill(child, signal.SIGKILL)           # the main process: the whole server dies
     server.process.send_signal(signal.SIGKILL)
     server.process.wait(timeout=10)
     worker.join(timeout=10)
     return produced
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_worker_does_not_outlive_a_killed_server(tmp_path):
+    port = _free_port()
+    server = _start(tmp_path, port, tmp_path / "data")
+    workers = _children(server.process.pid)
+    assert workers, "granian runs the application in a worker process"
+    server.process.send_signal(signal.SIGKILL)  # only the main process
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), "an orphaned worker kept serving"
+    with pytest.raises(httpx.ConnectError):  # nothing answers on the port any more
+        httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2)
 
 
 def _swallow(send_body, body) -> None:
