@@ -91,6 +91,20 @@ class WebhookFlows:
             assert sender["state"] == "sending" and sender["retrying"] == 0
             assert sender["lag"] == 0 and sender["holder"]
 
+    def test_skip_cert_verify_decides_whether_a_self_signed_receiver_is_trusted(
+            self, http, oci, tmp_path):
+        with Receiver(tls_dir=tmp_path) as receiver:
+            trusting = create_policy(http, receiver.url, name="trusting", skip_cert_verify=True)
+            strict = create_policy(http, receiver.url, name="strict")
+            oci.push_image("library/app", "v1")
+            [delivery] = receiver.wait_for(1)  # only the policy that skips verification
+            [job] = finished_jobs(http, trusting, 1)
+            assert job["status"] == "success"
+            [refused] = finished_jobs(http, strict, 1)
+            detail = http.get(f"{HOOKS}/jobs/{refused['id']}").json()
+            assert refused["status"] == "error" and "certificate" in detail["attempts"][0]["error"].lower()
+            assert len(receiver.received) == 1
+
     def test_a_receiver_that_is_down_gives_up_after_the_limit(self, http, oci, registry):
         policy_id = create_policy(http, down_url())
         oci.push_image("library/app", "v1")
