@@ -17,6 +17,7 @@ from commands.messages import (
     AbandonUpload, AddTag, CreateProject, DeleteManifest, DeleteRepository, LinkBlob, MountBlob,
     Outcome, PushManifest, RemoveTag, UndeleteManifest, UnlinkBlob,
 )
+from domain.base import Actor
 from domain.blob_link import BlobLink, blob_link_id
 from domain.errors import (
     BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
@@ -179,13 +180,32 @@ class RegistryCommands:
             raise ManifestUnknown("manifest unknown", {"digest": command.digest})
         self.check_mutable(command.repository, command.tags, "delete the artifact")
         manifest.delete(command.actor, command.cause)
-        touched: list = [manifest, *self.quotas.release(command.repository, command.digest, command.actor)]
-        for name in command.tags:
-            tag = self.app.find(tag_id(command.repository, name), Tag)
-            if tag is not None and tag.digest == command.digest:
-                tag.remove(command.actor, command.cause)
-                touched.append(tag)
+        loaded: dict = {}  # one instance per aggregate, however many deletions touch it
+        touched: list = [manifest, *self.quotas.release(command.repository, command.digest,
+                                                        command.actor, loaded)]
+        touched += self._remove_tags(command.repository, command.digest, command.tags,
+                                     command.actor, command.cause)
+        cause = {**(command.cause or {}), "with": command.digest}
+        for digest, tags in command.dependents.items():
+            dependent = self.app.find(manifest_id(command.repository, digest), Manifest)
+            if dependent is None or dependent.deleted:
+                continue  # deleted meanwhile
+            self.check_mutable(command.repository, tags, "delete the artifact")
+            dependent.delete(command.actor, cause)
+            touched += [dependent, *self.quotas.release(command.repository, digest, command.actor,
+                                                        loaded)]
+            touched += self._remove_tags(command.repository, digest, tags, command.actor, cause)
         return self._save(*touched)
+
+    def _remove_tags(self, repository: str, digest: str, names: list[str], actor: Actor,
+                     cause: dict | None) -> list:
+        removed = []
+        for name in names:
+            tag = self.app.find(tag_id(repository, name), Tag)
+            if tag is not None and tag.digest == digest:
+                tag.remove(actor, cause)
+                removed.append(tag)
+        return removed
 
     @retried
     def remove_tag(self, command: RemoveTag) -> Outcome:

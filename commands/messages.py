@@ -48,6 +48,8 @@ class DeleteManifest(msgspec.Struct, frozen=True):
     tags: list[str]
     actor: Actor
     cause: dict | None = None  # why, when a policy decided (e.g. a retention run and rule)
+    # Deleted with it, in the same save: accessories and an index's own manifests -> their tags
+    dependents: dict[str, list[str]] = {}
 
 
 class RemoveTag(msgspec.Struct, frozen=True):

@@ -161,6 +161,32 @@ class OciQueries:
             params.append(limit)
         return [row[0] for row in self.db.read(sql, params)]
 
+    def dependents(self, repository: str, digest: str) -> dict[str, list[str]]:
+        """What goes with an artifact when it is deleted, as Harbor has it, with each one's
+        tags: its accessories (referrers, and theirs in turn) and the manifests of an index
+        that no tag names and no other live manifest of the repository references."""
+        p = self.p
+        found: dict[str, list[str]] = {}
+        pending = [digest]
+        while pending:
+            current = pending.pop()
+            for row in self.referrers(repository, current):
+                if row.digest != digest and row.digest not in found:
+                    found[row.digest] = self.tags_of(repository, row.digest)
+                    pending.append(row.digest)
+            rows = self.db.read(f"SELECT children FROM {p}manifests WHERE repository = ? AND digest = ? "
+                                "AND valid_to IS NULL", (repository, current))
+            for child in json.loads(rows[0][0]) if rows else []:
+                if child == digest or child in found or self.tags_of(repository, child):
+                    continue
+                parents = {row[0] for row in self.db.read(
+                    f"SELECT digest FROM {p}manifests WHERE repository = ? AND valid_to IS NULL "
+                    "AND children LIKE ?", (repository, f'%"{child}"%'))}
+                if parents <= {digest, *found} and self.manifest(repository, child) is not None:
+                    found[child] = []
+                    pending.append(child)
+        return found
+
     def referrers(self, repository: str, subject: str) -> list[ManifestRow]:
         rows = self.db.read(
             f"SELECT repository, digest, media_type, size, artifact_type, subject, annotations "

@@ -207,8 +207,9 @@ class RetentionRunner:
         if current != sorted(verdict.tags):
             return "skip", "its tags changed since it was evaluated"
         try:
+            dependents = self.registry.queries.dependents(repository, verdict.digest)
             self.registry.commands.delete_manifest(DeleteManifest(repository, verdict.digest, current, actor,
-                                                                  cause))
+                                                                  cause, dependents))
         except ManifestUnknown:
             return "skip", "already deleted"
         except Denied as refused:

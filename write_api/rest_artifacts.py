@@ -37,9 +37,12 @@ async def delete_artifact(request: Request, project_name: str = Parameter(), rep
     who, project = await project_for(request, project_name, "artifact", "delete")
     name = full_repository_name(project.name, repository_name)
     row = await find_artifact(who.registry, name, reference, None)
-    tags = await anyio.to_thread.run_sync(who.registry.queries.tags_of, name, row.digest)
+    queries = who.registry.queries
+    tags = await anyio.to_thread.run_sync(queries.tags_of, name, row.digest)
+    # Its accessories and an index's own manifests go with it, as in Harbor.
+    dependents = await anyio.to_thread.run_sync(queries.dependents, name, row.digest)
     await who.registry.run(who.registry.commands.delete_manifest,
-                           DeleteManifest(name, row.digest, tags, who.actor))
+                           DeleteManifest(name, row.digest, tags, who.actor, dependents=dependents))
 
 
 @post(BASE + "/artifacts/{reference:str}/tags", status_code=201)
