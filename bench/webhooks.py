@@ -150,11 +150,19 @@ class Server:
 
 
 def _children(pid: int) -> list[int]:
+    """Child processes started by any thread of `pid` (the webhook process is started by one)."""
+    found = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(p) for p in handle.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(p) for p in handle.read().split()]
+        except OSError:
+            continue
+    return found
 
 
 # -- pushing --------------------------------------------------------------------------------

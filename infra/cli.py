@@ -28,14 +28,30 @@ def cmd_serve(args) -> int:
         if value is not None:
             os.environ[key] = str(value)
     settings = _settings(args)
-    if settings.role == "workers":
+    if settings.role in ("workers", "webhooks"):
         return _run_workers(settings)
+    webhooks = None
+    if settings.role == "all" and settings.webhook_delivery in ("auto", "child"):
+        from infra.webhook_process import WebhookProcess
+
+        os.environ["TIDEMARK_WEBHOOK_DELIVERY"] = "child"  # the server leaves webhooks to it
+        webhooks = WebhookProcess(getattr(args, "config", None))
+        webhooks.start()
+    try:
+        _serve_http(args, settings)
+    finally:
+        if webhooks is not None:
+            webhooks.stop()
+    return 0
+
+
+def _serve_http(args, settings) -> None:
     if args.server == "uvicorn":
         import uvicorn
 
         uvicorn.run("infra.app:asgi_app", factory=True, host=settings.host, port=settings.port,
                     loop="uvloop", http="httptools", access_log=False, log_level="warning")
-        return 0
+        return
     from granian import Granian
 
     from infra.parent_watch import SERVER_PID
@@ -44,22 +60,27 @@ def cmd_serve(args) -> int:
     Granian("infra.app:asgi_app", factory=True, interface="asgi", address=settings.host,
             port=settings.port, workers=1, loop="uvloop", http="1", websockets=False,
             log_access=False, log_level="warning").serve()
-    return 0
 
 
 def _run_workers(settings) -> int:
-    """`serve --role workers`: follow the log and run background jobs, no HTTP."""
+    """`serve --role workers` (log followers and background jobs) or `--role webhooks`
+    (webhook dispatch and delivery only): no HTTP."""
     import signal
     import threading
 
+    from infra.parent_watch import exit_with_server
     from infra.registry import build_registry
 
+    if settings.role == "webhooks":
+        exit_with_server()  # when started by `tidemark serve`
+        os.nice(max(0, min(19, settings.webhook_nice)))
     registry = build_registry(settings)
-    registry.start(follow=True, role="workers")
+    registry.start(follow=True, role=settings.role)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    print("tidemark workers running; Ctrl-C or SIGTERM stops them", file=sys.stderr, flush=True)
+    print(f"tidemark {settings.role} running; Ctrl-C or SIGTERM stops them", file=sys.stderr,
+          flush=True)
     stop.wait()
     registry.close()
     return 0
@@ -112,7 +133,7 @@ def cmd_projections_rebuild(args) -> int:
 
     try:
         for projector in chosen:
-            digest = rebuild(registry.app, registry.db, type(projector.view), projector, progress)
+            digest = rebuild(projector.app, projector.db, type(projector.view), projector, progress)
             print(f"\nrebuilt {projector.name}: checksum {digest}")
     finally:
         registry.close()
@@ -176,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--data-dir", default=argparse.SUPPRESS)
-    serve.add_argument("--role", choices=["all", "write", "read", "workers"], default=None)
+    serve.add_argument("--role", choices=["all", "write", "read", "workers", "webhooks"], default=None)
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian",
                        help="ASGI server (granian by default, see docs/adr)")
     serve.set_defaults(func=cmd_serve)

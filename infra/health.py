@@ -13,7 +13,6 @@ from workers.worker_status import worker_states
 
 log = structlog.get_logger("health")
 
-FOLLOWS = {"kafka": "kafka", "webhooks": "webhook_dispatch"}  # worker -> the position it trails
 
 
 def _probe(name: str, check) -> dict:
@@ -26,6 +25,9 @@ def _probe(name: str, check) -> dict:
 
 
 def _lag(registry, name: str, head: int) -> int | None:
+    """How far behind the log the worker's position is (read fresh: it may run elsewhere)."""
+    if name == "webhooks":  # it trails the dispatcher, whose position is in the webhook database
+        return max(head - registry.webhook_dispatcher.position(), 0)
     rows = registry.db.read("SELECT position FROM projection_positions WHERE name = ?", (name,))
     return max(head - rows[0][0], 0) if rows else None
 
@@ -35,8 +37,8 @@ def _worker(registry, state: dict, head: int) -> dict:
     component = {"name": name, "status": "unhealthy" if state["state"] == "stalled" else "healthy"}
     if state.get("error") and state["state"] == "stalled":
         component["error"] = state["error"]
-    if name in FOLLOWS:
-        component["lag"] = _lag(registry, FOLLOWS[name], head)
+    if name in ("kafka", "webhooks"):
+        component["lag"] = _lag(registry, name, head)
     if name == "webhooks":
         component["retrying"] = registry.webhook_queries.retrying()
     keep = ("state", "since", "updated_at", "holder", "topic", "attempt", "retry_in")

@@ -153,9 +153,13 @@ class Registry:
     def start(self, follow: bool = True, role: str = "all") -> None:
         """Set up and catch up the query models; with `follow`, start the background work of
         `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
-        `workers` (log followers for every projection, interrupted-GC bookkeeping)."""
+        `workers` (log followers for every projection, interrupted-GC bookkeeping); `webhooks`
+        (only the webhook dispatcher and sender: the child process `tidemark serve` starts)."""
         for projector in self.projectors:
             projector.setup()
+        if role == "webhooks":  # a process of its own that only dispatches and sends webhooks
+            self._start_webhooks(follow)
+            return
         self.catch_up()
         self._ensure_default_project()
         ensure_admin(self)
@@ -175,7 +179,10 @@ class Registry:
             self.gc_scheduler.start()
             for projector in self.projectors:
                 projector.start()
-            self.webhook_worker.start()
+            from infra.webhook_wiring import delivers_here
+
+            if delivers_here(self.settings, role):
+                self.webhook_worker.start()
         if role in ("all", "write"):
             from workers.upload_sweeper import UploadSweeper
 
@@ -183,6 +190,13 @@ class Registry:
             self.sweeper.start()
         if role in ("all", "write", "read"):
             self.pulls.start()
+
+    def _start_webhooks(self, follow: bool) -> None:
+        self.webhook_policy_projector.catch_up()
+        self.webhook_dispatcher.catch_up()
+        if follow:
+            self.webhook_dispatcher.start()
+            self.webhook_worker.start()
 
     def _ensure_default_project(self) -> None:
         try:

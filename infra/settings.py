@@ -40,6 +40,11 @@ class Settings(msgspec.Struct, kw_only=True):
     webhook_concurrency: int = 50  # deliveries in flight at once
     webhook_busy_cpu_share: float = 0.1  # of a core, for sending while the API answers requests
     webhook_replay_max_events: int = 100_000  # events a replay may cover (expanded in one transaction)
+    # Where webhooks are dispatched and sent: `child` = a process of their own beside the
+    # server (its own core, lower priority); `inline` = threads of the process that follows
+    # the log; `auto` = `child` under `tidemark serve --role all`, `inline` otherwise.
+    webhook_delivery: Literal["auto", "inline", "child"] = "auto"
+    webhook_nice: int = 10  # scheduling priority the webhook process gives up (0-19)
 
     @property
     def data_path(self) -> Path:

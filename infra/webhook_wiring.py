@@ -6,6 +6,7 @@ from commands.webhook_handlers import WebhookCommands
 from commands.webhook_log import WebhookDeliveryLog
 from infra.event_store import event_store_env
 from infra.settings import Settings
+from infra.sql import Database, SQLiteDatabase
 from projections.projector import Projector
 from projections.webhook_dispatch_view import dispatch_view
 from projections.webhook_job_view import WebhookJobView
@@ -24,25 +25,47 @@ def delivery_log_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def open_webhook_db(settings: Settings, db: Database) -> Database:
+    """Jobs, their statuses and the sender's lease: a SQLite file of their own, so the
+    webhook process never competes with the server for the views' write lock; on
+    PostgreSQL, the registry's database."""
+    if settings.uses_postgres:
+        return db
+    return SQLiteDatabase(settings.data_path / "webhooks.sqlite")
+
+
+def delivers_here(settings: Settings, role: str) -> bool:
+    """Whether a process of `role` dispatches and sends webhooks."""
+    if role == "webhooks":
+        return True
+    return role in ("all", "workers") and settings.webhook_delivery != "child"
+
+
 def attach_webhooks(registry: Any) -> None:
     """Policies are read through a view kept current on every write; the dispatcher follows
-    the registry's log in the background (it is one of `registry.projectors`); job statuses
-    follow the delivery log; the sender starts with the workers."""
-    app, db = registry.app, registry.db
-    registry.webhook_log = WebhookDeliveryLog(env=delivery_log_env(registry.settings))
+    the registry's log in the background (it is one of `registry.projectors` where webhooks
+    are delivered); job statuses follow the delivery log; the sender starts with them."""
+    app, db, settings = registry.app, registry.db, registry.settings
+    registry.webhook_db = open_webhook_db(settings, db)
+    registry.webhook_log = WebhookDeliveryLog(env=delivery_log_env(settings))
     registry.webhooks = WebhookCommands(app, registry.webhook_log)
-    registry.webhook_queries = WebhookQueries(db)
+    registry.webhook_queries = WebhookQueries(db, jobs_db=registry.webhook_db)
     registry.webhook_policy_projector = Projector(app, db, WebhookPolicyView())
-    registry.webhook_job_projector = Projector(registry.webhook_log, db, WebhookJobView())
-    registry.webhook_job_projector.setup()  # its tables are read by every role
+    registry.webhook_job_projector = Projector(registry.webhook_log, registry.webhook_db,
+                                               WebhookJobView())
     registry.webhook_worker = WebhookWorker(registry)
-    registry.webhook_worker.lease.setup()
-    registry.webhook_worker.board.setup()
-    dispatcher = Projector(app, db, dispatch_view(app), batch=200,
-                           on_stale=registry.webhook_worker.wake)
-    registry.projectors += [registry.webhook_policy_projector, dispatcher]
+    registry.webhook_dispatcher = Projector(app, registry.webhook_db, dispatch_view(app),
+                                            batch=200, on_stale=registry.webhook_worker.wake)
+    for part in (registry.webhook_job_projector, registry.webhook_dispatcher,
+                 registry.webhook_worker.lease, registry.webhook_worker.board):
+        part.setup()  # their tables are read by every role
+    registry.projectors.append(registry.webhook_policy_projector)
+    if delivers_here(settings, settings.role):
+        registry.projectors.append(registry.webhook_dispatcher)
 
 
 def close_webhooks(registry: Any) -> None:
     registry.webhook_worker.stop()
     registry.webhook_log.close()
+    if registry.webhook_db is not registry.db:
+        registry.webhook_db.close()

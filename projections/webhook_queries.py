@@ -82,8 +82,9 @@ def _job(row, with_data: bool = False, parsed: dict | None = None) -> JobRow:
 
 class WebhookQueries:
     def __init__(self, db: Database, policies: str = "whp_", jobs: str = "whd_",
-                 status: str = "whs_") -> None:
-        self.db = db
+                 status: str = "whs_", jobs_db: Database | None = None) -> None:
+        self.policy_db = db  # policies: the registry's views
+        self.db = jobs_db or db  # jobs and their statuses (the webhook database)
         self.pp, self.jp, self.sp = policies, jobs, status
         self._from = (f"{jobs}jobs j LEFT JOIN {status}status s ON s.job_key = j.job_key")
 
@@ -95,18 +96,20 @@ class WebhookQueries:
         if name:
             where += " AND name LIKE ?"
             params.append(f"%{name}%")
-        total = self.db.read(f"SELECT COUNT(*) FROM {self.pp}policies WHERE {where}", params)[0][0]
-        rows = self.db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE {where} "
+        total = self.policy_db.read(f"SELECT COUNT(*) FROM {self.pp}policies WHERE {where}",
+                                    params)[0][0]
+        rows = self.policy_db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE {where} "
                             "ORDER BY policy_id LIMIT ? OFFSET ?", [*params, limit, offset])
         return [_policy(r) for r in rows], total
 
     def policy(self, project: str, policy_id: int) -> PolicyRow | None:
-        rows = self.db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE project = ? "
+        rows = self.policy_db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE project = ? "
                             "AND policy_id = ?", (project, policy_id))
         return _policy(rows[0]) if rows else None
 
     def policy_by_key(self, key: str) -> PolicyRow | None:
-        rows = self.db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE policy_key = ?", (key,))
+        rows = self.policy_db.read(f"SELECT {_POLICY} FROM {self.pp}policies WHERE policy_key = ?",
+                                   (key,))
         return _policy(rows[0]) if rows else None
 
     # -- jobs --------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class WebhookWorker:
         self.timeout = settings.webhook_timeout_seconds
         self.allow_link_local = settings.webhook_allow_link_local
         self.poll_interval = poll_interval
-        self.lease = SqlLease(registry.db, "webhooks")
+        self.lease = SqlLease(registry.webhook_db, "webhooks")
         self.pacing = CpuShare(settings.webhook_busy_cpu_share)
         self.board = WorkerStatus(registry.db, "webhooks")
         self.state = "idle"  # idle | sending | standby | stopped

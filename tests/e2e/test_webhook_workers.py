@@ -122,3 +122,65 @@ def test_two_worker_processes_deliver_each_push_once_and_survive_a_sigkill(clust
         assert tags == [f"v{i}" for i in range(6)]
         survivor = next(name for name in pids.values() if name != leader)
         assert _sender(client)["holder"].endswith(f":{processes[survivor].pid}")
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(p) for p in handle.read().split()]
+    return found
+
+
+def _webhook_process(pid: int) -> int | None:
+    for child in _children_of(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                if b"--role\x00webhooks" in handle.read():
+                    return child
+        except OSError:
+            continue
+    return None
+
+
+def test_the_embedded_server_delivers_from_a_process_of_its_own_and_restarts_it(tmp_path):
+    env = {**os.environ, "TIDEMARK_DATA_DIR": str(tmp_path / "data"), "TIDEMARK_ADMIN_PASSWORD": PASSWORD,
+           "TIDEMARK_LOG_FORMAT": "json"}
+    port = free_port()
+    server = _serve("all", port, env, tmp_path / "server.log")
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=("admin", PASSWORD), timeout=30)
+    images = [oci_images.build_image(tmp_path / f"image{i}", seed=700 + i) for i in range(2)]
+    try:
+        def up():
+            try:
+                return client.get("/api/v2.0/ping").status_code == 200
+            except httpx.TransportError:
+                return server.poll() is not None
+        wait_until(up, timeout=60, interval=0.2)
+        child = wait_until(lambda: _webhook_process(server.pid), timeout=30)
+        with open(f"/proc/{child}/stat") as stat:
+            assert int(stat.read().rsplit(")", 1)[1].split()[16]) == 10  # nice: yields to requests
+        with Receiver() as receiver:
+            created = client.post(f"{API}/policies", json={
+                "name": "ci", "event_types": ["PUSH_ARTIFACT"],
+                "targets": [{"type": "http", "address": receiver.url}]})
+            assert created.status_code == 201, created.text
+            _push(f"127.0.0.1:{port}", images[0], "v0")
+            receiver.wait_for(1, timeout=30)
+            policy_id = int(created.headers["location"].rsplit("/", 1)[1])
+            wait_until(lambda: _all_succeeded(client, policy_id, 1), timeout=30, interval=0.2)
+            assert _sender(client)["holder"].endswith(f":{child}")
+
+            os.kill(child, signal.SIGKILL)  # the server starts another
+            replacement = wait_until(lambda: (_webhook_process(server.pid) or child) != child
+                                     and _webhook_process(server.pid), timeout=30)
+            _push(f"127.0.0.1:{port}", images[1], "v1")
+            # the lease of the killed process expires (15 s), then the new one sends
+            deliveries = receiver.wait_for(2, timeout=60)
+            assert sorted(d.json()["event_data"]["resources"][0]["tag"] for d in deliveries) == ["v0", "v1"]
+            assert _sender(client)["holder"].endswith(f":{replacement}")
+    finally:
+        client.close()
+        _stop(server)
+    assert server.returncode == 0  # a clean stop, and the webhook process went with it
+    assert not os.path.exists(f"/proc/{replacement}")

@@ -167,8 +167,8 @@ def test_webhook_views_rebuild_to_the_same_content(http, oci, registry):
              if p.name in ("webhook_policies", "webhook_dispatch")]
     for log, projector in [*views, (registry.webhook_log, registry.webhook_job_projector)]:
         projector.catch_up()
-        live = checksum(registry.db, projector.view.p, projector.view.tables)
-        assert rebuild(log, registry.db, type(projector.view), projector) == live, projector.name
+        live = checksum(projector.db, projector.view.p, projector.view.tables)
+        assert rebuild(log, projector.db, type(projector.view), projector) == live, projector.name
 
 
 def test_a_receiver_slower_than_the_timeout_is_retried_then_given_up(settings):
