@@ -48,6 +48,7 @@ class Sender:
         self.per_host = per_host
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._resolved: dict[tuple[str, int], tuple[float, bool]] = {}
+        self._static: dict[str, str] = {}
 
     def _session(self, verify: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(verify)
@@ -71,13 +72,17 @@ class Sender:
         """Why the address may not be reached now ('' if it may)."""
         if self.allow_link_local:
             return ""
+        static = self._static.get(address)  # metadata names and literal addresses never change
+        if static is not None:
+            return static
         parts = urlsplit(address)
         host = (parts.hostname or "").rstrip(".").lower()
         if host in METADATA_HOSTS:
-            return f"{host} is a cloud metadata host"
+            return self._remember(address, f"{host} is a cloud metadata host")
         ip = literal_address(host)
         if ip is not None:
-            return f"{ip} is a link-local or metadata address" if forbidden_address(ip) else ""
+            return self._remember(address, f"{ip} is a link-local or metadata address"
+                                  if forbidden_address(ip) else "")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         cached = self._resolved.get((host, port))
         if cached is not None and cached[0] > time.monotonic():
@@ -90,6 +95,12 @@ class Sender:
         bad = any(ip is not None and forbidden_address(ip) for ip in resolved)
         self._resolved[(host, port)] = (time.monotonic() + DNS_TTL, bad)
         return f"{host} resolves to a link-local address" if bad else ""
+
+    def _remember(self, address: str, why: str) -> str:
+        if len(self._static) > 10_000:
+            self._static.clear()
+        self._static[address] = why
+        return why
 
     async def post(self, address: str, body: bytes, headers: dict[str, str],
                    skip_cert_verify: bool) -> Attempt:

@@ -51,7 +51,10 @@ class WebhookWorker:
         self.allow_link_local = settings.webhook_allow_link_local
         self.poll_interval = poll_interval
         self.lease = SqlLease(registry.webhook_db, "webhooks")
-        self.pacing = CpuShare(settings.webhook_busy_cpu_share)
+        # In a process of its own (`serve --role webhooks`) no request shares the interpreter:
+        # the operating system's priority (`webhook_nice`) does the yielding instead.
+        alone = settings.role == "webhooks"
+        self.pacing = CpuShare(1.0 if alone else settings.webhook_busy_cpu_share)
         self.board = WorkerStatus(registry.db, "webhooks")
         self.state = "idle"  # idle | sending | standby | stopped
         self.sent = 0
