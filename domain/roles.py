@@ -41,7 +41,8 @@ _GUEST = {
 }
 _DEVELOPER = {
     **_GUEST,
-    "repository": {"pull", "push", "list", "read", "update"},
+    # Harbor leaves editing a repository (its description) to maintainers and above.
+    "repository": {"pull", "push", "list", "read"},
     "artifact": {"read", "list", "create"},
     "tag": {"list", "create"},
     "artifact-label": {"create", "delete"},

@@ -85,6 +85,9 @@ class Registry:
         from commands.label_handlers import LabelCommands
 
         self.label_commands = LabelCommands(app)
+        from commands.repository_info_handlers import RepositoryInfoCommands
+
+        self.repository_info = RepositoryInfoCommands(app)
         self.gc = GcQueries(db)
         from workers.pull_recorder import PullRecorder
 

@@ -49,6 +49,7 @@ class RepositoryRow(msgspec.Struct, frozen=True):
     created_at: str
     updated_at: str
     artifact_count: int
+    description: str = ""
 
 
 _ARTIFACT = ("valid_from, repository, digest, media_type, size, artifact_type, subject, annotations, "
@@ -91,28 +92,39 @@ class HistoryQueries:
 
     def repositories(self, project: str, offset: int, limit: int, name: str | None,
                      position: int | None) -> tuple[list[RepositoryRow], int]:
-        valid, vparams = self._point(position)
         clauses, params = ["r.project = ?"], [project]
-        if position is not None:
-            clauses.append("r.position <= ?")
-            params.append(position)
         if name:
             clauses.append("r.name LIKE ?")
             params.append(f"%{name}%")
-        where = " AND ".join(clauses)
+        return self.repositories_where(" AND ".join(clauses), params, offset, limit, position)
+
+    def repositories_in(self, projects: list[str] | None, where: str, params: list, offset: int,
+                        limit: int, order: str = "r.name") -> tuple[list[RepositoryRow], int]:
+        """Current repositories of these projects (every project for None) matching `where`."""
+        if projects is not None:
+            marks = ", ".join("?" for _ in projects) or "NULL"
+            where, params = f"r.project IN ({marks}) AND {where}", [*projects, *params]
+        return self.repositories_where(where, params, offset, limit, None, order)
+
+    def repositories_where(self, where: str, params: list, offset: int, limit: int,
+                           position: int | None, order: str = "r.name") -> tuple[list[RepositoryRow], int]:
+        valid, vparams = self._point(position)
+        if position is not None:
+            where, params = f"{where} AND r.position <= ?", [*params, position]
         count = (f"(SELECT COUNT(*) FROM {self.p}manifests m WHERE m.repository = r.name AND "
                  f"{valid.replace('valid_', 'm.valid_')})")
+        described = (f"COALESCE((SELECT d.description FROM {self.p}repository_descriptions d "
+                     f"WHERE d.repository = r.name AND {valid.replace('valid_', 'd.valid_')}), '')")
         total = self.db.read(f"SELECT COUNT(*) FROM {self.p}repositories r WHERE {where}", params)[0][0]
         rows = self.db.read(
-            f"SELECT r.position, r.name, r.project, r.created_at, r.updated_at, {count} "
-            f"FROM {self.p}repositories r WHERE {where} ORDER BY r.name LIMIT ? OFFSET ?",
-            [*vparams, *params, limit, offset])
+            f"SELECT r.position, r.name, r.project, r.created_at, r.updated_at, {count}, {described} "
+            f"FROM {self.p}repositories r WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*vparams, *vparams, *params, limit, offset])
         return [RepositoryRow(*row) for row in rows], total
 
     def repository(self, name: str, position: int | None) -> RepositoryRow | None:
-        project = name.split("/", 1)[0]
-        rows, _ = self.repositories(project, 0, 1_000_000, None, position)
-        return next((row for row in rows if row.name == name), None)
+        rows, _ = self.repositories_where("r.name = ?", [name], 0, 1, position)
+        return rows[0] if rows else None
 
     def artifacts(self, repository: str, offset: int, limit: int,
                   position: int | None) -> tuple[list[ArtifactRow], int]:

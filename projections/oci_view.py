@@ -14,12 +14,14 @@ from domain.manifest import Manifest
 from domain.names import project_of
 from domain.project import Project
 from domain.pulls import PullBatch
+from domain.repository_info import RepositoryInfo
 from domain.tag import Tag
 from infra.sql import Writer
 from projections.view import View
 from projections.times import stamp
 
-TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls")
+TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls",
+          "repository_descriptions")
 INDEXES = ("manifests_subject", "tags_digest", "event_times_at")
 
 
@@ -55,6 +57,11 @@ def schema(prefix: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {p}pulls (
             repository TEXT NOT NULL, digest TEXT NOT NULL, last_pulled_at TEXT NOT NULL,
             pull_count BIGINT NOT NULL, PRIMARY KEY (repository, digest))""",
+        # A table of its own (not a column of repositories), so existing deployments get it
+        # by CREATE TABLE IF NOT EXISTS; intervals answer `at=`.
+        f"""CREATE TABLE IF NOT EXISTS {p}repository_descriptions (
+            repository TEXT NOT NULL, description TEXT NOT NULL, valid_from BIGINT NOT NULL,
+            valid_to BIGINT, PRIMARY KEY (repository, valid_from))""",
     ]
 
 
@@ -88,6 +95,8 @@ class OciView(View):
             Tag.Moved: self._tag_moved,
             Tag.Removed: self._tag_removed,
             PullBatch.Recorded: self._pulled,
+            RepositoryInfo.Described: self._described,
+            RepositoryInfo.DescriptionChanged: self._described,
         }
 
     def statements(self) -> list[str]:
@@ -173,3 +182,10 @@ class OciView(View):
     def _tag_removed(self, w: Writer, e: Any, pos: int) -> set:
         self._close_tag(w, e.repository, e.tag, pos)
         return {("tag", e.repository, e.tag), ("tags", e.repository)}
+
+    def _described(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"UPDATE {self.p}repository_descriptions SET valid_to = ? WHERE repository = ? "
+                  "AND valid_to IS NULL", (pos, e.repository))
+        w.execute(f"INSERT INTO {self.p}repository_descriptions VALUES (?, ?, ?, NULL)",
+                  (e.repository, e.description, pos))
+        return set()

@@ -52,7 +52,7 @@ def artifact_resp(row, project_id: int, repository_id: int, tags: list | None,
 
 
 def repository_resp(row, project_id: int) -> Repository:
-    return Repository(id=row.id, project_id=project_id, name=row.name, description="",
+    return Repository(id=row.id, project_id=project_id, name=row.name, description=row.description,
                       artifact_count=row.artifact_count, pull_count=0,
                       creation_time=row.created_at, update_time=row.updated_at)
 

@@ -2,10 +2,11 @@
 undelete and tag restore (each a new event, never an edit of history)."""
 
 import anyio.to_thread
-from litestar import Request, delete, post
+from litestar import Request, delete, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.messages import AddTag, DeleteManifest, DeleteRepository, RemoveTag, UndeleteManifest
+from commands.repository_info_handlers import DescribeRepository
 from domain.errors import Conflict, NotFound
 from domain.manifest_format import parse_manifest
 from domain.names import TAG
@@ -29,6 +30,18 @@ async def delete_repository(request: Request, project_name: str = Parameter(),
     manifests = {r.digest: [t.name for t in tags if t.digest == r.digest] for r in rows}
     await who.registry.run(who.registry.commands.delete_repository,
                            DeleteRepository(name, manifests, who.actor))
+
+
+@put(BASE, status_code=200)
+async def update_repository(request: Request, data: JSONBody[dict], project_name: str = Parameter(),
+                            repository_name: str = Parameter()) -> None:
+    """Harbor's Repository body; only `description` is stored (an event on the repository's info)."""
+    who, project = await project_for(request, project_name, "repository", "update")
+    name = full_repository_name(project.name, repository_name)
+    if await anyio.to_thread.run_sync(who.registry.history.repository, name, None) is None:
+        raise NotFound("repository not found", {"repository": name})
+    await who.registry.run(who.registry.repository_info.describe_repository,
+                           DescribeRepository(name, data.get("description", ""), who.actor))
 
 
 @delete(BASE + "/artifacts/{reference:str}", status_code=200)

@@ -1,0 +1,34 @@
+"""Handler for a repository's description."""
+
+from typing import Any
+
+import msgspec
+
+from commands.handlers import retried
+from commands.messages import Outcome
+from domain.base import Actor
+from domain.repository_info import RepositoryInfo, check_description, repository_info_id
+
+
+class DescribeRepository(msgspec.Struct, frozen=True):
+    repository: str
+    description: Any  # checked by the aggregate: a string of at most 1024 characters
+    actor: Actor
+
+
+class RepositoryInfoCommands:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @retried
+    def describe_repository(self, c: DescribeRepository) -> Outcome:
+        """Set the description; an unchanged one records nothing."""
+        info = self.app.find(repository_info_id(c.repository), RepositoryInfo)
+        if info is None:
+            if check_description(c.description) == "":
+                return Outcome()  # no description yet, and none asked for
+            info = RepositoryInfo.describe(c.repository, c.description, c.actor)
+        elif not info.change_description(c.description, c.actor):
+            return Outcome()
+        recordings = self.app.save(info)
+        return Outcome(position=recordings[0].notification.id if recordings else None)
