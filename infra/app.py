@@ -16,6 +16,7 @@ from write_api import rest_projects as write_projects
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
 from read_api import rest_artifacts as read_artifacts
+from read_api.rest_project_summary import project_deletable, project_summary
 from read_api.rest_repositories import list_all_repositories
 from read_api import rest_webhooks as read_webhooks
 from write_api import rest_webhooks as write_webhooks
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_retention.list_retention_executions, read_retention.list_retention_tasks,
         read_retention.retention_task_log, write_retention.create_retention, write_retention.update_retention,
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
-        write_artifacts.update_repository, list_all_repositories,
+        write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
