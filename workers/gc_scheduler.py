@@ -9,7 +9,6 @@ it; a tick that meets a run already going in this process is tried again on the
 next round.
 """
 
-import threading
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,18 +17,19 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import Conflict
 from domain.cron import due_tick, instant
+from workers.ticker import Ticker
 
 log = structlog.get_logger("gc_scheduler")
 
 
-class GcScheduler:
+class GcScheduler(Ticker):
+    name = "gc-scheduler"
+
     def __init__(self, registry, interval: float = 30.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        super().__init__(interval)
         self.registry = registry
-        self.interval = interval
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def due(self, now: datetime) -> tuple[datetime, bool, bool] | None:
         """The due tick with the schedule's dry_run and delete_untagged, if one is due."""
@@ -57,19 +57,3 @@ class GcScheduler:
         except Conflict:
             log.info("scheduled garbage collection waits for the running one", tick=tick.isoformat())
         return None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="gc-scheduler", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduled garbage collection failed; will try again")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)

@@ -9,7 +9,6 @@ at a time (a tick that meets a run in progress is tried again later).
 Cron times are UTC; six fields are Harbor's form (seconds first).
 """
 
-import threading
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,21 +17,22 @@ import structlog
 from domain.base import Actor
 from domain.errors import Conflict, NotFound
 from domain.retention_run import scheduled_run_id
-from projections.retention_view import PolicyRow
 from domain.cron import due_tick, instant
+from projections.retention_view import PolicyRow
+from workers.ticker import Ticker
 
 log = structlog.get_logger("retention_scheduler")
 SCHEDULER = Actor(name="retention-scheduler")
 
 
-class RetentionScheduler:
+class RetentionScheduler(Ticker):
+    name = "retention-scheduler"
+
     def __init__(self, registry, interval: float = 30.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        super().__init__(interval)
         self.registry = registry
-        self.interval = interval
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def due(self, now: datetime) -> list[tuple[PolicyRow, datetime]]:
         """Policies whose schedule has a tick due, with that tick."""
@@ -58,19 +58,3 @@ class RetentionScheduler:
             except (Conflict, NotFound) as skipped:
                 log.info("scheduled retention run not started", policy=policy.id, reason=skipped.message)
         return started
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retention-scheduler", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("retention scheduling failed; will try again")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)

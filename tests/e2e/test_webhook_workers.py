@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e import oci_images
+from tests.e2e.conftest import _stop
 from tests.integration.servers import free_port, scratch_postgres
 from tests.integration.webhook_receivers import Receiver, wait_until
 
@@ -30,16 +31,6 @@ def _serve(role: str, port: int, env: dict, log_path: Path) -> subprocess.Popen:
         [sys.executable, "-m", "infra.cli", "serve", "--role", role, "--host", "127.0.0.1",
          "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _push(host: str, image, tag: str) -> None:
