@@ -1,5 +1,6 @@
 """Garbage collection through Harbor's schedule route: run now, or on a schedule."""
 
+import anyio.to_thread
 from litestar import Request, Response, post, put
 from litestar.params import JSONBody
 
@@ -49,7 +50,7 @@ async def start_gc(request: Request, data: JSONBody[dict]) -> Response:
     if kind == "Manual":
         who.registry.collector.start_in_background(dry_run, untagged)
         return Response(None, status_code=201, headers={"Location": "/api/v2.0/system/gc"})
-    if kind != "None" and who.registry.gc.schedule() is not None:
+    if kind != "None" and await anyio.to_thread.run_sync(who.registry.gc.schedule) is not None:
         raise Conflict("a garbage collection schedule is set; PUT /system/gc/schedule changes it")
     await _set(who, kind, cron, dry_run, untagged)
     return Response(None, status_code=201, headers={"Location": "/api/v2.0/system/gc/schedule"})
