@@ -176,6 +176,9 @@ class WebhookCommands:
         if job is None:
             if r.job is None:
                 return []
+            if not r.give_up and 200 <= r.status_code < 300:
+                job = WebhookDelivery.delivered(key, r.job, r.status_code, r.duration_ms)
+                return list(job.collect_events())
             job = WebhookDelivery.start(key, r.job)
         if r.give_up:
             job.give_up(r.error)

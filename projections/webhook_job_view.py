@@ -21,6 +21,7 @@ class WebhookJobView(View):
         super().__init__(prefix)
         self.handlers = {
             WebhookDelivery.Started: self._started,
+            WebhookDelivery.Delivered: self._delivered,
             WebhookDelivery.Attempted: self._attempted,
             WebhookDelivery.Succeeded: self._status("success"),
             WebhookDelivery.Failed: self._failed,
@@ -50,6 +51,15 @@ class WebhookJobView(View):
         w.execute(f"INSERT INTO {self.p}status VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, '', ?, ?) "
                   "ON CONFLICT DO NOTHING",
                   (str(e.originator_id), e.job_id, e.project, e.policy_id, when, when))
+        return set()
+
+    def _delivered(self, w: Writer, e: Any, pos: int) -> set:
+        when, key = stamp(e.timestamp), str(e.originator_id)
+        w.execute(f"INSERT INTO {self.p}status VALUES (?, ?, ?, ?, 'success', 1, 0, 0, ?, '', ?, ?) "
+                  "ON CONFLICT DO NOTHING", (key, e.job_id, e.project, e.policy_id, e.status_code,
+                                             when, when))
+        w.execute(f"INSERT INTO {self.p}attempts VALUES (?, 1, ?, ?, '', ?) ON CONFLICT DO NOTHING",
+                  (key, when, e.status_code, e.duration_ms))
         return set()
 
     def _attempted(self, w: Writer, e: Any, pos: int) -> set:

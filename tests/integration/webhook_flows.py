@@ -69,6 +69,9 @@ class WebhookFlows:
             assert delivery.headers["X-Tidemark-Event-Id"]
             [job] = finished_jobs(http, policy_id, 1)
             assert job["status"] == "success" and job["event_type"] == "PUSH_ARTIFACT"
+            detail = http.get(f"{HOOKS}/jobs/{job['id']}").json()
+            assert [(a["attempt"], a["status_code"], a["error"]) for a in detail["attempts"]] == [
+                (1, 200, "")]
             shown = http.get(f"{HOOKS}/policies/{policy_id}").json()
             assert shown["targets"][0]["auth_header"] == "******"
 

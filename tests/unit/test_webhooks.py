@@ -91,6 +91,22 @@ def test_the_retry_contract_waits_longer_each_time_and_gives_up_at_the_limit(app
     assert events[-2].attempt == 4
 
 
+def test_a_first_attempt_that_succeeds_is_one_event_and_can_still_be_resent(app, hooks):
+    key = str(delivery_key("p", "e", 2))
+    job = {"project": "library", "policy_id": 1, "policy_key": "p", "job_id": 9, "event_id": "e",
+           "position": 3, "event_type": "PUSH_ARTIFACT", "notify_type": "http", "address": "http://x/"}
+    hooks.record_attempts([AttemptResult(key, job, 204, "", 12)], CONTRACT, now=100.0)
+    events = list(hooks.deliveries.events.get(delivery_key("p", "e", 2)))
+    assert [type(e).__name__ for e in events] == ["Delivered"]
+    assert (events[0].job_id, events[0].status_code, events[0].duration_ms) == (9, 204, 12)
+    hooks.retry_job(RetryJob(key, ALICE))  # a delivered job may be sent again on request
+    hooks.record_attempts([AttemptResult(key, None, 200, "", 3)], CONTRACT, now=101.0)
+    events = list(hooks.deliveries.events.get(delivery_key("p", "e", 2)))
+    assert [type(e).__name__ for e in events] == ["Delivered", "RetryRequested", "Attempted",
+                                                   "Succeeded"]
+    assert events[-2].attempt == 2
+
+
 def test_a_client_error_gives_up_at_once(app, hooks):
     key = str(delivery_key("p", "e", 1))
     job = {"project": "library", "policy_id": 1, "policy_key": "p", "job_id": 8, "event_id": "e",
