@@ -55,7 +55,8 @@ def attach_webhooks(registry: Any) -> None:
                                                WebhookJobView())
     registry.webhook_worker = WebhookWorker(registry)
     registry.webhook_dispatcher = Projector(app, registry.webhook_db, dispatch_view(app),
-                                            batch=200, on_stale=registry.webhook_worker.wake)
+                                            batch=200, on_stale=registry.webhook_worker.wake,
+                                            before_round=registry.webhook_worker.pacing.hold)
     for part in (registry.webhook_job_projector, registry.webhook_dispatcher,
                  registry.webhook_worker.lease, registry.webhook_worker.board):
         part.setup()  # their tables are read by every role

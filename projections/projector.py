@@ -24,13 +24,15 @@ class Projector:
     """Keeps one view up to date with the log of one application."""
 
     def __init__(self, app: Any, db: Database, view: Any, *, name: str | None = None,
-                 batch: int = 1000, on_stale: Callable[[set], None] | None = None) -> None:
+                 batch: int = 1000, on_stale: Callable[[set], None] | None = None,
+                 before_round: Callable[[threading.Event], None] | None = None) -> None:
         self.app = app
         self.db = db
         self.view = view
         self.name = name or view.name
         self.batch = batch
         self.on_stale = on_stale or (lambda keys: None)
+        self.before_round = before_round  # the follower calls it with its stop event; may block
         self._lock = threading.RLock()
         self._known = 0  # a position this process saw applied (it only ever grows)
         handlers = getattr(view, "handlers", None)
@@ -107,6 +109,8 @@ class Projector:
     def _follow(self, interval: float) -> None:
         while not self._stop.is_set():
             try:
+                if self.before_round is not None:
+                    self.before_round(self._stop)
                 self.catch_up()
             except Exception:  # keep following; the next round retries
                 log.exception("projection failed", projection=self.name)
