@@ -111,8 +111,13 @@ class HistoryQueries:
         valid, vparams = self._point(position)
         if position is not None:
             where, params = f"{where} AND r.position <= ?", [*params, position]
-        count = (f"(SELECT COUNT(*) FROM {self.p}manifests m WHERE m.repository = r.name AND "
-                 f"{valid.replace('valid_', 'm.valid_')})")
+        # A repository is there while it holds an artifact: deleting its last one (or the
+        # repository) takes it off the lists, as Harbor's repository delete does.
+        live = valid.replace('valid_', 'm.valid_')
+        where = (f"{where} AND EXISTS (SELECT 1 FROM {self.p}manifests m WHERE m.repository = r.name "
+                 f"AND {live})")
+        params = [*params, *vparams]
+        count = f"(SELECT COUNT(*) FROM {self.p}manifests m WHERE m.repository = r.name AND {live})"
         described = (f"COALESCE((SELECT d.description FROM {self.p}repository_descriptions d "
                      f"WHERE d.repository = r.name AND {valid.replace('valid_', 'd.valid_')}), '')")
         total = self.db.read(f"SELECT COUNT(*) FROM {self.p}repositories r WHERE {where}", params)[0][0]

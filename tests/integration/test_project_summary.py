@@ -77,3 +77,21 @@ def test_deletable_needs_the_right_to_delete_the_project(http):
     refused = http.get(f"{API}/projects/team/_deletable", headers=as_user("mona"))
     assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "FORBIDDEN"
     assert anonymous(http, "GET", f"{API}/projects/library/_deletable").status_code == 401
+
+
+def test_deleting_its_repositories_makes_a_project_deletable_and_the_past_still_shows_them(
+        http, oci, registry):
+    create_project(http, "team")
+    oci.push_image("team/app", "v1")
+    oci.push_image("team/base", "v1")
+    position = registry.app.head()
+    assert http.delete(f"{API}/projects/team/repositories/app").status_code == 200
+    listed = http.get(f"{API}/projects/team/repositories").json()
+    assert [r["name"] for r in listed] == ["team/base"]
+    assert http.get(f"{API}/projects/team/repositories/app").status_code == 404
+    assert http.get(f"{API}/projects/team").json()["repo_count"] == 1
+    assert http.delete(f"{API}/projects/team/repositories/base").status_code == 200
+    assert http.get(f"{API}/projects/team/_deletable").json() == {"deletable": True, "message": ""}
+    past = http.get(f"{API}/projects/team/repositories", params={"at": str(position)}).json()
+    assert [r["name"] for r in past] == ["team/app", "team/base"]  # time travel: both were there
+    assert http.delete(f"{API}/projects/team").status_code == 200
