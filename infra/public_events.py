@@ -61,6 +61,9 @@ TYPES = {
     "domain.webhook:WebhookPolicy.EnabledChanged": "io.tidemark.webhook.policy_enabled_changed.v1",
     "domain.webhook:WebhookPolicy.ReplayRequested": "io.tidemark.webhook.policy_replay_requested.v1",
     "domain.webhook:WebhookPolicy.Deleted": "io.tidemark.webhook.policy_deleted.v1",
+    "domain.repository_info:RepositoryInfo.Described": "io.tidemark.repository.description_changed.v1",
+    "domain.repository_info:RepositoryInfo.DescriptionChanged":
+        "io.tidemark.repository.description_changed.v1",
     "domain.gc_schedule:GcSchedule.Set": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Changed": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Cleared": "io.tidemark.gc.schedule_cleared.v1",

@@ -11,6 +11,7 @@ from domain.gc_schedule import GcSchedule
 from domain.manifest import Manifest
 from domain.project import Project
 from domain.pulls import PullBatch
+from domain.repository_info import RepositoryInfo
 from domain.retention import RetentionPolicy
 from domain.robot import Robot
 from domain.tag import Tag
@@ -51,6 +52,8 @@ OPERATIONS = {
     RetentionPolicy.Recreated: ("create", "tag_retention", lambda e: e.project),
     RetentionPolicy.Updated: ("update", "tag_retention", lambda e: e.project),
     RetentionPolicy.Deleted: ("delete", "tag_retention", lambda e: e.project),
+    RepositoryInfo.Described: ("update", "repository", lambda e: e.repository),
+    RepositoryInfo.DescriptionChanged: ("update", "repository", lambda e: e.repository),
     GcSchedule.Set: ("create", "gc_schedule", lambda e: e.kind),
     GcSchedule.Changed: ("update", "gc_schedule", lambda e: e.kind),
     GcSchedule.Cleared: ("delete", "gc_schedule", lambda e: "None"),
@@ -58,7 +61,7 @@ OPERATIONS = {
 
 
 def _project(resource_type: str, resource: str) -> str | None:
-    if resource_type in ("artifact", "tag", "project", "project_member", "tag_retention"):
+    if resource_type in ("artifact", "tag", "project", "project_member", "tag_retention", "repository"):
         return resource.split("/", 1)[0].split("@", 1)[0].split(":", 1)[0]
     if resource_type == "robot" and "+" in resource:
         return resource[len("robot$"):].split("+", 1)[0]

@@ -133,3 +133,18 @@ def test_all_repositories_pages_filters_and_sorts(http, oci):
     bad = http.get(f"{API}/repositories", params={"q": "color=red"})
     assert bad.status_code == 400 and "color" in message(bad)
     assert "sort" in message(http.get(f"{API}/repositories", params={"sort": "size"}))
+
+
+def test_a_description_change_is_audited_and_published(http, oci, registry):
+    oci.push_image("library/app", "v1")
+    start = registry.app.head()
+    assert http.put(REPO, json={"description": "The app image"}).status_code == 200
+    assert http.put(REPO, json={"description": "Second words"}).status_code == 200
+    registry.catch_up()
+    logs = http.get(f"{API}/audit-logs", params={"q": "resource_type=repository"}).json()
+    assert [(l["operation"], l["resource"], l["username"]) for l in logs] == [
+        ("update", "library/app", "admin"), ("update", "library/app", "admin")]
+    feed = http.get(f"{API}/events", params={"after": str(start)}).json()
+    assert [(e["type"], e["subject"], e["data"]["description"]) for e in feed] == [
+        ("io.tidemark.repository.description_changed.v1", "library/app", "The app image"),
+        ("io.tidemark.repository.description_changed.v1", "library/app", "Second words")]
