@@ -1,10 +1,12 @@
-"""Setting and clearing the garbage collection schedule."""
+"""Setting and clearing the garbage collection schedule, and asking a run to stop."""
 
 import msgspec
 
 from commands.handlers import retried
 from commands.messages import Outcome
 from domain.base import Actor
+from domain.errors import Conflict
+from domain.gc import GcStop, gc_stop_id
 from domain.gc_schedule import SCHEDULE_ID, GcSchedule
 
 
@@ -13,6 +15,12 @@ class SetGcSchedule(msgspec.Struct, frozen=True):
     cron: str
     dry_run: bool
     delete_untagged: bool
+    actor: Actor
+
+
+class StopGc(msgspec.Struct, frozen=True):
+    run_id: str
+    status: str  # the run's status as the GC view shows it
     actor: Actor
 
 
@@ -32,4 +40,15 @@ class GcScheduleCommands:
         elif not schedule.change(c.kind, c.cron, c.dry_run, c.delete_untagged, c.actor):
             return Outcome()
         recordings = self.app.save(schedule)
+        return Outcome(position=recordings[-1].notification.id if recordings else None)
+
+    @retried
+    def stop_run(self, c: StopGc) -> Outcome:
+        """Ask a running collection to stop (it does between batches); asking again, or
+        asking a stopped run, records nothing."""
+        if c.status == "Stopped" or self.app.find(gc_stop_id(c.run_id), GcStop) is not None:
+            return Outcome()
+        if c.status != "Running":
+            raise Conflict(f"the garbage collection already ended ({c.status})", {"status": c.status})
+        recordings = self.app.save(GcStop.request(c.run_id, c.actor))
         return Outcome(position=recordings[-1].notification.id if recordings else None)

@@ -1,6 +1,6 @@
 """A garbage collection run: what it marked, unlinked and swept, as events."""
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from domain.base import Actor, RegistryAggregate
 from domain.names import stream_id
@@ -8,6 +8,12 @@ from domain.names import stream_id
 
 def scheduled_gc_run_id(tick: str):
     return stream_id("gc-run", tick)
+
+
+def gc_stop_id(run_id) -> UUID:
+    """The stream of a request to stop a run: apart from the run's own, so asking never
+    conflicts with the run recording its progress (possibly in another process)."""
+    return stream_id("gc-stop", str(run_id))
 
 
 class GcRun(RegistryAggregate):
@@ -56,6 +62,14 @@ class GcRun(RegistryAggregate):
         def apply(self, run: "GcRun") -> None:
             run.status = "Error"
 
+    class Stopped(RegistryAggregate.Event):
+        """A collection stopped on request before finishing; what it removed stays removed."""
+
+        requested_by: str
+
+        def apply(self, run: "GcRun") -> None:
+            run.status = "Stopped"
+
     def __init__(self, dry_run: bool, delete_untagged: bool, grace_seconds: int,
                  history_window_seconds: int, trigger: str, scheduled_for: str | None) -> None:
         self.dry_run = dry_run
@@ -81,6 +95,24 @@ class GcRun(RegistryAggregate):
         self.trigger_event(self.Finished, blobs=self.swept, bytes=self.freed, unlinked=unlinked,
                            untagged_deleted=untagged_deleted, **actor.fields())
 
+    def stop(self, requested_by: str, actor: Actor) -> None:
+        if self.status == "Running":
+            self.trigger_event(self.Stopped, requested_by=requested_by, **actor.fields())
+
     def fail(self, reason: str, actor: Actor) -> None:
         if self.status == "Running":
             self.trigger_event(self.Failed, reason=reason[:500], **actor.fields())
+
+
+class GcStop(RegistryAggregate):
+    """A request to stop a running collection, which the run honours between batches."""
+
+    class Requested(RegistryAggregate.Created):
+        run_id: str
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    @classmethod
+    def request(cls, run_id: str, actor: Actor) -> "GcStop":
+        return cls._create(cls.Requested, id=gc_stop_id(run_id), run_id=run_id, **actor.fields())

@@ -32,7 +32,7 @@ from read_api.rest_system import search, statistics, system_info
 from write_api import rest_labels
 from write_api.rest_copy import copy_artifact
 from read_api.rest_quotas import get_quota, list_quotas
-from write_api.rest_gc import start_gc, update_gc_schedule
+from write_api.rest_gc import start_gc, stop_gc, update_gc_schedule
 from write_api.rest_quotas import update_quota
 from write_api import rest_immutability
 from write_api import rest_artifacts as write_artifacts
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_artifacts.delete_tag, write_artifacts.undelete_artifact, write_artifacts.restore_tag,
         audit_logs, project_logs, project_changes, list_rules, rest_immutability.create_rule,
         rest_immutability.update_rule, rest_immutability.delete_rule,
-        list_quotas, get_quota, update_quota, gc_history, gc_status, gc_log, start_gc, gc_schedule,
+        list_quotas, get_quota, update_quota, gc_history, gc_status, gc_log, start_gc, stop_gc, gc_schedule,
         update_gc_schedule,
         system_info, statistics, search, copy_artifact, list_labels, get_label,
         rest_labels.create_label, rest_labels.update_label, rest_labels.delete_label,

@@ -51,6 +51,9 @@ class GcView:
         elif isinstance(e, GcRun.Finished):
             w.execute(f"UPDATE {self.p}gc_runs SET status = 'Success', blobs = ?, bytes = ?, unlinked = ?, "
                       "updated_at = ? WHERE run = ?", (e.blobs, e.bytes, e.unlinked, when, run))
+        elif isinstance(e, GcRun.Stopped):
+            w.execute(f"UPDATE {self.p}gc_runs SET status = 'Stopped', reason = ?, updated_at = ? "
+                      "WHERE run = ?", (f"stopped on request of {e.requested_by}", when, run))
         elif isinstance(e, GcRun.Failed):
             w.execute(f"UPDATE {self.p}gc_runs SET status = 'Error', reason = ?, updated_at = ? WHERE run = ?",
                       (e.reason, when, run))

@@ -19,11 +19,19 @@ import structlog
 from commands.messages import DeleteManifest, UnlinkBlob
 from domain.base import Actor
 from domain.errors import BlobUnknown, ManifestUnknown
-from domain.gc import GcRun
+from domain.gc import GcRun, gc_stop_id
 from projections.times import stamp
 
 log = structlog.get_logger("gc")
 BATCH = 500
+
+
+class StopRequested(Exception):
+    """Someone asked the run to stop (PUT /system/gc/{id}); raised between batches."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__(f"stopped on request of {by}")
+        self.by = by
 
 
 class GarbageCollector:
@@ -32,6 +40,7 @@ class GarbageCollector:
         self.grace = grace_seconds
         self.window = history_window_seconds
         self.progress: dict = {}
+        self._run_id = None
 
     # -- marking -----------------------------------------------------------------------
 
@@ -69,6 +78,7 @@ class GarbageCollector:
         registry.app.save(run)
         started = time.time()
         self.progress = {"id": str(run.id), "phase": "mark", "done": 0, "total": 0}
+        self._run_id = run.id
         try:
             untagged = self._delete_untagged(actor) if delete_untagged and not dry_run else 0
             registry.catch_up()
@@ -78,6 +88,12 @@ class GarbageCollector:
                 run.swept, run.freed = freed_blobs, freed_bytes
             run.finish(unlinked, untagged, actor)
             registry.app.save(run)
+        except StopRequested as stop:
+            run.stop(stop.by, actor)
+            registry.app.save(run)
+            log.info("garbage collection stopped on request", run=str(run.id), by=stop.by,
+                     blobs=run.swept, bytes=run.freed)
+            return str(run.id)
         except Exception as error:
             run.fail(f"{type(error).__name__}: {error}", actor)
             registry.app.save(run)
@@ -90,6 +106,11 @@ class GarbageCollector:
                  blobs=run.swept, bytes=run.freed, unlinked=unlinked)
         return str(run.id)
 
+    def _check_stop(self) -> None:
+        """Raise StopRequested if a stop of this run was asked for (from any process)."""
+        for event in self.registry.app.events.get(gc_stop_id(self._run_id)):
+            raise StopRequested(event.actor)
+
     def _delete_untagged(self, actor: Actor) -> int:
         db = self.registry.db
         rows = db.read(
@@ -99,6 +120,7 @@ class GarbageCollector:
         children = {(r, c) for r, _d, _b, kids in self._kept_rows() for c in json.loads(kids)}
         deleted = 0
         for repository, digest in rows:
+            self._check_stop()
             if (repository, digest) in children:
                 continue  # part of an index that is still there
             try:
@@ -121,6 +143,7 @@ class GarbageCollector:
         unlinked = 0
         for start in range(0, len(candidates), BATCH):
             batch = candidates[start:start + BATCH]
+            self._check_stop()
             with self.registry.gc_lock.exclusive():
                 self.registry.catch_up()
                 for repository in {r for r, _ in batch}:
@@ -153,6 +176,7 @@ class GarbageCollector:
         blobs = freed = 0
         for start in range(0, len(candidates), BATCH):
             batch = candidates[start:start + BATCH]
+            self._check_stop()
             if dry_run:
                 blobs += len(batch)
                 freed += sum(size for _, size in batch)

@@ -2,10 +2,10 @@
 
 import anyio.to_thread
 from litestar import Request, Response, post, put
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
-from commands.gc_schedule_handlers import SetGcSchedule
-from domain.errors import BadRequest, Conflict
+from commands.gc_schedule_handlers import SetGcSchedule, StopGc
+from domain.errors import BadRequest, Conflict, NotFound
 from infra.rest import caller
 
 TYPES = ("Hourly", "Daily", "Weekly", "Custom", "Schedule", "Manual", "None")
@@ -67,3 +67,16 @@ async def update_gc_schedule(request: Request, data: JSONBody[dict]) -> None:
                          {"field": "schedule.type"})
     dry_run, untagged = _parameters(data)
     await _set(who, kind, cron, dry_run, untagged)
+
+
+@put("/api/v2.0/system/gc/{gc_id:int}", status_code=200)
+async def stop_gc(request: Request, gc_id: int = Parameter()) -> None:
+    """Stop a running collection: it ends with status `Stopped` after its current batch;
+    what it already removed stays removed. 409 if the run already ended otherwise."""
+    who = await caller(request)
+    who.require_sysadmin()
+    row = await anyio.to_thread.run_sync(who.registry.gc.run, str(gc_id))
+    if row is None:
+        raise NotFound("garbage collection run not found", {"gc_id": gc_id})
+    await who.registry.run(who.registry.gc_schedule_commands.stop_run,
+                           StopGc(row[1], row[4], who.actor))

@@ -120,3 +120,40 @@ def test_gc_through_the_api_shows_history_and_log(http, oci, registry):
 def test_gc_api_refuses_bad_parameters_and_non_admins(http):
     response = http.post("/api/v2.0/system/gc/schedule", json={"parameters": {"dry_run": "yes"}})
     assert response.status_code == 400 and "dry_run" in response.json()["errors"][0]["message"]
+    from tests.integration.test_iam_users import as_user, create_user
+
+    create_user(http, "olga")
+    assert http.post("/api/v2.0/system/gc/schedule", json={"schedule": {"type": "Manual"}},
+                     headers=as_user("olga")).status_code == 403
+    assert http.put("/api/v2.0/system/gc/1", headers=as_user("olga")).status_code == 403
+
+
+def test_a_running_gc_stops_on_request_after_its_current_batch(http, oci, registry, monkeypatch):
+    from workers import gc as gc_worker
+
+    monkeypatch.setattr(gc_worker, "BATCH", 1)  # one blob a batch: room to stop in between
+    digests = [oci.push_blob("library/app", os.urandom(64 + n)) for n in range(3)]
+    before = stored(registry)
+    asked = []
+
+    def report(progress: dict) -> None:
+        if progress["phase"] == "sweep" and not asked:
+            [run] = [r for r in http.get("/api/v2.0/system/gc").json() if r["job_status"] == "Running"]
+            asked.append(http.put(f"/api/v2.0/system/gc/{run['id']}"))
+            asked.append(http.put(f"/api/v2.0/system/gc/{run['id']}"))  # asking twice is fine
+
+    run_id = registry.collector.run(dry_run=False, delete_untagged=False, report=report)
+    assert [r.status_code for r in asked] == [200, 200]
+    registry.catch_up()
+    [shown] = [r for r in http.get("/api/v2.0/system/gc").json() if r["run_id"] == run_id]
+    assert shown["job_status"] == "Stopped" and shown["freed_blobs"] == 1
+    assert "admin" in http.get(f"/api/v2.0/system/gc/{shown['id']}/log").text
+    remaining = set(stored(registry))
+    assert len(set(digests) - remaining) == 1 and len(set(before) - remaining) == 1
+    # an ended run cannot be stopped; an unknown one is not found
+    finished = registry.collector.run(dry_run=False, delete_untagged=False)
+    registry.catch_up()
+    [done] = [r for r in http.get("/api/v2.0/system/gc").json() if r["run_id"] == finished]
+    refused = http.put(f"/api/v2.0/system/gc/{done['id']}")
+    assert refused.status_code == 409 and "Success" in refused.json()["errors"][0]["message"]
+    assert http.put("/api/v2.0/system/gc/999999").status_code == 404
