@@ -151,13 +151,15 @@ class RegistryCommands:
         if manifest.pending_events:  # the manifest's own bytes count toward the quota
             touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor)
         if command.tag is not None:
+            pushed = not manifest.pending_events  # the push only tags a manifest already here
             tag = self.app.find(tag_id(command.repository, command.tag), Tag)
             if tag is None:
-                tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
+                tag = Tag.create(command.repository, command.tag, command.digest, command.actor,
+                                 pushed=pushed)
             else:
                 if tag.digest not in (None, command.digest):
                     self.check_mutable(command.repository, [command.tag], "overwrite the tag")
-                tag.point_at(command.digest, command.actor)
+                tag.point_at(command.digest, command.actor, pushed=pushed)
             touched.append(tag)
         return self._save(*touched)
 

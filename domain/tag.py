@@ -10,19 +10,35 @@ def tag_id(repository: str, tag: str):
 
 class Tag(RegistryAggregate):
     class Created(RegistryAggregate.Created):
-        """A tag was first set, naming a manifest."""
+        """A tag was first set, naming a manifest. `pushed`: by a push of a manifest the
+        repository already held (the push recorded nothing else; webhooks send it as a push)."""
+
+        class_version = 2
 
         repository: str
         tag: str
         digest: str
+        pushed: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["pushed"] = False
 
     class Moved(RegistryAggregate.Event):
-        """A tag now names another manifest (or names one again after removal)."""
+        """A tag now names another manifest (or names one again after removal); `pushed` as
+        for `Created`."""
+
+        class_version = 2
 
         repository: str
         tag: str
         digest: str
         previous_digest: str | None
+        pushed: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["pushed"] = False
 
         def apply(self, tag: "Tag") -> None:
             tag.digest = self.digest
@@ -50,18 +66,19 @@ class Tag(RegistryAggregate):
         self.digest: str | None = digest
 
     @classmethod
-    def create(cls, repository: str, tag: str, digest: str, actor: Actor) -> "Tag":
+    def create(cls, repository: str, tag: str, digest: str, actor: Actor,
+               pushed: bool = False) -> "Tag":
         return cls._create(
             cls.Created, id=tag_id(repository, tag),
-            repository=repository, tag=tag, digest=digest, **actor.fields(),
+            repository=repository, tag=tag, digest=digest, pushed=pushed, **actor.fields(),
         )
 
-    def point_at(self, digest: str, actor: Actor) -> None:
+    def point_at(self, digest: str, actor: Actor, pushed: bool = False) -> None:
         """Point the tag at a manifest; pointing where it already points records nothing."""
         if digest != self.digest:
             self.trigger_event(
                 self.Moved, repository=self.repository, tag=self.tag,
-                digest=digest, previous_digest=self.digest, **actor.fields(),
+                digest=digest, previous_digest=self.digest, pushed=pushed, **actor.fields(),
             )
 
     def remove(self, actor: Actor, cause: dict | None = None) -> None:

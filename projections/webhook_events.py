@@ -7,6 +7,7 @@
 | Manifest.Deleted (+ tags it lost)             | DELETE_ARTIFACT               |
 | Manifest.Deleted that empties its repository  | DELETE_REPOSITORY (as well)   |
 | Tag.Created / Tag.Moved                       | TAG_CREATED                   |
+| ... set by a push of a manifest already held  | PUSH_ARTIFACT (as well)       |
 | Tag.Removed                                   | TAG_DELETED                   |
 | Quota.Exceeded / Quota.Warned                 | QUOTA_EXCEED / QUOTA_WARNING  |
 | Project.* (visibility, members, deletion)     | PROJECT_CHANGED               |
@@ -91,7 +92,11 @@ def translate(notification: Any, data: dict, following: Following, emptied: bool
                                    public_type, data["digest"], tags))
         return found
     if topic in TAG_SET:
-        return [_artifact(eid, "TAG_CREATED", data, public_type, data["digest"], [data["tag"]])]
+        found = [_artifact(eid, "TAG_CREATED", data, public_type, data["digest"], [data["tag"]])]
+        if data.get("pushed"):  # a push of a manifest already here: Harbor calls it a push too
+            found.insert(0, _artifact(_sub(eid, "push"), "PUSH_ARTIFACT", data, public_type,
+                                      data["digest"], [data["tag"]]))
+        return found
     if topic == TAG_REMOVED:
         return [_artifact(eid, "TAG_DELETED", data, public_type, data["previous_digest"], [data["tag"]])]
     if topic == PULLS:

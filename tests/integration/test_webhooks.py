@@ -152,6 +152,25 @@ def test_sending_the_redacted_header_back_keeps_the_stored_one(http, oci):
         assert delivery.headers["Authorization"] == "Bearer s3cret"
 
 
+def test_pushing_an_artifact_already_there_under_a_new_tag_is_a_push_as_in_harbor(http, oci):
+    with Receiver() as receiver:
+        create_policy(http, receiver.url, ["PUSH_ARTIFACT", "TAG_CREATED"])
+        manifest = oci.image_manifest("library/app")
+        digest, _ = oci.push_manifest("library/app", "v1", manifest)
+        oci.push_manifest("library/app", "stable", manifest)  # same bytes, another tag (a promotion)
+        tagged = http.post("/api/v2.0/projects/library/repositories/app/artifacts/v1/tags",
+                           json={"name": "via-api"})  # tagging through the API is not a push
+        assert tagged.status_code == 201, tagged.text
+        seen = lambda: sorted((d.json()["type"], d.json()["event_data"]["resources"][0]["tag"])  # noqa: E731
+                              for d in receiver.received)
+        wait_until(lambda: len(receiver.received) == 5)
+        assert seen() == [("PUSH_ARTIFACT", "stable"), ("PUSH_ARTIFACT", "v1"),
+                          ("TAG_CREATED", "stable"), ("TAG_CREATED", "v1"), ("TAG_CREATED", "via-api")]
+        assert all(d.json()["event_data"]["resources"][0]["digest"] == digest for d in receiver.received)
+        time.sleep(0.5)
+        assert len(receiver.received) == 5  # and nothing more
+
+
 def test_webhook_views_rebuild_to_the_same_content(http, oci, registry):
     from projections.projector import checksum
     from projections.rebuild import rebuild
