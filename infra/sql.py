@@ -51,6 +51,9 @@ class Writer:
         self._cursor.executemany(self._translate(sql), rows)
 
 
+WRITER_CACHE_KIB = 64 * 1024
+
+
 class SQLiteDatabase(Database):
     dialect = "sqlite"
 
@@ -59,6 +62,10 @@ class SQLiteDatabase(Database):
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._writer = self._connect()
+        # Every projection writes through this one connection; with SQLite's default 2 MiB
+        # page cache a view of a million rows re-reads its B-tree pages on every statement
+        # (a rebuild ran 2x slower at 1M events than at 100k). Pages are cached as touched.
+        self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

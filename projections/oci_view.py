@@ -65,8 +65,19 @@ def schema(prefix: str) -> list[str]:
     ]
 
 
+_last_stamped: tuple[Any, str] = (None, "")
+
+
 def _when(event: Any) -> str:
-    return stamp(event.timestamp)
+    """The event's time as the views store it; an event's handlers ask up to three times, so
+    the last answer is kept (one tuple, replaced whole: safe across projector threads)."""
+    global _last_stamped
+    last = _last_stamped
+    if last[0] is event:
+        return last[1]
+    text = stamp(event.timestamp)
+    _last_stamped = (event, text)
+    return text
 
 
 class OciView(View):
