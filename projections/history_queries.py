@@ -114,9 +114,13 @@ class HistoryQueries:
         # A repository is there while it holds an artifact: deleting its last one (or the
         # repository) takes it off the lists, as Harbor's repository delete does.
         live = valid.replace('valid_', 'm.valid_')
-        where = (f"{where} AND EXISTS (SELECT 1 FROM {self.p}manifests m WHERE m.repository = r.name "
-                 f"AND {live})")
-        params = [*params, *vparams]
+        if position is None:
+            where = (f"{where} AND EXISTS (SELECT 1 FROM {self.p}live_repositories l "
+                     "WHERE l.repository = r.name)")
+        else:
+            where = (f"{where} AND EXISTS (SELECT 1 FROM {self.p}manifests m "
+                     f"WHERE m.repository = r.name AND {live})")
+            params = [*params, *vparams]
         count = f"(SELECT COUNT(*) FROM {self.p}manifests m WHERE m.repository = r.name AND {live})"
         described = (f"COALESCE((SELECT d.description FROM {self.p}repository_descriptions d "
                      f"WHERE d.repository = r.name AND {valid.replace('valid_', 'd.valid_')}), '')")

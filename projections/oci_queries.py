@@ -53,8 +53,7 @@ class OciQueries:
         return self.cache.load(("project", name), load)
 
     _DETAIL = ("SELECT p.position, p.name, p.public, p.created_at, p.created_by, "
-               "(SELECT COUNT(*) FROM {p}repositories r WHERE r.project = p.name AND EXISTS "
-               "(SELECT 1 FROM {p}manifests m WHERE m.repository = r.name AND m.valid_to IS NULL)) "
+               "(SELECT COUNT(*) FROM {p}live_repositories r WHERE r.project = p.name) "
                "FROM {p}projects p")
 
     def project_by_key(self, key: str, is_name: bool | None = None) -> ProjectDetail | None:

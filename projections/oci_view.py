@@ -21,8 +21,8 @@ from projections.view import View
 from projections.times import stamp
 
 TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls",
-          "repository_descriptions")
-INDEXES = ("manifests_subject", "tags_digest", "event_times_at")
+          "repository_descriptions", "live_repositories")
+INDEXES = ("manifests_subject", "tags_digest", "event_times_at", "live_repositories_project")
 
 
 def schema(prefix: str) -> list[str]:
@@ -57,6 +57,19 @@ def schema(prefix: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {p}pulls (
             repository TEXT NOT NULL, digest TEXT NOT NULL, last_pulled_at TEXT NOT NULL,
             pull_count BIGINT NOT NULL, PRIMARY KEY (repository, digest))""",
+        # Repositories holding at least one artifact now (what Harbor lists and counts): a row
+        # per repository, kept by pushes and deletes. Filled from `manifests` when empty, so
+        # views built before it need no rebuild (a function of the same state, so a rebuild
+        # gives the same rows).
+        f"""CREATE TABLE IF NOT EXISTS {p}live_repositories (
+            repository TEXT PRIMARY KEY, project TEXT NOT NULL)""",
+        f"""CREATE INDEX IF NOT EXISTS {p}live_repositories_project
+            ON {p}live_repositories (project)""",
+        f"""INSERT INTO {p}live_repositories
+            SELECT DISTINCT m.repository, r.project FROM {p}manifests m
+            JOIN {p}repositories r ON r.name = m.repository
+            WHERE m.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {p}live_repositories)
+            ON CONFLICT DO NOTHING""",
         # A table of its own (not a column of repositories), so existing deployments get it
         # by CREATE TABLE IF NOT EXISTS; intervals answer `at=`.
         f"""CREATE TABLE IF NOT EXISTS {p}repository_descriptions (
@@ -158,11 +171,16 @@ class OciView(View):
              json.dumps(e.annotations, sort_keys=True), json.dumps(e.blobs),
              json.dumps(e.manifests), _when(e), e.actor, pos),
         )
+        w.execute(f"INSERT INTO {self.p}live_repositories VALUES (?, ?) ON CONFLICT DO NOTHING",
+                  (e.repository, project_of(e.repository)))
         return {("manifest", e.repository, e.digest), ("tags", e.repository)}
 
     def _manifest_deleted(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"UPDATE {self.p}manifests SET valid_to = ? WHERE repository = ? AND digest = ? "
                   "AND valid_to IS NULL", (pos, e.repository, e.digest))
+        w.execute(f"DELETE FROM {self.p}live_repositories WHERE repository = ? AND NOT EXISTS "
+                  f"(SELECT 1 FROM {self.p}manifests WHERE repository = ? AND valid_to IS NULL)",
+                  (e.repository, e.repository))
         return {("manifest", e.repository, e.digest)}
 
     def _close_tag(self, w: Writer, repository: str, tag: str, pos: int) -> None:

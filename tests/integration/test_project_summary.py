@@ -95,3 +95,16 @@ def test_deleting_its_repositories_makes_a_project_deletable_and_the_past_still_
     past = http.get(f"{API}/projects/team/repositories", params={"at": str(position)}).json()
     assert [r["name"] for r in past] == ["team/app", "team/base"]  # time travel: both were there
     assert http.delete(f"{API}/projects/team").status_code == 200
+
+
+def test_a_view_built_before_live_repositories_existed_fills_it_at_start(http, oci, registry):
+    create_project(http, "team")
+    oci.push_image("team/app", "v1")
+    digest, _ = oci.push_image("team/gone", "v1")
+    assert http.delete(f"/v2/team/gone/manifests/{digest}").status_code == 202
+    with registry.db.write() as w:  # as an older version left it
+        w.execute("DROP TABLE oci_live_repositories")
+    registry.projector.setup()  # what a start does
+    registry.queries.cache.invalidate({("all",)})
+    assert http.get(f"{API}/projects/team").json()["repo_count"] == 1
+    assert [r["name"] for r in http.get(f"{API}/projects/team/repositories").json()] == ["team/app"]
