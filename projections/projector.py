@@ -129,7 +129,7 @@ def checksum(db: Database, prefix: str, tables: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for table in tables:
         rows = db.read(f"SELECT * FROM {prefix}{table}")
-        for row in sorted(repr(tuple(row)) for row in rows):
-            digest.update(row.encode())
+        # the rows' reprs, sorted, back to back: C loops only (a million rows in about a second)
+        digest.update("".join(sorted(map(repr, map(tuple, rows)))).encode())
         digest.update(b"\x00")
     return digest.hexdigest()

@@ -16,6 +16,8 @@ def rebuild(app: Any, db: Database, view_factory: Callable[[str], Any], live: Pr
         scratch.drop(w)
         w.execute("DELETE FROM projection_positions WHERE name = ?", (projector.name,))
     projector.setup()
+    with db.write() as w:  # secondary indexes are built once at the swap, not row by row
+        scratch.drop_indexes(w)
     head = app.recorder.max_notification_id() or 0
     while True:
         reached = projector.catch_up()
