@@ -34,15 +34,28 @@ class Database:
         pass
 
 
-class Writer:
-    """The cursor handed out by `Database.write()`."""
+@lru_cache(maxsize=1024)
+def returns_rows(sql: str) -> bool:
+    """Whether a statement answers with rows (a query, or a change with RETURNING)."""
+    text = sql.lstrip().upper()
+    return text.startswith(("SELECT", "WITH", "VALUES")) or " RETURNING " in f"{text} "
 
-    def __init__(self, cursor: Any, translate) -> None:
+
+class Writer:
+    """The cursor handed out by `Database.write()`. `pipelined`: statements that answer no
+    rows are sent without waiting for the server (PostgreSQL's pipeline mode); one that
+    answers rows waits for everything before it. An error then surfaces at the next
+    statement with rows or at the end of the transaction, which rolls it all back."""
+
+    def __init__(self, cursor: Any, translate, pipelined: bool = False) -> None:
         self._cursor = cursor
         self._translate = translate
+        self._pipelined = pipelined
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         self._cursor.execute(self._translate(sql), params)
+        if self._pipelined:
+            return self._cursor.fetchall() if returns_rows(sql) else []
         if self._cursor.description is None:
             return []
         return self._cursor.fetchall()
@@ -115,9 +128,11 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Writer]:
+        # Pipelined: a projection batch of thousands of small statements would otherwise
+        # wait for one round trip each (a rebuild ran at 1,300 events/s).
         with self._write_lock, self.pool.connection() as conn, conn.transaction():
-            with conn.cursor() as cursor:
-                yield Writer(cursor, _to_pg)
+            with conn.pipeline(), conn.cursor() as cursor:
+                yield Writer(cursor, _to_pg, pipelined=True)
 
     def close(self) -> None:
         self.pool.close()
