@@ -4,6 +4,7 @@ SQL is written once with `?` placeholders; PostgreSQL gets `%s`. Writes go
 through one transaction at a time per process; reads use their own connections.
 """
 
+import re
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -34,11 +35,14 @@ class Database:
         pass
 
 
+_RETURNING = re.compile(r"\bRETURNING\b")
+
+
 @lru_cache(maxsize=1024)
 def returns_rows(sql: str) -> bool:
     """Whether a statement answers with rows (a query, or a change with RETURNING)."""
     text = sql.lstrip().upper()
-    return text.startswith(("SELECT", "WITH", "VALUES")) or " RETURNING " in f"{text} "
+    return text.startswith(("SELECT", "WITH", "VALUES")) or _RETURNING.search(text) is not None
 
 
 class Writer:
