@@ -52,6 +52,8 @@ def event_data(job: Any, data: dict, external_url: str, public: bool | None) -> 
         out["repository"] = {"date_created": data["occur_at"], "name": name, "namespace": namespace,
                              "repo_full_name": repository,
                              "repo_type": "public" if public else "private"}
+    if data.get("retention") is not None:
+        out["retention"] = {**data["retention"], "harbor_hostname": host}
     details = data.get("details")
     if job.event_type in ("QUOTA_EXCEED", "QUOTA_WARNING") and details:
         out["custom_attributes"] = {"Details": _quota_text(job.event_type, details)}

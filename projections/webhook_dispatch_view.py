@@ -103,7 +103,8 @@ class WebhookDispatchView:
             if emptied:
                 w.execute(f"INSERT INTO {self.p}emptied VALUES (?, ?) ON CONFLICT DO NOTHING",
                           (n.id, data["repository"]))
-        occurrences = translate(n, data, lambda: self._following(n.id), emptied)
+        occurrences = translate(n, data, lambda: self._following(n.id), emptied,
+                                stream=lambda: self._stream(n))
         if not occurrences:
             return set()
         policies = self._policies(w, {o.project for o in occurrences})
@@ -118,6 +119,11 @@ class WebhookDispatchView:
             if len(batch) < LOOKAHEAD:
                 return
             start = batch[-1].id + 1
+
+    def _stream(self, n: Any) -> list[tuple[str, dict]]:
+        """(topic, fields) of the events of `n`'s aggregate up to `n` (a retention run's)."""
+        stored = self.app.recorder.select_events(n.originator_id, lte=n.originator_version)
+        return [(e.topic, decode_state(e.state)) for e in stored]
 
     def _policies(self, w: Writer, projects: set[str], key: str | None = None) -> list[dict]:
         if key is not None:
@@ -224,7 +230,8 @@ class WebhookDispatchView:
                 emptied = n.topic == DELETED and bool(w.execute(
                     f"SELECT 1 FROM {self.p}emptied WHERE position = ? AND repository = ?",
                     (n.id, data["repository"])))
-                occurrences = translate(n, data, lambda: self._following(n.id), emptied)
+                occurrences = translate(n, data, lambda: self._following(n.id), emptied,
+                                        stream=lambda: self._stream(n))
                 stale |= self._dispatch(w, n.id, occurrences, policies, replay)
             if len(batch) < REPLAY_CHUNK:
                 break

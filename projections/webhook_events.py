@@ -12,6 +12,7 @@
 | Quota.Exceeded / Quota.Warned                 | QUOTA_EXCEED / QUOTA_WARNING  |
 | Project.* (visibility, members, deletion)     | PROJECT_CHANGED               |
 | Robot.* of a project robot                    | ROBOT_CHANGED                 |
+| RetentionRun.Finished / Failed (not dry runs) | TAG_RETENTION                 |
 
 A push saves the manifest and its tag in one transaction, so the tag is found
 in the events that follow the manifest's with the same request id.
@@ -34,7 +35,11 @@ PULLS = "domain.pulls:PullBatch.Recorded"
 QUOTA = {"domain.quota:Quota.Exceeded": "QUOTA_EXCEED", "domain.quota:Quota.Warned": "QUOTA_WARNING"}
 PROJECT_PREFIX = "domain.project:Project."
 ROBOT_PREFIX = "domain.robot:Robot."
-SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | {
+RETENTION_ENDED = {"domain.retention_run:RetentionRun.Finished": None,
+                   "domain.retention_run:RetentionRun.Failed": "ERROR"}
+RETENTION_STARTED = "domain.retention_run:RetentionRun.Started"
+RETENTION_TASK = "domain.retention_run:RetentionRun.TaskRecorded"
+SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | set(RETENTION_ENDED) | {
     t for t in TYPES if t.startswith((PROJECT_PREFIX, ROBOT_PREFIX))}
 _SUB_ID = UUID("0b6f1f7e-5d2e-4a47-8f39-6a1d1e0c2b77")
 
@@ -58,6 +63,7 @@ def _base(data: dict, public_type: str, repository: str | None) -> dict:
 
 
 Following = Callable[[], Iterator[tuple[Any, dict]]]
+Stream = Callable[[], list[tuple[str, dict]]]  # (topic, fields) of the event's stream up to it
 
 
 def _same_save(data: dict, following: Following) -> Iterator[tuple[str, dict]]:
@@ -72,7 +78,7 @@ def _same_save(data: dict, following: Following) -> Iterator[tuple[str, dict]]:
 
 
 def translate(notification: Any, data: dict, following: Following, emptied: bool = False,
-              sub_id: str = "") -> list[Occurrence]:
+              sub_id: str = "", stream: Stream | None = None) -> list[Occurrence]:
     """The webhook events a stored event stands for (none for most)."""
     topic = notification.topic
     public_type = TYPES.get(topic, "")
@@ -108,6 +114,9 @@ def translate(notification: Any, data: dict, following: Following, emptied: bool
             occurrence["resources"] = [{"digest": data["digest"], "tag": ""}]
         occurrence["details"] = {k: data[k] for k in ("used", "limit", "size") if k in data}
         return [Occurrence(eid, QUOTA[topic], data["project"], occurrence)]
+    if topic in RETENTION_ENDED:
+        found = _retention(eid, data, public_type, RETENTION_ENDED[topic], stream() if stream else [])
+        return [found] if found else []
     if topic.startswith((PROJECT_PREFIX, ROBOT_PREFIX)):
         project, _ = scope_of(data)
         if project is None:
@@ -137,3 +146,31 @@ def _pull(eid: str, pull: dict, public_type: str) -> Occurrence:
                   "repository": pull["repository"], "public_type": public_type,
                   "resources": [{"digest": pull["digest"], "tag": pull.get("tag") or ""}]}
     return Occurrence(eid, "PULL_ARTIFACT", project_of(pull["repository"]), occurrence)
+
+
+def _retention(eid: str, data: dict, public_type: str, result: str | None,
+               stream: list[tuple[str, dict]]) -> Occurrence | None:
+    """Harbor's TAG_RETENTION for a run that deleted for real (a dry run sends nothing)."""
+    started = next((fields for topic, fields in stream if topic == RETENTION_STARTED), None)
+    if started is None or started.get("dry_run"):
+        return None
+    tasks = [fields for topic, fields in stream if topic == RETENTION_TASK]
+    deleted = [{"type": "image", "status": "SUCCESS", "repository": task["repository"],
+                "digest": item[0], "tag": ",".join(item[1]),
+                "name_tag": f"{task['repository']}:{','.join(item[1])}" if item[1]
+                else f"{task['repository']}@{item[0]}"}
+               for task in tasks for item in task["items"] if item[4] == "delete"]
+    rules = [{"rule_id": rule.get("id"), "priority": rule.get("priority", 0),
+              "disabled": rule.get("disabled", False), "action": rule.get("action", "retain"),
+              "template": rule.get("template"), "params": rule.get("params", {}),
+              "tag_selectors": rule.get("tag_selectors", []),
+              "scope_selectors": {"repository": rule.get("repository_selectors", [])}}
+             for rule in (started.get("policy") or {}).get("rules", [])]
+    occurrence = _base({**data, "actor": started.get("trigger", "")}, public_type, None)
+    occurrence["retention"] = {
+        "total": sum(task["total"] for task in tasks),
+        "retained": sum(task["retained"] for task in tasks),
+        "project_name": data["project"], "retention_policy_id": started.get("policy_id"),
+        "retention_rule": rules, "result": result or str(data.get("status", "")).upper(),
+        "deleted_artifact": deleted}
+    return Occurrence(eid, "TAG_RETENTION", data["project"], occurrence)

@@ -135,6 +135,7 @@ def test_last_trigger_supported_events_and_redacted_public_events(http, oci):
     supported = http.get(f"{HOOKS}/events").json()
     assert "PUSH_ARTIFACT" in supported["event_type"] and "TAG_CREATED" in supported["event_type"]
     assert "SCANNING_COMPLETED" in supported["event_type_without_source"]
+    assert "TAG_RETENTION" not in supported["event_type_without_source"]
     assert {"notify_type": "http", "formats": ["Default", "CloudEvents"]} in supported["payload_formats"]
     feed = http.get("/api/v2.0/events?type=io.tidemark.webhook.policy_created.v1").json()
     assert feed and "s3cret" not in json.dumps(feed)
@@ -169,6 +170,33 @@ def test_pushing_an_artifact_already_there_under_a_new_tag_is_a_push_as_in_harbo
         assert all(d.json()["event_data"]["resources"][0]["digest"] == digest for d in receiver.received)
         time.sleep(0.5)
         assert len(receiver.received) == 5  # and nothing more
+
+
+def test_a_retention_run_that_deletes_is_sent_as_tag_retention_a_dry_run_is_not(http, oci, registry):
+    from tests.integration.retention_flows import create_policy as retention_policy
+    from tests.integration.retention_flows import execute, rule
+
+    for name in ("old", "mid", "new"):
+        oci.push_image("library/app", name)
+    with Receiver() as receiver:
+        create_policy(http, receiver.url, ["TAG_RETENTION"])
+        url = retention_policy(http, rule("latestPushedK", {"latestPushedK": 1}))
+        dry = execute(http, registry, url, dry_run=True)
+        real = execute(http, registry, url, dry_run=False)
+        assert (dry["deleted"], real["deleted"]) == (2, 2)
+        [delivery] = receiver.wait_for(1)
+        body = delivery.json()
+        assert body["type"] == "TAG_RETENTION" and body["operator"] == "MANUAL"
+        retention = body["event_data"]["retention"]
+        assert (retention["total"], retention["retained"], retention["result"]) == (3, 1, "SUCCESS")
+        assert retention["project_name"] == "library" and retention["harbor_hostname"] == "registry.test"
+        assert retention["retention_policy_id"] == int(url.rsplit("/", 1)[1])
+        assert [r["template"] for r in retention["retention_rule"]] == ["latestPushedK"]
+        assert sorted(a["tag"] for a in retention["deleted_artifact"]) == ["mid", "old"]
+        assert {a["name_tag"] for a in retention["deleted_artifact"]} == {"library/app:old",
+                                                                           "library/app:mid"}
+        time.sleep(0.5)
+        assert len(receiver.received) == 1  # the dry run sent nothing
 
 
 def test_webhook_views_rebuild_to_the_same_content(http, oci, registry):
