@@ -1,12 +1,14 @@
 """Setting and clearing the garbage collection schedule, and asking a run to stop."""
 
+from uuid import UUID
+
 import msgspec
 
 from commands.handlers import retried
 from commands.messages import Outcome
 from domain.base import Actor
-from domain.errors import Conflict
-from domain.gc import GcStop, gc_stop_id
+from domain.errors import Conflict, NotFound
+from domain.gc import GcRun, GcStop, gc_stop_id
 from domain.gc_schedule import SCHEDULE_ID, GcSchedule
 
 
@@ -20,7 +22,6 @@ class SetGcSchedule(msgspec.Struct, frozen=True):
 
 class StopGc(msgspec.Struct, frozen=True):
     run_id: str
-    status: str  # the run's status as the GC view shows it
     actor: Actor
 
 
@@ -46,9 +47,13 @@ class GcScheduleCommands:
     def stop_run(self, c: StopGc) -> Outcome:
         """Ask a running collection to stop (it does between batches); asking again, or
         asking a stopped run, records nothing."""
-        if c.status == "Stopped" or self.app.find(gc_stop_id(c.run_id), GcStop) is not None:
+        run = self.app.find(UUID(c.run_id), GcRun)
+        if run is None:
+            raise NotFound("garbage collection run not found", {"run": c.run_id})
+        if run.status == "Stopped" or self.app.find(gc_stop_id(c.run_id), GcStop) is not None:
             return Outcome()
-        if c.status != "Running":
-            raise Conflict(f"the garbage collection already ended ({c.status})", {"status": c.status})
+        if run.status != "Running":
+            raise Conflict(f"the garbage collection already ended ({run.status})",
+                           {"status": run.status})
         recordings = self.app.save(GcStop.request(c.run_id, c.actor))
         return Outcome(position=recordings[-1].notification.id if recordings else None)

@@ -79,4 +79,4 @@ async def stop_gc(request: Request, gc_id: int = Parameter()) -> None:
     if row is None:
         raise NotFound("garbage collection run not found", {"gc_id": gc_id})
     await who.registry.run(who.registry.gc_schedule_commands.stop_run,
-                           StopGc(row[1], row[4], who.actor))
+                           StopGc(row[1], who.actor))
