@@ -35,9 +35,6 @@ class ActivityFile:
         """The monotonic time of the newest answered request (0.0 if none yet)."""
         return _SLOT.unpack_from(self._map, 0)[0]
 
-    def close(self) -> None:
-        self._map.close()
-
 
 def open_activity(data_path: Path) -> ActivityFile | None:
     """The host's activity file in the data directory, or None where it cannot be mapped."""
