@@ -5,7 +5,6 @@ is far behind), the oldest pulls are dropped and counted rather than slowing
 pulls down.
 """
 
-import threading
 import time
 from collections import deque
 
@@ -13,20 +12,21 @@ import structlog
 
 from domain.base import SYSTEM
 from domain.pulls import PullBatch
+from workers.ticker import Ticker
 
 log = structlog.get_logger("pull_recorder")
 
 
-class PullRecorder:
+class PullRecorder(Ticker):
+    name = "pull-recorder"
+
     def __init__(self, app, interval: float = 1.0, max_pending: int = 100_000,
                  batch: int = 5_000) -> None:
+        super().__init__(interval)
         self.app = app
-        self.interval = interval
         self.batch = batch
         self._pending: deque[dict] = deque(maxlen=max_pending)
         self.dropped = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def record(self, repository: str, digest: str, tag: str | None, actor: str, client_ip: str,
                request_id: str) -> None:
@@ -46,21 +46,11 @@ class PullRecorder:
             saved += len(pulls)
         return saved
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="pull-recorder", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("recording pulls failed; will retry")
+    def tick(self) -> None:
+        self.flush()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().stop()
         try:
             self.flush()
         except Exception:

@@ -1,5 +1,6 @@
 """A background thread that calls `tick()` every `interval` seconds until stopped (the
-schedulers of retention and garbage collection)."""
+retention and GC schedulers, the pull recorder, the upload sweeper); a failed tick is
+logged and the next one comes as usual."""
 
 import threading
 

@@ -4,13 +4,12 @@ Each expired session is discarded and recorded as `Upload.Abandoned` with the
 reason `expired`, exactly as a client's cancel is.
 """
 
-import threading
-
 import structlog
 
 from commands.messages import AbandonUpload
 from domain.base import SYSTEM
 from domain.errors import BlobUploadUnknown
+from workers.ticker import Ticker
 
 log = structlog.get_logger("upload_sweeper")
 
@@ -31,24 +30,14 @@ def sweep_expired_uploads(registry) -> int:
     return swept
 
 
-class UploadSweeper:
+class UploadSweeper(Ticker):
     """Runs the sweep every `interval` seconds in a background thread."""
 
+    name = "upload-sweeper"
+
     def __init__(self, registry, interval: float = 600) -> None:
+        super().__init__(interval)
         self.registry = registry
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="upload-sweeper", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                sweep_expired_uploads(self.registry)
-            except Exception:
-                log.exception("upload sweep failed")
-
-    def stop(self) -> None:
-        self._stop.set()
+    def tick(self) -> None:
+        sweep_expired_uploads(self.registry)
