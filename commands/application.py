@@ -1,14 +1,49 @@
 """The write-side application: the event store and its aggregates."""
 
-from typing import TypeVar
+from threading import Lock
+from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
+from eventsourcing.persistence import IntegrityError, Mapper, RecordConflictError
 
 from infra.event_codec import MsgspecMapper
 
 T = TypeVar("T")
+
+
+class NewestWinsCache(LRUCache):
+    """The aggregate cache, never moved back to an older version of an aggregate.
+
+    Two paths put aggregates in the cache: a load that missed it (the version read from the
+    database) and a save (the version just written). Without fast-forwarding, whichever put
+    came last won, so a slow load could replace the version a concurrent save had just
+    written; every later command then started from a stale aggregate: its saves conflicted
+    until the retries ran out, and a command that found nothing to change (enable an
+    enabled user) answered success without a write. Keeping the newest version makes the
+    cache follow the log in any interleaving of the threads of this process.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._order = Lock()  # the check and the put, as one step
+
+    def put(self, key: Any, value: Any) -> Any:
+        with self._order:
+            try:
+                cached = super().get(key)
+            except KeyError:
+                cached = None
+            if cached is not None and value is not None and cached.version > value.version:
+                return None, None
+            return super().put(key, value)
+
+    def evict(self, key: Any) -> None:
+        with self._order:
+            try:
+                super().get(key, evict=True)
+            except KeyError:
+                pass
 
 
 class RegistryApplication(Application):
@@ -18,6 +53,23 @@ class RegistryApplication(Application):
 
     def construct_mapper(self) -> Mapper:
         return MsgspecMapper()
+
+    def construct_repository(self) -> Repository:
+        repository = super().construct_repository()
+        if isinstance(repository.cache, LRUCache):
+            repository.cache = NewestWinsCache(repository.cache.maxsize)
+        return repository
+
+    def _record(self, processing_event):
+        """Save; on a conflict, forget the cached versions of the aggregates involved, so
+        the retry starts from what the log holds (also when another process wrote them)."""
+        try:
+            return super()._record(processing_event)
+        except (RecordConflictError, IntegrityError):
+            if isinstance(self.repository.cache, NewestWinsCache):
+                for aggregate_id in processing_event.aggregates:
+                    self.repository.cache.evict(aggregate_id)
+            raise
 
     def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         """The aggregate with that id, or None if its stream does not exist."""

@@ -20,7 +20,7 @@ from commands.messages import (
 from domain.base import Actor
 from domain.blob_link import BlobLink, blob_link_id
 from domain.errors import (
-    BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
+    BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists, WriteContended,
 )
 from domain.immutability import ImmutabilityRules, immutability_id
 from domain.manifest import Manifest, manifest_id
@@ -34,16 +34,18 @@ ATTEMPTS = 25
 
 
 def retried(handler: Callable) -> Callable:
-    """Run a handler again from a fresh load when another writer got there first."""
+    """Run a handler again from a fresh load when another writer got there first; after
+    ATTEMPTS conflicts in a row, refuse with WriteContended (503, try again) and nothing saved."""
 
     @functools.wraps(handler)
     def run(self: "RegistryCommands", command):
         for attempt in range(ATTEMPTS):
             try:
                 return handler(self, command)
-            except (RecordConflictError, IntegrityError):
+            except (RecordConflictError, IntegrityError) as conflict:
                 if attempt == ATTEMPTS - 1:
-                    raise
+                    raise WriteContended("other writers kept changing the same object; "
+                                         "nothing was changed, try again") from conflict
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # spread the next tries
         raise AssertionError("unreachable")
 

@@ -9,6 +9,7 @@ class RegistryError(Exception):
     """A refused request, with the OCI error code that names the reason."""
 
     code = "UNKNOWN"
+    retry_after: int | None = None  # seconds a client should wait before trying again
 
     def __init__(self, message: str, detail: object = None) -> None:
         super().__init__(message)
@@ -80,6 +81,14 @@ class Denied(RegistryError):
 
 class TooManyRequests(RegistryError):
     code = "TOOMANYREQUESTS"
+
+
+class WriteContended(RegistryError):
+    """Concurrent writers kept conflicting on the same stream past every retry: nothing was
+    saved, and the same request may simply be sent again (answered 503 with Retry-After)."""
+
+    code = "UNAVAILABLE"
+    retry_after = 1
 
 
 class ProjectExists(RegistryError):

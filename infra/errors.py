@@ -22,6 +22,7 @@ STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "FORBIDDEN": 403,
     "PRECONDITION": 412,
+    "UNAVAILABLE": 503,
 }
 
 # Errors whose status differs from their code's usual one.

@@ -28,6 +28,8 @@ def registry_error_handler(request: Request, error: RegistryError) -> Response:
     response = harbor_error(status_for(error), HARBOR_CODES.get(error.code, error.code), error.message)
     if isinstance(error, Unauthorized):
         response.headers["www-authenticate"] = 'Basic realm="tidemark"'
+    if error.retry_after is not None:
+        response.headers["retry-after"] = str(error.retry_after)
     return response
 
 
