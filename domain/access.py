@@ -53,6 +53,34 @@ def allows(principal: Principal, project: str, public: bool, resource: str, acti
     return role_allows(principal.roles.get(project), resource, action)
 
 
+def sees_project(principal: Principal, project: str, public: bool) -> bool:
+    """May this caller know the project exists? Public ones, members, administrators, and
+    robots holding any permission in it (robots are never given `project:read` itself)."""
+    if allows(principal, project, public, "project", "read"):
+        return True
+    return principal.kind == "robot" and principal.usable() and any(
+        g["kind"] == "project" and g["namespace"] in (project, "*") and g["access"]
+        for g in principal.grants)
+
+
+def ungrantable(principal: Principal, grants: list, public_of) -> tuple[str, str, str] | None:
+    """The first permission in `grants` the caller does not hold itself, as (namespace,
+    resource, action), or None: nobody gives a robot more than they have. `public_of(name)`
+    tells whether a project is public (None if it does not exist)."""
+    for grant in grants:
+        for resource, action in grant.access:
+            if grant.kind == "system":
+                held = system_allows(principal, resource, action)
+            elif grant.namespace == "*":
+                held = principal.kind == "user" and principal.sysadmin and principal.usable()
+            else:
+                public = public_of(grant.namespace)
+                held = public is not None and allows(principal, grant.namespace, public, resource, action)
+            if not held:
+                return grant.namespace if grant.kind == "project" else "system", resource, action
+    return None
+
+
 def system_allows(principal: Principal, resource: str, action: str) -> bool:
     """System-level rights: administrators, and robots granted them."""
     if not principal.usable():

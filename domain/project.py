@@ -1,13 +1,23 @@
 """A project: the namespace that owns repositories, public or private, with members."""
 
 from domain.base import Actor, RegistryAggregate
-from domain.errors import BadRequest, Conflict, NotFound
+from domain.errors import BadRequest, Conflict, NameInvalid, NotFound
 from domain.names import check_project, stream_id
 from domain.roles import ROLE_NAMES
 
 
 def project_id(name: str):
     return stream_id("project", name)
+
+
+def check_new_project_name(name: str) -> str:
+    """A name for a new project: valid, and not all digits, so that it never reads as a
+    project id where the API accepts either."""
+    check_project(name)
+    if name.isdigit():
+        raise NameInvalid("a project name cannot be all digits (it would read as a project id)",
+                          {"name": name[:300]})
+    return name
 
 
 def check_role(role: int) -> int:
@@ -91,12 +101,13 @@ class Project(RegistryAggregate):
 
     @classmethod
     def create(cls, name: str, public: bool, actor: Actor) -> "Project":
-        check_project(name)
+        check_new_project_name(name)
         return cls._create(
             cls.Created, id=project_id(name), name=name, public=public, **actor.fields()
         )
 
     def recreate(self, public: bool, actor: Actor) -> None:
+        check_new_project_name(self.name)
         if not self.deleted:
             raise Conflict(f"project {self.name} already exists")
         self.trigger_event(self.Recreated, name=self.name, public=public, **actor.fields())

@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from infra.health import check_health
 from infra.parent_watch import exit_with_server
 from infra.rest import EXCEPTION_HANDLERS
+from infra.rest_guard import guard_routes
 from read_api import rest_projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
     ]
+    guard_routes([ping, health, prometheus, issue_token, *rest])
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
                    exception_handlers=EXCEPTION_HANDLERS,

@@ -61,12 +61,16 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 
 class Caller:
-    """The REST request's caller and the registry, with the checks handlers need."""
+    """The REST request's caller and the registry, with what the permission guard found
+    (infra/rest_guard.py): the project the path names, and the user, robot, label or
+    retention policy it names (`target`)."""
 
     def __init__(self, principal: Principal, registry: Any, request: Request) -> None:
         self.principal = principal
         self.registry = registry
         self.request = request
+        self.project: Any = None
+        self.target: Any = None
 
     @property
     def actor(self):
@@ -85,17 +89,16 @@ class Caller:
         if self.principal.anonymous:
             raise Unauthorized("authentication required")
 
-    def require_sysadmin(self) -> None:
-        from domain.access import system_allows
-
-        if not system_allows(self.principal, "user", "list") and not self.principal.sysadmin:
-            raise self.refuse("system administrator rights required")
-
 
 async def caller(request: Request) -> Caller:
-    registry = request.app.state.registry
-    principal = await registry.authorizer.rest_principal(request)
-    return Caller(principal, registry, request)
+    """The caller of this request, identified once (by the permission guard, before the handler)."""
+    state = request.scope.setdefault("state", {})
+    who = state.get("caller")
+    if who is None:
+        registry = request.app.state.registry
+        principal = await registry.authorizer.rest_principal(request)
+        who = state["caller"] = Caller(principal, registry, request)
+    return who
 
 
 def paging(page: int, page_size: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ def accessory_type(artifact_type: str | None) -> str:
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/accessories")
 async def list_accessories(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                            reference: str = Parameter()) -> list[dict]:
-    who, project = await project_for(request, project_name, "accessory", "list")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     subject = await find_artifact(who.registry, name, reference, None)
     rows = await anyio.to_thread.run_sync(who.registry.queries.referrers, name, subject.digest)

@@ -11,7 +11,6 @@ from domain.manifest_format import INDEX_TYPES
 from domain.names import check_repository, is_digest, is_tag
 from infra.harbor_schemas import Artifact, Repository, Tag, TagHistoryEntry
 from infra.rest import caller, paged, paging
-from read_api.rest_projects import visible_project
 
 NEVER = "0001-01-01T00:00:00.000Z"
 
@@ -21,10 +20,10 @@ def full_repository_name(project: str, name: str) -> str:
     return check_repository(f"{project}/{unquote(name).replace('+', '/')}")
 
 
-async def project_for(request: Request, project_name: str, resource: str, action: str):
+async def project_for(request: Request):
+    """The caller and the project the path names (checked by the permission guard)."""
     who = await caller(request)
-    project = await visible_project(who, project_name, resource, action)
-    return who, project
+    return who, who.project
 
 
 def tag_resp(row, repository_id: int, artifact_id: int) -> Tag:
@@ -65,7 +64,7 @@ async def position_of(registry, at: str | None) -> int | None:
 async def list_repositories(request: Request, project_name: str = Parameter(), page: FromQuery[int] = 1,
                             page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
                             at: FromQuery[str | None] = None) -> Response:
-    who, project = await project_for(request, project_name, "repository", "list")
+    who, project = await project_for(request)
     position = await position_of(who.registry, at)
     offset, limit = paging(page, page_size)
     name = q.split("=~", 1)[1] if q and q.startswith("name=~") else None
@@ -77,7 +76,7 @@ async def list_repositories(request: Request, project_name: str = Parameter(), p
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}")
 async def get_repository(request: Request, project_name: str = Parameter(),
                          repository_name: str = Parameter(), at: FromQuery[str | None] = None) -> Repository:
-    who, project = await project_for(request, project_name, "repository", "read")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     row = await anyio.to_thread.run_sync(who.registry.history.repository, name,
                                          await position_of(who.registry, at))
@@ -109,7 +108,7 @@ async def find_artifact(registry, name: str, reference: str, position: int | Non
 async def list_artifacts(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                          page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                          with_tag: FromQuery[bool] = True, at: FromQuery[str | None] = None) -> Response:
-    who, project = await project_for(request, project_name, "artifact", "list")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_of(who.registry, at)
     offset, limit = paging(page, page_size)
@@ -130,7 +129,7 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}")
 async def get_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                        reference: str = Parameter(), at: FromQuery[str | None] = None) -> Artifact:
-    who, project = await project_for(request, project_name, "artifact", "read")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_of(who.registry, at)
     row = await find_artifact(who.registry, name, reference, position)
@@ -145,7 +144,7 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/tags")
 async def list_tags(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                     reference: str = Parameter(), at: FromQuery[str | None] = None) -> list[Tag]:
-    who, project = await project_for(request, project_name, "tag", "list")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_of(who.registry, at)
     row = await find_artifact(who.registry, name, reference, position)
@@ -157,7 +156,7 @@ async def list_tags(request: Request, project_name: str = Parameter(), repositor
 async def tag_history(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                       tag: str = Parameter()) -> list[TagHistoryEntry]:
     """Tidemark addition: every digest the tag pointed to, from when to when, moved by whom."""
-    who, project = await project_for(request, project_name, "tag", "list")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     rows = await anyio.to_thread.run_sync(who.registry.history.tag_history, name, tag)
     if not rows:

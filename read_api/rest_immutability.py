@@ -4,7 +4,6 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import Parameter
 
-from read_api.rest_projects import visible_project
 from infra.rest import caller
 
 
@@ -21,6 +20,6 @@ def rule_resp(rule: dict) -> dict:
 @get("/api/v2.0/projects/{project_name_or_id:str}/immutabletagrules")
 async def list_rules(request: Request, project_name_or_id: str = Parameter()) -> list[dict]:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "immutable-tag", "list")
+    project = who.project
     rules = await anyio.to_thread.run_sync(who.registry.policies.immutable_rules, project.name)
     return [rule_resp(rule) for rule in rules]

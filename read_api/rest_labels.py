@@ -6,9 +6,7 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromQuery, Parameter, QueryParameter
 
-from domain.errors import BadRequest, NotFound
 from infra.rest import caller
-from read_api.rest_projects import visible_project
 
 
 def label_resp(row, project_id: int = 0) -> dict:
@@ -24,14 +22,7 @@ async def list_labels(request: Request, label_scope: Annotated[str, QueryParamet
     """Global labels (`scope=g`) or a project's (`scope=p&project_id=`)."""
     scope = label_scope
     who = await caller(request)
-    who.require_login()
-    project = None
-    if scope == "p":
-        if project_id is None:
-            raise BadRequest("project_id is required for project labels", {"field": "project_id"})
-        project = await visible_project(who, str(project_id), "label", "list")
-    elif scope != "g":
-        raise BadRequest("scope must be g or p", {"field": "scope"})
+    project = who.project  # scope=p: the project_id's project, checked by the guard
     rows = await anyio.to_thread.run_sync(who.registry.labels.labels, scope, project.name if project else None,
                                           name)
     return [label_resp(r, project.project_id if project else 0) for r in rows]
@@ -40,11 +31,4 @@ async def list_labels(request: Request, label_scope: Annotated[str, QueryParamet
 @get("/api/v2.0/labels/{label_id:int}")
 async def get_label(request: Request, label_id: int = Parameter()) -> dict:
     who = await caller(request)
-    who.require_login()
-    row = await anyio.to_thread.run_sync(who.registry.labels.label, label_id)
-    if row is None:
-        raise NotFound("label not found", {"label_id": label_id})
-    project_id = 0
-    if row.scope == "p":
-        project_id = (await visible_project(who, row.project, "label", "read")).project_id
-    return label_resp(row, project_id)
+    return label_resp(who.target, who.project.project_id if who.project else 0)

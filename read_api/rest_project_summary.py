@@ -7,7 +7,6 @@ from litestar.params import Parameter
 from domain.access import allows
 from domain.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER, PROJECT_ADMIN
 from infra.rest import caller
-from read_api.rest_projects import visible_project
 
 MEMBER_COUNTS = {PROJECT_ADMIN: "project_admin_count", MAINTAINER: "maintainer_count",
                  DEVELOPER: "developer_count", GUEST: "guest_count", LIMITED_GUEST: "limited_guest_count"}
@@ -17,7 +16,7 @@ MEMBER_COUNTS = {PROJECT_ADMIN: "project_admin_count", MAINTAINER: "maintainer_c
 async def project_summary(request: Request, project_name_or_id: str = Parameter()) -> dict:
     """Repository count; member counts and quota only for callers who may see members and quota."""
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id)
+    project = who.project
     summary: dict = {"repo_count": project.repo_count}
     if allows(who.principal, project.name, project.public, "member", "list"):
         members, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
@@ -35,7 +34,7 @@ async def project_summary(request: Request, project_name_or_id: str = Parameter(
 async def project_deletable(request: Request, project_name_or_id: str = Parameter()) -> dict:
     """Deletable unless it still holds repositories (the same rule DELETE applies)."""
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "project", "delete")
+    project = who.project
     if project.repo_count:
         return {"deletable": False,
                 "message": f"the project still holds repositories ({project.repo_count}); delete them first"}

@@ -4,27 +4,10 @@ import anyio.to_thread
 from litestar import Request, Response, get, head
 from litestar.params import FromQuery, Parameter
 
-from domain.access import allows
 from domain.errors import NotFound
 from domain.roles import ROLE_NAMES
 from infra.harbor_schemas import Project, ProjectMemberEntity
-from infra.rest import Caller, caller, paged, paging
-
-
-def _is_name(request: Request) -> bool | None:
-    value = request.headers.get("x-is-resource-name")
-    return None if value is None else value.lower() == "true"
-
-
-async def visible_project(who: Caller, key: str, resource: str = "project", action: str = "read"):
-    """The project if the caller may see it; 404 otherwise (no hint that a private one exists)."""
-    row = await anyio.to_thread.run_sync(who.registry.queries.project_by_key, key,
-                                         _is_name(who.request))
-    if row is None or not allows(who.principal, row.name, row.public, "project", "read"):
-        raise NotFound("project not found", {"project": key[:255]})
-    if not allows(who.principal, row.name, row.public, resource, action):
-        raise who.refuse()
-    return row
+from infra.rest import caller, paged, paging
 
 
 def project_resp(row, principal, owner_id: int) -> Project:
@@ -69,7 +52,7 @@ async def project_exists(request: Request, project_name: FromQuery[str]) -> None
 @get("/api/v2.0/projects/{project_name_or_id:str}")
 async def get_project(request: Request, project_name_or_id: str = Parameter()) -> Project:
     who = await caller(request)
-    row = await visible_project(who, project_name_or_id)
+    row = who.project
     body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by))
     retention = await anyio.to_thread.run_sync(who.registry.retention.policy_of, row.name)
     if retention is not None and retention.project_id == row.project_id:
@@ -86,8 +69,7 @@ def member_resp(row, project_id: int) -> ProjectMemberEntity:
 async def list_members(request: Request, project_name_or_id: str = Parameter(), page: FromQuery[int] = 1,
                        page_size: FromQuery[int] = 10, entityname: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
-    who.require_login()
-    project = await visible_project(who, project_name_or_id, "member", "list")
+    project = who.project
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
                                                  offset, limit, entityname)
@@ -98,8 +80,7 @@ async def list_members(request: Request, project_name_or_id: str = Parameter(), 
 async def get_member(request: Request, project_name_or_id: str = Parameter(),
                      mid: int = Parameter()) -> ProjectMemberEntity:
     who = await caller(request)
-    who.require_login()
-    project = await visible_project(who, project_name_or_id, "member", "read")
+    project = who.project
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.member_by_id, project.name, mid)
     if row is None:
         raise NotFound("member not found", {"mid": mid})

@@ -6,7 +6,7 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromQuery
 
-from domain.access import allows
+from domain.access import sees_project
 from infra.rest import caller
 
 VERSION = "tidemark-0.1.0"
@@ -27,7 +27,7 @@ async def system_info(request: Request) -> dict:
 
 def _statistics(registry, principal) -> dict:
     projects, _ = registry.queries.projects(0, 1_000_000, None)
-    visible = [p for p in projects if allows(principal, p.name, p.public, "project", "read")]
+    visible = [p for p in projects if sees_project(principal, p.name, p.public)]
     public = [p for p in visible if p.public]
     private = [p for p in visible if not p.public]
     quotas = registry.policies.quotas()
@@ -44,13 +44,12 @@ def _statistics(registry, principal) -> dict:
 async def statistics(request: Request) -> dict:
     """Counts of what the caller may see (everything, for administrators)."""
     who = await caller(request)
-    who.require_login()
     return await anyio.to_thread.run_sync(_statistics, who.registry, who.principal)
 
 
 def _search(registry, principal, q: str) -> dict:
     projects, _ = registry.queries.projects(0, 1_000_000, None)
-    visible = {p.name: p for p in projects if allows(principal, p.name, p.public, "project", "read")}
+    visible = {p.name: p for p in projects if sees_project(principal, p.name, p.public)}
     names = registry.queries.repositories(None, None, set(visible))
     repositories = []
     for name in names:

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from litestar.params import FromQuery, Parameter, QueryParameter
 
-from domain.access import allows, system_allows
+from domain.access import allows, sees_project, system_allows
 from domain.errors import NotFound
 from domain.roles import MATRIX, PUBLIC_PROJECT
 from infra.harbor_schemas import UserResp
 from infra.rest import caller, paged, paging
+from infra.rest_guard import find_project
 
 
 def user_resp(row) -> UserResp:
@@ -29,9 +30,8 @@ async def user_by_id(registry, user_id: int):
 @get("/api/v2.0/users")
 async def list_users(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                      username: FromQuery[str | None] = None) -> Response:
-    """All users (system administrators only)."""
+    """All users (system administrators, and robots granted user:list)."""
     who = await caller(request)
-    who.require_sysadmin()
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.users, offset, limit, username)
     return paged(request, [user_resp(r) for r in rows], total, page, page_size)
@@ -41,7 +41,6 @@ async def list_users(request: Request, page: FromQuery[int] = 1, page_size: From
 async def search_users(request: Request, username: FromQuery[str], page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
     """Find users by part of their name (any signed-in user), as Harbor's member dialog does."""
     who = await caller(request)
-    who.require_login()
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.users, offset, limit, username)
     return paged(request, [{"user_id": r.user_id, "username": r.username} for r in rows],
@@ -51,9 +50,6 @@ async def search_users(request: Request, username: FromQuery[str], page: FromQue
 @get("/api/v2.0/users/current")
 async def current_user(request: Request) -> UserResp:
     who = await caller(request)
-    who.require_login()
-    if who.principal.kind != "user":
-        raise who.refuse("robots have no user profile")
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.user, who.principal.name)
     if row is None:
         raise NotFound("user not found")
@@ -66,14 +62,13 @@ async def current_permissions(request: Request,
                               relative: FromQuery[bool] = False) -> list[dict]:
     """What the caller may do: in a project (`scope=/project/<id or name>`) or system wide."""
     who = await caller(request)
-    who.require_login()
     registry = who.registry
     scope = scope_
     if scope and scope.startswith("/project/"):
         key = scope[len("/project/"):].split("/", 1)[0]
-        row = await anyio.to_thread.run_sync(registry.queries.project_by_key, key)
-        if row is None:
-            raise NotFound("project not found", {"scope": scope})
+        row = await find_project(who, key, None)
+        if row is None or not sees_project(who.principal, row.name, row.public):
+            raise NotFound("project not found", {"scope": scope[:300]})
         resources = {**MATRIX[1], **PUBLIC_PROJECT}
         prefix = "" if relative else f"/project/{row.project_id}/"
         return [{"resource": prefix + resource, "action": action}
@@ -81,14 +76,10 @@ async def current_permissions(request: Request,
                 if allows(who.principal, row.name, row.public, resource, action)]
     system = [("user", "list"), ("project", "create"), ("catalog", "read"), ("audit-log", "list")]
     return [{"resource": r, "action": a} for r, a in system if system_allows(who.principal, r, a)
-            or (r, a) == ("project", "create")]
+            or ((r, a) == ("project", "create") and who.principal.kind == "user")]
 
 
 @get("/api/v2.0/users/{user_id:int}")
 async def get_user(request: Request, user_id: int = Parameter()) -> UserResp:
     who = await caller(request)
-    who.require_login()
-    row = await user_by_id(who.registry, user_id)
-    if row.username != who.principal.name:
-        who.require_sysadmin()
-    return user_resp(row)
+    return user_resp(who.target)

@@ -20,7 +20,6 @@ from infra.webhook_schemas import (
     Execution, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookAttempt, WebhookJob,
     WebhookJobDetail, WebhookLastTrigger, WebhookPolicy, WebhookTargetObject,
 )
-from read_api.rest_projects import visible_project
 
 BASE = "/api/v2.0/projects/{project_name_or_id:str}/webhook"
 EXECUTION_STATUS = {"pending": "Pending", "running": "Running", "scheduled": "Running",
@@ -35,9 +34,10 @@ def policy_resp(row) -> WebhookPolicy:
                          update_time=row.updated_at, enabled=row.enabled)
 
 
-async def project_policy(who: Caller, key: str, policy_id: int, action: str):
-    """(project, policy) if the caller may do `action` on webhooks of the project; 404 if none."""
-    project = await visible_project(who, key, "webhook", action)
+async def project_policy(who: Caller, policy_id: int):
+    """(project, policy): the project the path names (checked by the permission guard) and
+    its policy; 404 if it has none with that id."""
+    project = who.project
     row = await anyio.to_thread.run_sync(who.registry.webhook_queries.policy, project.name, policy_id)
     if row is None:
         raise NotFound("webhook policy not found", {"id": policy_id})
@@ -67,7 +67,7 @@ async def list_policies(request: Request, project_name_or_id: str = Parameter(),
                         page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                         q: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "webhook", "list")
+    project = who.project
     offset, limit = paging(page, page_size)
     name = q.split("=", 1)[1].strip("~") if q and q.startswith("name=") else None
     rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.policies,
@@ -79,14 +79,14 @@ async def list_policies(request: Request, project_name_or_id: str = Parameter(),
 async def get_policy(request: Request, project_name_or_id: str = Parameter(),
                      webhook_policy_id: int = Parameter()) -> WebhookPolicy:
     who = await caller(request)
-    _, row = await project_policy(who, project_name_or_id, webhook_policy_id, "read")
+    _, row = await project_policy(who, webhook_policy_id)
     return policy_resp(row)
 
 
 @get(BASE + "/events")
 async def supported_events(request: Request, project_name_or_id: str = Parameter()) -> SupportedWebhookEventTypes:
     who = await caller(request)
-    await visible_project(who, project_name_or_id, "webhook", "read")
+    who.project
     return SupportedWebhookEventTypes(
         event_type=list(EVENT_TYPES), notify_type=list(NOTIFY_TYPES),
         payload_formats=[PayloadFormat(notify_type=k, formats=list(v)) for k, v in PAYLOAD_FORMATS.items()],
@@ -96,7 +96,7 @@ async def supported_events(request: Request, project_name_or_id: str = Parameter
 @get(BASE + "/lasttrigger")
 async def last_trigger(request: Request, project_name_or_id: str = Parameter()) -> list[WebhookLastTrigger]:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "webhook", "read")
+    project = who.project
     queries = who.registry.webhook_queries
     rows, _ = await anyio.to_thread.run_sync(queries.policies, project.name, 0, 10_000)
     triggers = dict(((pid, kind), at) for pid, kind, at in
@@ -114,7 +114,7 @@ async def list_jobs(request: Request, policy_id: FromQuery[int], project_name_or
                     page_size: FromQuery[int] = 10) -> Response:
     """Harbor's (deprecated) job list of one policy, newest first; `status` filters."""
     who = await caller(request)
-    project, _ = await project_policy(who, project_name_or_id, policy_id, "list")
+    project, _ = await project_policy(who, policy_id)
     offset, limit = paging(page, page_size)
     statuses = [s for value in status or [] for s in value.split(",") if s]
     rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.jobs, project.name,
@@ -127,7 +127,7 @@ async def get_job(request: Request, project_name_or_id: str = Parameter(),
                   job_id: int = Parameter()) -> WebhookJobDetail:
     """Tidemark: one job with its target, idempotency key (event id) and every attempt."""
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "webhook", "read")
+    project = who.project
     job = await _job(who, project.name, job_id)
     attempts = await anyio.to_thread.run_sync(who.registry.webhook_queries.attempts, job.job_key)
     base = msgspec.structs.asdict(job_resp(job, who.registry))
@@ -160,7 +160,7 @@ async def list_executions(request: Request, project_name_or_id: str = Parameter(
                           webhook_policy_id: int = Parameter(), page: FromQuery[int] = 1,
                           page_size: FromQuery[int] = 10) -> Response:
     who = await caller(request)
-    project, _ = await project_policy(who, project_name_or_id, webhook_policy_id, "list")
+    project, _ = await project_policy(who, webhook_policy_id)
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.jobs, project.name,
                                                  webhook_policy_id, [], offset, limit)
@@ -172,7 +172,7 @@ async def list_tasks(request: Request, project_name_or_id: str = Parameter(),
                      webhook_policy_id: int = Parameter(), execution_id: int = Parameter()) -> list[Task]:
     """One task per execution: the delivery job, with its number of attempts as `run_count`."""
     who = await caller(request)
-    project, _ = await project_policy(who, project_name_or_id, webhook_policy_id, "read")
+    project, _ = await project_policy(who, webhook_policy_id)
     job = await _job(who, project.name, execution_id)
     if job.policy_id != webhook_policy_id:
         raise NotFound("execution not found", {"id": execution_id})
@@ -190,7 +190,7 @@ async def task_log(request: Request, project_name_or_id: str = Parameter(),
                    webhook_policy_id: int = Parameter(), execution_id: int = Parameter(),
                    task_id: int = Parameter()) -> str:
     who = await caller(request)
-    project, _ = await project_policy(who, project_name_or_id, webhook_policy_id, "read")
+    project, _ = await project_policy(who, webhook_policy_id)
     job = await _job(who, project.name, execution_id)
     if job.policy_id != webhook_policy_id or task_id != execution_id:
         raise NotFound("task not found", {"id": task_id})

@@ -20,7 +20,7 @@ BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}
 @delete(BASE, status_code=200)
 async def delete_repository(request: Request, project_name: str = Parameter(),
                             repository_name: str = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "repository", "delete")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     history = who.registry.history
     rows, _ = await anyio.to_thread.run_sync(history.artifacts, name, 0, 1_000_000, None)
@@ -36,7 +36,7 @@ async def delete_repository(request: Request, project_name: str = Parameter(),
 async def update_repository(request: Request, data: JSONBody[dict], project_name: str = Parameter(),
                             repository_name: str = Parameter()) -> None:
     """Harbor's Repository body; only `description` is stored (an event on the repository's info)."""
-    who, project = await project_for(request, project_name, "repository", "update")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     if await anyio.to_thread.run_sync(who.registry.history.repository, name, None) is None:
         raise NotFound("repository not found", {"repository": name})
@@ -47,7 +47,7 @@ async def update_repository(request: Request, data: JSONBody[dict], project_name
 @delete(BASE + "/artifacts/{reference:str}", status_code=200)
 async def delete_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                           reference: str = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "artifact", "delete")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     row = await find_artifact(who.registry, name, reference, None)
     queries = who.registry.queries
@@ -61,7 +61,7 @@ async def delete_artifact(request: Request, project_name: str = Parameter(), rep
 @post(BASE + "/artifacts/{reference:str}/tags", status_code=201)
 async def add_tag(request: Request, data: JSONBody[TagReq], project_name: str = Parameter(),
                   repository_name: str = Parameter(), reference: str = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "tag", "create")
+    who, project = await project_for(request)
     if not TAG.fullmatch(data.name):
         raise BadRequest("invalid tag name", {"field": "name"})
     name = full_repository_name(project.name, repository_name)
@@ -75,7 +75,7 @@ async def add_tag(request: Request, data: JSONBody[TagReq], project_name: str = 
 @delete(BASE + "/artifacts/{reference:str}/tags/{tag_name:str}", status_code=200)
 async def delete_tag(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                      reference: str = Parameter(), tag_name: str = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "tag", "delete")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     row = await find_artifact(who.registry, name, reference, None)
     if await anyio.to_thread.run_sync(who.registry.queries.tag, name, tag_name) != row.digest:
@@ -99,7 +99,7 @@ def _stored(registry, row) -> tuple[bytes, object]:
 async def undelete_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                             digest: str = Parameter()) -> None:
     """Tidemark addition: bring a deleted artifact back while its blobs still exist."""
-    who, project = await project_for(request, project_name, "artifact", "create")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     row = await anyio.to_thread.run_sync(who.registry.history.last_version, name, digest)
     if row is None:
@@ -113,7 +113,7 @@ async def undelete_artifact(request: Request, project_name: str = Parameter(), r
 async def restore_tag(request: Request, data: JSONBody[AtReq], project_name: str = Parameter(),
                       repository_name: str = Parameter(), tag: str = Parameter()) -> dict:
     """Tidemark addition: point the tag back at the digest it named at `at` (a new event)."""
-    who, project = await project_for(request, project_name, "tag", "create")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_of(who.registry, data.at)
     if position is None:

@@ -45,9 +45,7 @@ async def _copy(registry, source: str, target: str, digest: str, tag: str | None
 @post(BASE, status_code=201)
 async def copy_artifact(request: Request, from_: Annotated[str, QueryParameter(name="from")],
                         project_name: str = Parameter(), repository_name: str = Parameter()) -> Response:
-    who, project = await project_for(request, project_name, "artifact", "create")
-    if not allows(who.principal, project.name, project.public, "repository", "push"):
-        raise who.refuse()
+    who, project = await project_for(request)
     target = full_repository_name(project.name, repository_name)
     source, reference = _parse_from(from_)
     source_project = await anyio.to_thread.run_sync(who.registry.queries.project_by_key,

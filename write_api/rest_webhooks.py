@@ -11,7 +11,6 @@ from domain.errors import BadRequest
 from domain.webhook import PolicySpec, Target
 from infra.rest import caller
 from infra.webhook_schemas import ReplayAccepted, ReplayRequest, WebhookPolicy
-from read_api.rest_projects import visible_project
 from read_api.rest_webhooks import BASE, _job, project_policy
 
 
@@ -27,7 +26,7 @@ def _spec(body: WebhookPolicy, name: str | None = None) -> PolicySpec:
 async def create_policy(request: Request, data: JSONBody[WebhookPolicy],
                         project_name_or_id: str = Parameter()) -> Response:
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "webhook", "create")
+    project = who.project
     registry = who.registry
     created = await registry.run(registry.webhooks.create_policy, CreatePolicy(
         project.name, project.project_id, _spec(data), registry.settings.webhook_allow_link_local,
@@ -40,7 +39,7 @@ async def create_policy(request: Request, data: JSONBody[WebhookPolicy],
 async def update_policy(request: Request, data: JSONBody[WebhookPolicy], project_name_or_id: str = Parameter(),
                         webhook_policy_id: int = Parameter()) -> None:
     who = await caller(request)
-    project, row = await project_policy(who, project_name_or_id, webhook_policy_id, "update")
+    project, row = await project_policy(who, webhook_policy_id)
     registry = who.registry
     await registry.run(registry.webhooks.update_policy, UpdatePolicy(
         project.name, project.project_id, row.name, _spec(data, data.name or row.name),
@@ -51,7 +50,7 @@ async def update_policy(request: Request, data: JSONBody[WebhookPolicy], project
 async def delete_policy(request: Request, project_name_or_id: str = Parameter(),
                         webhook_policy_id: int = Parameter()) -> None:
     who = await caller(request)
-    project, row = await project_policy(who, project_name_or_id, webhook_policy_id, "delete")
+    project, row = await project_policy(who, webhook_policy_id)
     await who.registry.run(who.registry.webhooks.delete_policy,
                            DeletePolicy(project.name, project.project_id, row.name, who.actor))
 
@@ -62,7 +61,7 @@ async def replay_policy(request: Request, data: JSONBody[ReplayRequest], project
     """Tidemark: deliver every matching event after `from` (an event position, or an RFC 3339
     time) up to now again, as new jobs of this policy, whatever its jobs did before."""
     who = await caller(request)
-    project, row = await project_policy(who, project_name_or_id, webhook_policy_id, "update")
+    project, row = await project_policy(who, webhook_policy_id)
     registry = who.registry
     try:
         position = registry.history.resolve_at(str(data.from_))
@@ -84,7 +83,7 @@ async def replay_policy(request: Request, data: JSONBody[ReplayRequest], project
 async def retry_job(request: Request, project_name_or_id: str = Parameter(), job_id: int = Parameter()) -> None:
     """Tidemark: send a job that gave up (or succeeded) again, with a fresh budget of attempts."""
     who = await caller(request)
-    project = await visible_project(who, project_name_or_id, "webhook", "update")
+    project = who.project
     job = await _job(who, project.name, job_id)
     registry = who.registry
     await anyio.to_thread.run_sync(registry.webhooks.retry_job, RetryJob(job.job_key, who.actor))

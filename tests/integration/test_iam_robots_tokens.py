@@ -240,8 +240,8 @@ class TestRobots(IamTests):
         create_project(http, "beta", headers=as_user("bob"))
         # when
         response = http.post(f"{API}/robots", headers=as_user("alice"), json=robot_body("beta"))
-        # then
-        assert response.status_code == 403
+        # then: refused, and as for any private project she cannot see, not told it exists
+        assert response.status_code == 404
         assert http.get(f"{API}/robots").json() == []
 
     def test_a_developer_cannot_create_robots(self, http, alpha):
