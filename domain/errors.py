@@ -9,6 +9,7 @@ class RegistryError(Exception):
     """A refused request, with the OCI error code that names the reason."""
 
     code = "UNKNOWN"
+    retry_after: int | None = None  # seconds a client should wait before trying again
 
     def __init__(self, message: str, detail: object = None) -> None:
         super().__init__(message)
@@ -108,3 +109,11 @@ class Conflict(RegistryError):
 
 class PreconditionFailed(RegistryError):
     code = "PRECONDITION"
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failed sign-ins from one source: it may try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins from this address; try again in {retry_after} s")
+        self.retry_after = retry_after
