@@ -46,6 +46,8 @@ def _error_response(error: RegistryError, registry) -> Response:
     if isinstance(error, Unauthorized):
         extra.append(header("www-authenticate", getattr(error, "challenge", "")
                             or f'Bearer realm="{registry.external_url}/service/token",service="tidemark"'))
+    if error.retry_after is not None:
+        extra.append(header("retry-after", error.retry_after))
     return json_response(status_for(error), error_body(error), extra)
 
 
