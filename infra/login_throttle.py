@@ -95,28 +95,19 @@ class LoginThrottle:
         this name, failures from this source for any name, seconds it must now wait)."""
         source = source_key(client_ip)
         with self._lock:
-            for key in ((source,), (source, name)):
-                counter = self._counters.get(key)
-                if counter is not None:
-                    counter.inflight = max(0, counter.inflight - 1)
+            self._release(source, name)
             if failed:
                 return self._fail(source, name, self.clock())
             pair = self._counters.get((source, name))
             if pair is not None:
                 pair.failures, pair.until = 0, 0.0
-            for key in ((source,), (source, name)):
-                self._tidy(key)
+                self._tidy((source, name))
             return 0, 0, 0
 
     def abandon(self, client_ip: str, name: str) -> None:
         """A check begun with `begin` that never finished (the client left): not a failure."""
-        source = source_key(client_ip)
         with self._lock:
-            for key in ((source,), (source, name)):
-                counter = self._counters.get(key)
-                if counter is not None:
-                    counter.inflight = max(0, counter.inflight - 1)
-                    self._tidy(key)
+            self._release(source_key(client_ip), name)
 
     def failed_at(self, client_ip: str, name: str, at: float) -> None:
         """A failure seen in the log (recorded before a restart, or by another process)."""
@@ -157,6 +148,14 @@ class LoginThrottle:
             counts.append(counter.failures)
             waits.append(counter.until - at)
         return counts[0], counts[1], math.ceil(max(waits))
+
+    def _release(self, source: str, name: str) -> None:
+        """One check fewer in flight; counters left with nothing to remember go."""
+        for key in ((source,), (source, name)):
+            counter = self._counters.get(key)
+            if counter is not None:
+                counter.inflight = max(0, counter.inflight - 1)
+                self._tidy(key)
 
     def _tidy(self, key: tuple) -> None:
         counter = self._counters.get(key)
