@@ -117,3 +117,11 @@ class Conflict(RegistryError):
 
 class PreconditionFailed(RegistryError):
     code = "PRECONDITION"
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failed sign-ins from one source: it may try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins from this address; try again in {retry_after} s")
+        self.retry_after = retry_after

@@ -120,6 +120,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
     app.asgi_handler = middleware(handler)
+    if settings.trusted_proxies:  # outermost: the request log and every event see the client
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.asgi_handler = ProxyHeadersMiddleware(app.asgi_handler, settings.trusted_proxies)
     return app
 
 

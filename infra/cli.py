@@ -50,7 +50,8 @@ def _serve_http(args, settings) -> None:
         import uvicorn
 
         uvicorn.run("infra.app:asgi_app", factory=True, host=settings.host, port=settings.port,
-                    loop="uvloop", http="httptools", access_log=False, log_level="warning")
+                    loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                    proxy_headers=False)  # X-Forwarded-For only as TIDEMARK_TRUSTED_PROXIES says
         return
     from granian import Granian
 

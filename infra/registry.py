@@ -19,7 +19,6 @@ from infra.admin import ensure_admin
 from infra.authz import Authorizer
 from infra.credentials import CredentialStore
 from infra.gc_lock import gc_lock_for
-from infra.lockout import LoginLockout
 from infra.token_authz import TokenAuthorizer
 from infra.tokens import TokenService
 from infra.event_store import event_store_env
@@ -95,8 +94,11 @@ class Registry:
         self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
         self.tokens = TokenService(db, settings.token_lifetime_seconds)
+        from infra.sign_in_guard import attach_sign_ins
+
+        sign_ins = attach_sign_ins(self)
         self.authorizer = authorizer or TokenAuthorizer(
-            self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
+            self.iam_queries, self.queries, self.credentials, self.tokens, sign_ins,
             self.external_url)
         self.uploads = UploadStaging(settings.data_path / "uploads")
         self.gc_lock = gc_lock_for(db)
@@ -167,6 +169,9 @@ class Registry:
         self._ensure_default_project()
         ensure_admin(self)
         self.catch_up()
+        from infra.sign_in_guard import restore_sign_ins
+
+        restore_sign_ins(self)
         if not follow:
             return
         if role in ("all", "workers"):
@@ -193,6 +198,7 @@ class Registry:
             self.sweeper.start()
         if role in ("all", "write", "read"):
             self.pulls.start()
+            self.sign_ins.start()
 
     def _start_webhooks(self, follow: bool) -> None:
         self.webhook_policy_projector.catch_up()
@@ -213,6 +219,7 @@ class Registry:
         if getattr(self, "sweeper", None) is not None:
             self.sweeper.stop()
         self.pulls.stop()
+        self.sign_ins.stop()
         from infra.webhook_wiring import close_webhooks
 
         close_webhooks(self)

@@ -16,7 +16,8 @@ log = structlog.get_logger("rest")
 # OCI-side codes as Harbor's REST API names them.
 HARBOR_CODES = {"DENIED": "FORBIDDEN", "NAME_UNKNOWN": "NOT_FOUND", "MANIFEST_UNKNOWN": "NOT_FOUND",
                 "BLOB_UNKNOWN": "NOT_FOUND", "NAME_INVALID": "BAD_REQUEST",
-                "MANIFEST_INVALID": "BAD_REQUEST", "DIGEST_INVALID": "BAD_REQUEST"}
+                "MANIFEST_INVALID": "BAD_REQUEST", "DIGEST_INVALID": "BAD_REQUEST",
+                "TOOMANYREQUESTS": "TOO_MANY_REQUEST"}
 
 
 def harbor_error(status: int, code: str, message: str) -> Response:

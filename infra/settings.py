@@ -3,7 +3,7 @@
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -45,6 +45,17 @@ class Settings(msgspec.Struct, kw_only=True):
     # the log; `auto` = `child` under `tidemark serve --role all`, `inline` otherwise.
     webhook_delivery: Literal["auto", "inline", "child"] = "auto"
     webhook_nice: int = 10  # scheduling priority the webhook process gives up (0-19)
+    # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
+    # names, before it must wait; the first wait, doubling per failure up to the cap; how
+    # long a quiet source keeps its count.
+    login_throttle_after: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_throttle_source_after: Annotated[int, msgspec.Meta(ge=1)] = 20
+    login_throttle_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    login_throttle_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+    login_throttle_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client;
+    # from anyone else the header is ignored, so a client cannot pick its own address.
+    trusted_proxies: str = ""
 
     @property
     def data_path(self) -> Path:

@@ -5,7 +5,8 @@
   action must be in the token's `access` claim, and the principal behind it
   must still be enabled (a disabled user's tokens stop working at once).
 - Basic credentials (users and robots): verified against the credential store,
-  with a short-lived cache of successful checks and a per-user lockout.
+  with a short-lived cache of successful checks; failed guesses are throttled per
+  source address and recorded (infra/sign_in_guard.py, ADR 0015).
 """
 
 import base64
@@ -14,12 +15,15 @@ import threading
 import time
 from collections import OrderedDict
 
+import anyio
 import anyio.to_thread
 
 from domain.access import ANONYMOUS, Principal, allows, oci_actions, system_allows
 from domain.base import Actor
 from domain.errors import Denied, Unauthorized
 from domain.names import project_of
+from infra.login_throttle import source_key
+from infra.sign_in_guard import SignInAttempt
 from infra.tokens import SERVICE, token_allows
 from projections.cache import MISS
 
@@ -27,12 +31,13 @@ BASIC_CACHE_SECONDS = 60
 
 
 class TokenAuthorizer:
-    def __init__(self, iam, oci, credentials, tokens, lockout, external_url: str) -> None:
+    def __init__(self, iam, oci, credentials, tokens, sign_ins, external_url: str) -> None:
         self.iam = iam
         self.oci = oci
         self.credentials = credentials
         self.tokens = tokens
-        self.lockout = lockout
+        self.sign_ins = sign_ins
+        self._checking: dict[tuple, _Check] = {}
         self.realm = f"{external_url}/service/token"
         self._basic_ok: OrderedDict[bytes, tuple[float, str | None]] = OrderedDict()
         self._lock = threading.Lock()
@@ -59,10 +64,10 @@ class TokenAuthorizer:
             return hit
         return await anyio.to_thread.run_sync(self.oci.project, project)
 
-    async def check_password(self, name: str, secret: str) -> Principal:
-        """The principal behind Basic credentials, or Unauthorized (never saying which part was wrong)."""
-        if self.lockout.locked(name):
-            raise Unauthorized("too many failed logins for this user; try again later")
+    async def check_password(self, name: str, secret: str, attempt: SignInAttempt) -> Principal:
+        """The principal behind Basic credentials, or Unauthorized (never saying which part was
+        wrong); SignInThrottled while this source must wait after failed guesses."""
+        self.sign_ins.check(attempt, name)  # first: a cached success is no way around a wait
         key = hashlib.sha256(f"{name}\x00{secret}".encode()).digest()
         # A cached success counts only while the stored hash is the one it was checked
         # against: a password change or secret refresh ends it everywhere at once.
@@ -71,11 +76,8 @@ class TokenAuthorizer:
             stored = await anyio.to_thread.run_sync(self.credentials.current_hash, name)
         cached = self._basic_ok.get(key)
         if stored is None or cached is None or cached[0] < time.monotonic() or cached[1] != stored:
-            ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
-            if not ok:
-                self.lockout.failed(name)
+            if not await self._check_once(key, name, secret, attempt, known=stored is not None):
                 raise Unauthorized("invalid username or password")
-            self.lockout.succeeded(name)
             with self._lock:
                 self._basic_ok[key] = (time.monotonic() + BASIC_CACHE_SECONDS, stored)
                 if len(self._basic_ok) > 10_000:
@@ -85,7 +87,38 @@ class TokenAuthorizer:
             raise Unauthorized("invalid username or password")
         return principal
 
-    async def basic_principal(self, authorization: str | None) -> Principal:
+    async def _check_once(self, key: bytes, name: str, secret: str, attempt: SignInAttempt,
+                          known: bool) -> bool:
+        """Verify a password, once for identical credentials from one source arriving together
+        (a client's parallel requests): the throttle counts one check, not one per request."""
+        together = (key, source_key(attempt.client_ip))
+        pending = self._checking.get(together)
+        if pending is not None:
+            await pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            if not pending.finished:  # its client left before the answer: check anew
+                return await self._check_once(key, name, secret, attempt, known)
+            return pending.ok
+        pending = self._checking[together] = _Check()
+        try:
+            self.sign_ins.begin(attempt, name)
+            try:
+                pending.ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
+            except BaseException:
+                self.sign_ins.abandon(attempt, name)
+                raise
+            self.sign_ins.end(attempt, name, pending.ok, known)
+            pending.finished = True
+            return pending.ok
+        except Exception as error:
+            pending.error = error
+            raise
+        finally:
+            del self._checking[together]
+            pending.done.set()
+
+    async def basic_principal(self, authorization: str | None, attempt: SignInAttempt) -> Principal:
         """ANONYMOUS without credentials; the user or robot for valid Basic credentials."""
         if not authorization:
             return ANONYMOUS
@@ -98,7 +131,7 @@ class TokenAuthorizer:
             raise Unauthorized("malformed Basic credentials")
         if not sep or not name:
             raise Unauthorized("malformed Basic credentials")
-        return await self.check_password(name, secret)
+        return await self.check_password(name, secret, attempt)
 
     # -- OCI routes -----------------------------------------------------------------
 
@@ -118,7 +151,7 @@ class TokenAuthorizer:
         if scheme == "bearer":
             principal = await self._bearer(authorization[7:].strip(), repository, actions)
         else:
-            principal = await self.basic_principal(authorization)
+            principal = await self.basic_principal(authorization, _oci_attempt(request))
             await self._check(principal, repository, actions)
         return Actor(name=principal.name, client_ip=request.client_ip, request_id=request.request_id)
 
@@ -170,7 +203,7 @@ class TokenAuthorizer:
             if principal is None or not principal.usable():
                 raise Unauthorized("the token's account is disabled, expired or gone")
         else:
-            principal = await self.basic_principal(authorization)
+            principal = await self.basic_principal(authorization, _oci_attempt(request))
         if system_allows(principal, "catalog", "read"):
             return None
         projects = await anyio.to_thread.run_sync(self.oci.all_projects)
@@ -184,8 +217,26 @@ class TokenAuthorizer:
         except (Unauthorized, Denied):
             return False
 
-    async def rest_principal(self, request) -> Principal:
-        return await self.basic_principal(request.headers.get("authorization"))
+    async def rest_principal(self, request, door: str = "rest") -> Principal:
+        """The caller of a Litestar route (the REST API, or the token service as door `token`)."""
+        client = request.scope.get("client")
+        attempt = SignInAttempt(door, client[0] if client else "",
+                                request.scope.get("state", {}).get("request_id", ""))
+        return await self.basic_principal(request.headers.get("authorization"), attempt)
+
+
+class _Check:
+    """A password check in progress, awaited by identical ones that arrive meanwhile."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.ok = False
+        self.finished = False
+        self.error: Exception | None = None
+
+
+def _oci_attempt(request) -> SignInAttempt:
+    return SignInAttempt("oci", request.client_ip, request.request_id)
 
 
 def project_allows(principal: Principal, project: str, public: bool, resource: str, action: str) -> bool:

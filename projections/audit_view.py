@@ -14,6 +14,7 @@ from domain.pulls import PullBatch
 from domain.repository_info import RepositoryInfo
 from domain.retention import RetentionPolicy
 from domain.robot import Robot
+from domain.sign_ins import SignInFailures, readable
 from domain.tag import Tag
 from domain.user import User
 from infra.sql import Writer
@@ -89,6 +90,10 @@ class AuditView:
         w.execute(f"DROP INDEX IF EXISTS {self.p}audit_project")
 
     def apply(self, w: Writer, event: Any, position: int) -> set:
+        if isinstance(event, SignInFailures.Recorded):
+            w.executemany(f"INSERT INTO {self.p}audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT DO NOTHING", sign_in_rows(event, position))
+            return set()
         if isinstance(event, PullBatch.Recorded):
             rows = [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
                      stamp(datetime.fromtimestamp(p["at"], timezone.utc)),
@@ -106,3 +111,26 @@ class AuditView:
                   (position, event.actor, resource, resource_type, operation, stamp(event.timestamp),
                    _project(resource_type, resource), event.client_ip, event.request_id))
         return set()
+
+
+def sign_in_rows(event: Any, position: int) -> list[tuple]:
+    """Failed sign-ins as audit rows. The caller is `anonymous` (it proved nothing); the
+    resource is the name tried, escaped: resource_type `user` or `robot` for an account,
+    `unknown_user` for a name that is none. A source's refused attempts are one row with
+    their count, and so are failures a flood left unitemized."""
+    rows = []
+    for seq, f in enumerate(event.failures):
+        kind = ("robot" if f["name"].startswith("robot$") else "user") if f["known"] else "unknown_user"
+        rows.append((position, seq, "anonymous", readable(f["name"]), kind, "login_failed",
+                     stamp(datetime.fromtimestamp(f["at"], timezone.utc)), None, f["client_ip"],
+                     f["request_id"]))
+    for seq, r in enumerate(event.refused, start=len(event.failures)):
+        names = ", ".join(readable(n) for n in r["names"])
+        rows.append((position, seq, "anonymous", f"{names}: {r['count']} attempts refused while waiting",
+                     "user", "login_throttled", stamp(datetime.fromtimestamp(r["last_at"], timezone.utc)),
+                     None, r["client_ip"], r["request_id"]))
+    if event.dropped:
+        rows.append((position, len(rows), "anonymous",
+                     f"{event.dropped} failed sign-ins not itemized (too many at once)", "user",
+                     "login_failed", stamp(event.timestamp), None, "", event.request_id))
+    return rows

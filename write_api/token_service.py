@@ -3,8 +3,9 @@
 from litestar import Request, Response, get
 
 from domain.access import system_allows
-from domain.errors import BadRequest
+from domain.errors import BadRequest, RegistryError, TooManyRequests
 from domain.names import check_repository
+from infra.errors import status_for
 from infra.tokens import SERVICE
 
 MAX_SCOPES = 50
@@ -29,7 +30,15 @@ def parse_scope(scope: str) -> tuple[str, str, set[str]]:
     return kind, name, wanted
 
 
-@get("/service/token")
+def oci_error(request: Request, error: RegistryError) -> Response:
+    """Waits are answered with the distribution spec's TOOMANYREQUESTS code, the one Docker
+    clients recognise from a token service (Harbor's REST name for it is another)."""
+    waits = {} if error.retry_after is None else {"retry-after": str(error.retry_after)}
+    return Response({"errors": [{"code": error.code, "message": error.message}]},
+                    status_code=status_for(error), headers=waits, media_type="application/json")
+
+
+@get("/service/token", exception_handlers={TooManyRequests: oci_error})
 async def issue_token(request: Request) -> Response:
     """A JWT whose `access` claim lists only what the caller may do in each requested scope."""
     registry = request.app.state.registry
@@ -40,7 +49,7 @@ async def issue_token(request: Request) -> Response:
               for part in value.split(" ") if part]
     if len(scopes) > MAX_SCOPES:
         raise BadRequest(f"at most {MAX_SCOPES} scopes per token request")
-    principal = await registry.authorizer.rest_principal(request)
+    principal = await registry.authorizer.rest_principal(request, door="token")
     access = []
     for kind, name, wanted in (parse_scope(scope) for scope in scopes):
         if kind == "registry":

@@ -85,8 +85,3 @@ class TestRobotsOnPostgres(robots_tokens.TestRobots):
       "test_token_of_a_disabled_user_stops_working")
 class TestTokenServiceOnPostgres(robots_tokens.TestTokenService):
     pass
-
-
-@only("test_five_wrong_passwords_lock_out_only_that_user")
-class TestLockoutOnPostgres(robots_tokens.TestLockout):
-    pass

@@ -1,4 +1,5 @@
-"""Robot accounts, the Docker token service, bearer tokens on /v2/, and login lockout."""
+"""Robot accounts, the Docker token service and bearer tokens on /v2/ (sign-in throttling:
+test_sign_in_throttle.py)."""
 
 import hashlib
 import hmac
@@ -470,28 +471,3 @@ class TestTokenService(IamTests):
     def test_base_endpoint_accepts_a_bearer_token(self, http, world):
         token = token_for(http, "repository:library/app:pull", anonymously=True).json()["token"]
         assert http.get("/v2/", headers=bearer(token)).status_code == 200
-
-
-class TestLockout(IamTests):
-    def test_five_wrong_passwords_lock_out_only_that_user(self, http):
-        # given: alice has signed in before
-        create_user(http, "alice")
-        create_user(http, "bob")
-        assert http.get(f"{API}/users/current", headers=as_user("alice")).status_code == 200
-        # when
-        for _ in range(5):
-            wrong = http.get(f"{API}/users/current", headers=as_user("alice", "Guess-Passw0rd"))
-            assert wrong.status_code == 401
-        # then
-        refused = http.get(f"{API}/users/current", headers=as_user("alice"))
-        assert refused.status_code == 401
-        assert errors(refused) == ["UNAUTHORIZED"]
-        assert token_for(http, "repository:library/app:pull", headers=as_user("alice")).status_code == 401
-        assert http.get("/v2/", headers=as_user("alice")).status_code == 401
-        assert http.get(f"{API}/users/current", headers=as_user("bob")).status_code == 200
-
-    def test_four_wrong_passwords_do_not_lock_out(self, http):
-        create_user(http, "alice")
-        for _ in range(4):
-            http.get(f"{API}/users/current", headers=as_user("alice", "Guess-Passw0rd"))
-        assert http.get(f"{API}/users/current", headers=as_user("alice")).status_code == 200
