@@ -283,8 +283,8 @@ def generate(registry: Any, repos: int, target: int, hot_moves: int, batch: int,
     def push(writer: LogWriter, state: RepoState, which: str) -> Any:
         config = digest_of(state.name, "config")
         layer = digest_of(state.name, "layer", which)
-        writer.add(BlobLink.create(state.name, layer, 5_678, None, actor()))
-        manifest = Manifest.push(state.name, getattr(state, which), 512, parsed(config, layer), actor())
+        writer.add(BlobLink.create(state.name, layer, 5_678, None, actor(), generation=1))
+        manifest = Manifest.push(state.name, getattr(state, which), 512, parsed(config, layer), actor(), generation=1)
         writer.add(manifest)
         return manifest
 
@@ -307,11 +307,11 @@ def generate(registry: Any, repos: int, target: int, hot_moves: int, batch: int,
 
     # The hot repository first: its tag is then moved all along the log.
     for state in [hot, *states]:
-        writer.add(BlobLink.create(state.name, digest_of(state.name, "config"), 1_234, None, actor()))
+        writer.add(BlobLink.create(state.name, digest_of(state.name, "config"), 1_234, None, actor(), generation=1))
         state.m1_aggregate = push(writer, state, "m1")
         push(writer, state, "m2")
-        state.latest = Tag.create(state.name, "latest" if state is not hot else HOT_TAG, state.m1, actor())
-        state.stable = Tag.create(state.name, "stable", state.m2, actor())
+        state.latest = Tag.create(state.name, "latest" if state is not hot else HOT_TAG, state.m1, actor(), generation=1)
+        state.stable = Tag.create(state.name, "stable", state.m2, actor(), generation=1)
         writer.add(state.latest)
         writer.add(state.stable)
         if state is hot:

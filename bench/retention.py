@@ -49,13 +49,13 @@ def populate(registry, count: int, batch: int = 500) -> float:
     parsed = ParsedManifest(media_type=OCI_MANIFEST, artifact_type=None, blobs=[config, layer],
                             foreign_blobs=[], manifests=[], subject=None, annotations={}, blob_bytes=2048)
     started = time.perf_counter()
-    registry.app.save(BlobLink.create(REPOSITORY, config, 1024, None, actor),
-                      BlobLink.create(REPOSITORY, layer, 1024, None, actor))
+    registry.app.save(BlobLink.create(REPOSITORY, config, 1024, None, actor, generation=1),
+                      BlobLink.create(REPOSITORY, layer, 1024, None, actor, generation=1))
     pending = []
     for index in range(count):
         digest = digest_of("manifest", str(index))
         name = f"v{index // 100}.{index % 100}" if index % 2 else f"build-{index:05d}"
-        pending += [Manifest.push(REPOSITORY, digest, 512, parsed, actor), Tag.create(REPOSITORY, name, digest, actor)]
+        pending += [Manifest.push(REPOSITORY, digest, 512, parsed, actor, generation=1), Tag.create(REPOSITORY, name, digest, actor, generation=1)]
         if len(pending) >= batch:
             registry.app.save(*pending)
             pending = []

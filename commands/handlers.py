@@ -66,14 +66,18 @@ class RegistryCommands:
 
     def require_project(self, repository: str) -> Project:
         project = self.app.find(project_id(project_of(repository)), Project)
-        if project is None:
+        if project is None or project.deleted:
             raise NameUnknown("repository name not known to registry: its project does not exist",
                               {"name": repository})
         return project
 
-    def check_mutable(self, repository: str, tags: list[str], doing: str) -> None:
+    def generation(self, repository: str) -> int:
+        """The generation of the repository's project: the streams inside it are keyed by it."""
+        return self.require_project(repository).generation
+
+    def check_mutable(self, repository: str, tags: list[str], doing: str, generation: int) -> None:
         """Refuse with DENIED if an immutability rule protects any of these tags."""
-        rules = self.app.find(immutability_id(project_of(repository)), ImmutabilityRules)
+        rules = self.app.find(immutability_id(project_of(repository), generation), ImmutabilityRules)
         if rules is None or not rules.rules:
             return
         for tag in tags:
@@ -100,112 +104,115 @@ class RegistryCommands:
 
     @retried
     def link_blob(self, command: LinkBlob) -> Outcome:
-        self.require_project(command.repository)
-        link = self._link(command.repository, command.digest, command.size, None, command.actor)
+        g = self.generation(command.repository)
+        link = self._link(command.repository, command.digest, command.size, None, command.actor, g)
         return self._save(link, *self._charges(link, command.repository, command.digest,
-                                               command.size, command.actor))
+                                               command.size, command.actor, g))
 
-    def _charges(self, link: BlobLink, repository: str, digest: str, size: int, actor) -> list:
+    def _charges(self, link: BlobLink, repository: str, digest: str, size: int, actor, g: int) -> list:
         """Quota aggregates to save with a link that is new (or linked again)."""
         if not link.pending_events:  # already linked: nothing new to charge
             return []
-        return self.quotas.charge(repository, digest, size, actor)
+        return self.quotas.charge(repository, digest, size, actor, g)
 
-    def _link(self, repository, digest, size, mounted_from, actor) -> BlobLink:
-        link = self.app.find(blob_link_id(repository, digest), BlobLink)
+    def _link(self, repository, digest, size, mounted_from, actor, g: int) -> BlobLink:
+        link = self.app.find(blob_link_id(repository, digest, g), BlobLink)
         if link is None:
-            return BlobLink.create(repository, digest, size, mounted_from, actor)
+            return BlobLink.create(repository, digest, size, mounted_from, actor, generation=g)
         link.relink(size, mounted_from, actor)
         return link
 
     @retried
     def mount_blob(self, command: MountBlob) -> Outcome:
         """Link a blob held by another repository; BlobUnknown if it holds none."""
-        self.require_project(command.repository)
-        source = self.app.find(blob_link_id(command.from_repository, command.digest), BlobLink)
+        g = self.generation(command.repository)
+        source = self.app.find(blob_link_id(command.from_repository, command.digest,
+                                            self.generation(command.from_repository)), BlobLink)
         if source is None or not source.linked:
             raise BlobUnknown("blob not in the source repository", {"digest": command.digest})
         link = self._link(command.repository, command.digest, source.size,
-                          command.from_repository, command.actor)
+                          command.from_repository, command.actor, g)
         outcome = self._save(link, *self._charges(link, command.repository, command.digest,
-                                                  source.size, command.actor))
+                                                  source.size, command.actor, g))
         return Outcome(position=outcome.position, size=source.size)
 
     @retried
     def unlink_blob(self, command: UnlinkBlob) -> Outcome:
-        link = self.app.find(blob_link_id(command.repository, command.digest), BlobLink)
+        g = self.generation(command.repository)
+        link = self.app.find(blob_link_id(command.repository, command.digest, g), BlobLink)
         if link is None or not link.linked:
             raise BlobUnknown("blob unknown to registry", {"digest": command.digest})
         link.unlink(command.actor)
-        return self._save(link, *self.quotas.release(command.repository, command.digest, command.actor))
+        return self._save(link, *self.quotas.release(command.repository, command.digest, command.actor, g))
 
     @retried
     def push_manifest(self, command: PushManifest) -> Outcome:
-        self.require_project(command.repository)
-        self._require_references(command)
-        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        g = self.generation(command.repository)
+        self._require_references(command, g)
+        manifest = self.app.find(manifest_id(command.repository, command.digest, g), Manifest)
         if manifest is None:
             manifest = Manifest.push(command.repository, command.digest, command.size,
-                                     command.parsed, command.actor)
+                                     command.parsed, command.actor, generation=g)
         else:
             manifest.push_again(command.size, command.parsed, command.actor)
         touched = [manifest]
         if manifest.pending_events:  # the manifest's own bytes count toward the quota
-            touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor)
+            touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor, g)
         if command.tag is not None:
             pushed = not manifest.pending_events  # the push only tags a manifest already here
-            tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+            tag = self.app.find(tag_id(command.repository, command.tag, g), Tag)
             if tag is None:
                 tag = Tag.create(command.repository, command.tag, command.digest, command.actor,
-                                 pushed=pushed)
+                                 pushed=pushed, generation=g)
             else:
                 if tag.digest not in (None, command.digest):
-                    self.check_mutable(command.repository, [command.tag], "overwrite the tag")
+                    self.check_mutable(command.repository, [command.tag], "overwrite the tag", g)
                 tag.point_at(command.digest, command.actor, pushed=pushed)
             touched.append(tag)
         return self._save(*touched)
 
-    def _require_references(self, command: PushManifest) -> None:
+    def _require_references(self, command: PushManifest, g: int) -> None:
         for digest in command.parsed.blobs:
-            link = self.app.find(blob_link_id(command.repository, digest), BlobLink)
+            link = self.app.find(blob_link_id(command.repository, digest, g), BlobLink)
             if link is None or not link.linked:
                 raise ManifestBlobUnknown("manifest references a blob the repository lacks",
                                           {"digest": digest})
         for digest in command.parsed.manifests:
-            child = self.app.find(manifest_id(command.repository, digest), Manifest)
+            child = self.app.find(manifest_id(command.repository, digest, g), Manifest)
             if child is None or child.deleted:
                 raise ManifestBlobUnknown("index references a manifest the repository lacks",
                                           {"digest": digest})
 
     @retried
     def delete_manifest(self, command: DeleteManifest) -> Outcome:
-        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        g = self.generation(command.repository)
+        manifest = self.app.find(manifest_id(command.repository, command.digest, g), Manifest)
         if manifest is None or manifest.deleted:
             raise ManifestUnknown("manifest unknown", {"digest": command.digest})
-        self.check_mutable(command.repository, command.tags, "delete the artifact")
+        self.check_mutable(command.repository, command.tags, "delete the artifact", g)
         manifest.delete(command.actor, command.cause)
         loaded: dict = {}  # one instance per aggregate, however many deletions touch it
         touched: list = [manifest, *self.quotas.release(command.repository, command.digest,
-                                                        command.actor, loaded)]
+                                                        command.actor, g, loaded)]
         touched += self._remove_tags(command.repository, command.digest, command.tags,
-                                     command.actor, command.cause)
+                                     command.actor, command.cause, g)
         cause = {**(command.cause or {}), "with": command.digest}
         for digest, tags in command.dependents.items():
-            dependent = self.app.find(manifest_id(command.repository, digest), Manifest)
+            dependent = self.app.find(manifest_id(command.repository, digest, g), Manifest)
             if dependent is None or dependent.deleted:
                 continue  # deleted meanwhile
-            self.check_mutable(command.repository, tags, "delete the artifact")
+            self.check_mutable(command.repository, tags, "delete the artifact", g)
             dependent.delete(command.actor, cause)
             touched += [dependent, *self.quotas.release(command.repository, digest, command.actor,
-                                                        loaded)]
-            touched += self._remove_tags(command.repository, digest, tags, command.actor, cause)
+                                                        g, loaded)]
+            touched += self._remove_tags(command.repository, digest, tags, command.actor, cause, g)
         return self._save(*touched)
 
     def _remove_tags(self, repository: str, digest: str, names: list[str], actor: Actor,
-                     cause: dict | None) -> list:
+                     cause: dict | None, g: int) -> list:
         removed = []
         for name in names:
-            tag = self.app.find(tag_id(repository, name), Tag)
+            tag = self.app.find(tag_id(repository, name, g), Tag)
             if tag is not None and tag.digest == digest:
                 tag.remove(actor, cause)
                 removed.append(tag)
@@ -213,45 +220,48 @@ class RegistryCommands:
 
     @retried
     def remove_tag(self, command: RemoveTag) -> Outcome:
-        tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+        g = self.generation(command.repository)
+        tag = self.app.find(tag_id(command.repository, command.tag, g), Tag)
         if tag is None or tag.digest is None:
             raise ManifestUnknown("tag unknown", {"tag": command.tag})
-        self.check_mutable(command.repository, [command.tag], "delete the tag")
+        self.check_mutable(command.repository, [command.tag], "delete the tag", g)
         tag.remove(command.actor, command.cause)
         return self._save(tag)
 
     @retried
     def add_tag(self, command: AddTag) -> Outcome:
         """Point a tag at a manifest the repository holds now."""
-        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        g = self.generation(command.repository)
+        manifest = self.app.find(manifest_id(command.repository, command.digest, g), Manifest)
         if manifest is None or manifest.deleted:
             raise ManifestUnknown("artifact not in the repository (undelete it first)",
                                   {"digest": command.digest})
-        tag = self.app.find(tag_id(command.repository, command.tag), Tag)
+        tag = self.app.find(tag_id(command.repository, command.tag, g), Tag)
         if tag is None:
-            tag = Tag.create(command.repository, command.tag, command.digest, command.actor)
+            tag = Tag.create(command.repository, command.tag, command.digest, command.actor, generation=g)
         else:
             if tag.digest not in (None, command.digest):
-                self.check_mutable(command.repository, [command.tag], "move the tag")
+                self.check_mutable(command.repository, [command.tag], "move the tag", g)
             tag.point_at(command.digest, command.actor)
         return self._save(tag)
 
     @retried
     def delete_repository(self, command: DeleteRepository) -> Outcome:
         """Delete every manifest of a repository and its tags, in one atomic save."""
+        g = self.generation(command.repository)
         touched: list = []
         loaded: dict = {}
         self.check_mutable(command.repository, [t for tags in command.manifests.values() for t in tags],
-                           "delete the repository")
+                           "delete the repository", g)
         for digest, tags in command.manifests.items():
-            manifest = self.app.find(manifest_id(command.repository, digest), Manifest)
+            manifest = self.app.find(manifest_id(command.repository, digest, g), Manifest)
             if manifest is None or manifest.deleted:
                 continue
             manifest.delete(command.actor)
             touched.append(manifest)
-            touched += self.quotas.release(command.repository, digest, command.actor, loaded)
+            touched += self.quotas.release(command.repository, digest, command.actor, g, loaded)
             for name in tags:
-                tag = self.app.find(tag_id(command.repository, name), Tag)
+                tag = self.app.find(tag_id(command.repository, name, g), Tag)
                 if tag is not None and tag.digest == digest:
                     tag.remove(command.actor)
                     touched.append(tag)
@@ -259,8 +269,10 @@ class RegistryCommands:
 
     @retried
     def undelete_manifest(self, command: UndeleteManifest) -> Outcome:
-        """Bring a deleted manifest back (its bytes and blobs must still be stored)."""
-        manifest = self.app.find(manifest_id(command.repository, command.digest), Manifest)
+        """Bring a deleted manifest back (its bytes and blobs must still be stored); only a
+        manifest of this generation of the project: a deleted project's are not the new one's."""
+        g = self.generation(command.repository)
+        manifest = self.app.find(manifest_id(command.repository, command.digest, g), Manifest)
         if manifest is None:
             raise ManifestUnknown("artifact never existed here", {"digest": command.digest})
         if not manifest.deleted:
@@ -268,19 +280,19 @@ class RegistryCommands:
         touched: list = [manifest]
         loaded: dict = {}
         for digest in command.parsed.blobs:
-            link = self.app.find(blob_link_id(command.repository, digest), BlobLink)
+            link = self.app.find(blob_link_id(command.repository, digest, g), BlobLink)
             if link is not None and not link.linked:
                 link.relink(link.size, None, command.actor)
                 touched.append(link)
-                touched += self.quotas.charge(command.repository, digest, link.size, command.actor, loaded)
+                touched += self.quotas.charge(command.repository, digest, link.size, command.actor, g, loaded)
             elif link is None:
                 raise ManifestBlobUnknown("a blob of this artifact is gone", {"digest": digest})
         for digest in command.parsed.manifests:
-            child = self.app.find(manifest_id(command.repository, digest), Manifest)
+            child = self.app.find(manifest_id(command.repository, digest, g), Manifest)
             if child is None or child.deleted:
                 raise ManifestBlobUnknown("undelete the index's manifests first", {"digest": digest})
         manifest.push_again(command.size, command.parsed, command.actor)
-        touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor, loaded)
+        touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor, g, loaded)
         return self._save(*touched)
 
     def abandon_upload(self, command: AbandonUpload) -> Outcome:

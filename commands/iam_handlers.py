@@ -138,7 +138,16 @@ class IamCommands:
             raise PreconditionFailed("the project still holds repositories; delete them first",
                                      {"repositories": c.repositories})
         project.delete(c.actor)
-        return self._save(project)
+        robots = []
+        for name in c.robots:  # a project's robots go with it, as in Harbor
+            robot = self.app.find(robot_id(name), Robot)
+            if robot is not None and not robot.deleted:
+                robot.delete(c.actor)
+                robots.append(robot)
+        outcome = self._save(project, *robots)
+        for robot in robots:
+            self.credentials.delete(robot.name)
+        return outcome
 
     @retried
     def add_member(self, c: AddMember) -> Outcome:

@@ -58,6 +58,7 @@ class DeleteProject(msgspec.Struct, frozen=True):
     project: str
     repositories: int
     actor: Actor
+    robots: list[str] = []  # the project's robot accounts: deleted with it
 
 
 class AddMember(msgspec.Struct, frozen=True):

@@ -8,6 +8,8 @@ from domain.base import Actor
 from domain.errors import NotFound
 from domain.label import ArtifactLabel, Label, artifact_label_id, label_id
 from domain.manifest import Manifest, manifest_id
+from domain.names import project_of
+from domain.project import Project, project_id
 
 
 class PutLabel(msgspec.Struct, frozen=True):
@@ -41,22 +43,33 @@ class LabelCommands:
     def __init__(self, app) -> None:
         self.app = app
 
+    def _generation(self, project: str | None) -> int:
+        """Global labels have one generation; a project label the generation of its project."""
+        if project is None:
+            return 1
+        owner = self.app.find(project_id(project), Project)
+        if owner is None or owner.deleted:
+            raise NotFound("project not found", {"project": project})
+        return owner.generation
+
     def _save(self, aggregate) -> Outcome:
         recordings = self.app.save(aggregate)
         return Outcome(position=recordings[0].notification.id if recordings else None)
 
     @retried
     def create_label(self, c: PutLabel) -> Outcome:
-        label = self.app.find(label_id(c.scope, c.project, c.name), Label)
+        generation = self._generation(c.project)
+        label = self.app.find(label_id(c.scope, c.project, c.name, generation), Label)
         if label is None:
-            label = Label.create(c.name, c.description, c.color, c.scope, c.project, c.actor)
+            label = Label.create(c.name, c.description, c.color, c.scope, c.project, c.actor,
+                                 generation=generation)
         else:
             label.recreate(c.description, c.color, c.actor)
         return self._save(label)
 
     @retried
     def change_label(self, c: ChangeLabel) -> Outcome:
-        label = self.app.find(label_id(c.scope, c.project, c.name), Label)
+        label = self.app.find(label_id(c.scope, c.project, c.name, self._generation(c.project)), Label)
         if label is None:
             raise NotFound("label not found", {"name": c.name})
         if c.delete:
@@ -67,13 +80,14 @@ class LabelCommands:
 
     @retried
     def label_artifact(self, c: LabelArtifact) -> Outcome:
-        manifest = self.app.find(manifest_id(c.repository, c.digest), Manifest)
+        generation = self._generation(project_of(c.repository))
+        manifest = self.app.find(manifest_id(c.repository, c.digest, generation), Manifest)
         if manifest is None or manifest.deleted:
             raise NotFound("artifact not found", {"digest": c.digest})
-        link = self.app.find(artifact_label_id(c.repository, c.digest, c.label), ArtifactLabel)
+        link = self.app.find(artifact_label_id(c.repository, c.digest, c.label, generation), ArtifactLabel)
         if c.on:
             if link is None:
-                link = ArtifactLabel.add(c.repository, c.digest, c.label, c.actor)
+                link = ArtifactLabel.add(c.repository, c.digest, c.label, c.actor, generation=generation)
             else:
                 link.add_again(c.actor)
         elif link is None:

@@ -34,12 +34,16 @@ class PolicyCommands:
     def __init__(self, app: RegistryApplication) -> None:
         self.app = app
 
-    def _rules(self, project: str, actor: Actor) -> ImmutabilityRules:
+    def _owner(self, project: str) -> Project:
         owner = self.app.find(project_id(project), Project)
         if owner is None or owner.deleted:
             raise NotFound("project not found", {"project": project})
-        rules = self.app.find(immutability_id(project), ImmutabilityRules)
-        return rules or ImmutabilityRules.create(project, actor)
+        return owner
+
+    def _rules(self, project: str, actor: Actor) -> ImmutabilityRules:
+        generation = self._owner(project).generation
+        rules = self.app.find(immutability_id(project, generation), ImmutabilityRules)
+        return rules or ImmutabilityRules.create(project, actor, generation=generation)
 
     @retried
     def put_immutable_rule(self, command: PutImmutableRule) -> Outcome:
@@ -50,10 +54,8 @@ class PolicyCommands:
 
     @retried
     def set_quota_limit(self, command: SetQuotaLimit) -> Outcome:
-        owner = self.app.find(project_id(command.project), Project)
-        if owner is None or owner.deleted:
-            raise NotFound("project not found", {"project": command.project})
-        quota = QuotaAccounting(self.app).quota(command.project)
+        owner = self._owner(command.project)
+        quota = QuotaAccounting(self.app).quota(command.project, owner.generation)
         quota.set_limit(command.limit, command.actor)
         recordings = self.app.save(quota)
         return Outcome(position=recordings[-1].notification.id if recordings else None)

@@ -25,27 +25,37 @@ class QuotaAccounting:
             loaded[aggregate_id] = found
         return found
 
-    def quota(self, project: str, loaded: dict | None = None) -> Quota:
-        quota = self._find(quota_id(project), Quota, loaded)
+    def quota(self, project: str, generation: int, loaded: dict | None = None) -> Quota:
+        quota = self._find(quota_id(project, generation), Quota, loaded)
         if quota is None:
-            quota = Quota.create(project, UNLIMITED, SYSTEM)
+            quota = Quota.create(project, UNLIMITED, SYSTEM, generation=generation)
             if loaded is not None:
                 loaded[quota.id] = quota
         return quota
 
+    def generation(self, repository: str) -> int:
+        from domain.errors import NameUnknown
+        from domain.project import Project, project_id
+
+        project = self.app.find(project_id(project_of(repository)), Project)
+        if project is None or project.deleted:
+            raise NameUnknown("repository name not known to registry: its project does not exist",
+                              {"name": repository})
+        return project.generation
+
     def would_exceed(self, repository: str, digest: str, size: int) -> bool:
         """A read-only pre-check, so refused bytes are never moved into storage."""
-        project = project_of(repository)
-        blob = self.app.find(project_blob_id(project, digest), ProjectBlob)
+        project, generation = project_of(repository), self.generation(repository)
+        blob = self.app.find(project_blob_id(project, digest, generation), ProjectBlob)
         if blob is not None and blob.references:
             return False
-        return self.quota(project).would_exceed(size)
+        return self.quota(project, generation).would_exceed(size)
 
     def _record_exceeded(self, repository: str, digest: str, size: int, actor: Actor) -> Quota:
         """Save QUOTA_EXCEED; other pushers may be charging the same quota, so retry from a
         fresh load on a conflict (the refusal stands either way)."""
         for _ in range(25):
-            quota = self.quota(project_of(repository))
+            quota = self.quota(project_of(repository), self.generation(repository))
             quota.exceeded(repository, digest, size, actor)
             try:
                 self.app.save(quota)
@@ -63,18 +73,19 @@ class QuotaAccounting:
                 f"{quota.used} used, this blob needs {size}",
                 {"project": quota.project, "limit": quota.limit, "used": quota.used, "size": size})
 
-    def charge(self, repository: str, digest: str, size: int, actor: Actor, loaded: dict | None = None) -> list:
+    def charge(self, repository: str, digest: str, size: int, actor: Actor, generation: int,
+               loaded: dict | None = None) -> list:
         """Aggregates to save with the link; QuotaExceeded (after recording it) if over the limit."""
         project = project_of(repository)
-        blob = self._find(project_blob_id(project, digest), ProjectBlob, loaded)
+        blob = self._find(project_blob_id(project, digest, generation), ProjectBlob, loaded)
         if blob is None:
-            blob = ProjectBlob.reference_first(project, digest, size, repository, actor)
+            blob = ProjectBlob.reference_first(project, digest, size, repository, actor, generation=generation)
             counts = True
         else:
             counts = blob.reference(repository, actor)
         if not counts:
             return [blob]
-        quota = self.quota(project, loaded)
+        quota = self.quota(project, generation, loaded)
         try:
             quota.charge(repository, digest, size, actor)
         except QuotaExceeded:
@@ -82,11 +93,12 @@ class QuotaAccounting:
             raise
         return [blob, quota]
 
-    def release(self, repository: str, digest: str, actor: Actor, loaded: dict | None = None) -> list:
+    def release(self, repository: str, digest: str, actor: Actor, generation: int,
+                loaded: dict | None = None) -> list:
         project = project_of(repository)
-        blob = self._find(project_blob_id(project, digest), ProjectBlob, loaded)
+        blob = self._find(project_blob_id(project, digest, generation), ProjectBlob, loaded)
         if blob is None or not blob.unreference(repository, actor):
             return [blob] if blob is not None else []
-        quota = self.quota(project, loaded)
+        quota = self.quota(project, generation, loaded)
         quota.release(digest, blob.size, actor)
         return [blob, quota]

@@ -7,6 +7,9 @@ import msgspec
 from commands.handlers import retried
 from commands.messages import Outcome
 from domain.base import Actor
+from domain.errors import NotFound
+from domain.names import project_of
+from domain.project import Project, project_id
 from domain.repository_info import RepositoryInfo, check_description, repository_info_id
 
 
@@ -23,11 +26,14 @@ class RepositoryInfoCommands:
     @retried
     def describe_repository(self, c: DescribeRepository) -> Outcome:
         """Set the description; an unchanged one records nothing."""
-        info = self.app.find(repository_info_id(c.repository), RepositoryInfo)
+        owner = self.app.find(project_id(project_of(c.repository)), Project)
+        if owner is None or owner.deleted:
+            raise NotFound("project not found", {"repository": c.repository})
+        info = self.app.find(repository_info_id(c.repository, owner.generation), RepositoryInfo)
         if info is None:
             if check_description(c.description) == "":
                 return Outcome()  # no description yet, and none asked for
-            info = RepositoryInfo.describe(c.repository, c.description, c.actor)
+            info = RepositoryInfo.describe(c.repository, c.description, c.actor, generation=owner.generation)
         elif not info.change_description(c.description, c.actor):
             return Outcome()
         recordings = self.app.save(info)

@@ -85,13 +85,15 @@ class RetentionCommands:
     def __init__(self, app: RegistryApplication) -> None:
         self.app = app
 
-    def _project(self, name: str) -> None:
+    def _project(self, name: str) -> int:
+        """The project's generation (its retention policy's stream is keyed by it)."""
         owner = self.app.find(project_stream(name), Project)
         if owner is None or owner.deleted:
             raise NotFound("project not found", {"project": name})
+        return owner.generation
 
     def _policy(self, project: str, project_id: int) -> RetentionPolicy:
-        policy = self.app.find(retention_id(project), RetentionPolicy)
+        policy = self.app.find(retention_id(project, self._project(project)), RetentionPolicy)
         if policy is None or not policy.bound_to(project_id):
             raise NotFound("retention policy not found", {"project": project})
         return policy
@@ -105,10 +107,11 @@ class RetentionCommands:
     @retried
     def create_policy(self, command: CreateRetentionPolicy) -> Outcome:
         """Bind a policy to a project; `size` of the outcome is the new policy's id."""
-        self._project(command.project)
-        policy = self.app.find(retention_id(command.project), RetentionPolicy)
+        generation = self._project(command.project)
+        policy = self.app.find(retention_id(command.project, generation), RetentionPolicy)
         if policy is None:
-            policy = RetentionPolicy.create(command.project, command.project_id, command.spec, command.actor)
+            policy = RetentionPolicy.create(command.project, command.project_id, command.spec, command.actor,
+                                            generation=generation)
         else:
             policy.recreate(command.project_id, command.spec, command.actor)
         recordings = self.app.save(policy)

@@ -1,11 +1,11 @@
 """A blob linked to a repository: the repository may serve and reference it."""
 
 from domain.base import Actor, RegistryAggregate
-from domain.names import stream_id
+from domain.names import project_stream_id
 
 
-def blob_link_id(repository: str, digest: str):
-    return stream_id("blob-link", repository, digest)
+def blob_link_id(repository: str, digest: str, generation: int):
+    return project_stream_id("blob-link", generation, repository, digest)
 
 
 class BlobLink(RegistryAggregate):
@@ -45,9 +45,9 @@ class BlobLink(RegistryAggregate):
 
     @classmethod
     def create(cls, repository: str, digest: str, size: int, mounted_from: str | None,
-               actor: Actor) -> "BlobLink":
+               actor: Actor, *, generation: int) -> "BlobLink":
         return cls._create(
-            cls.Linked, id=blob_link_id(repository, digest), repository=repository,
+            cls.Linked, id=blob_link_id(repository, digest, generation), repository=repository,
             digest=digest, size=size, mounted_from=mounted_from, **actor.fields(),
         )
 

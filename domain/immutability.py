@@ -4,7 +4,7 @@ import msgspec
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, NotFound
-from domain.names import stream_id
+from domain.names import project_stream_id
 from domain.selectors import Selector, check_selector, selected
 
 MAX_RULES = 15
@@ -22,8 +22,8 @@ class ImmutableRule(msgspec.Struct, frozen=True):
             and selected(self.tag_selectors, tag)
 
 
-def immutability_id(project: str):
-    return stream_id("immutability", project)
+def immutability_id(project: str, generation: int):
+    return project_stream_id("immutability", generation, project)
 
 
 def check_rule(rule: ImmutableRule) -> ImmutableRule:
@@ -67,8 +67,9 @@ class ImmutabilityRules(RegistryAggregate):
         self.next_id = 1
 
     @classmethod
-    def create(cls, project: str, actor: Actor) -> "ImmutabilityRules":
-        return cls._create(cls.Created, id=immutability_id(project), project=project, **actor.fields())
+    def create(cls, project: str, actor: Actor, *, generation: int) -> "ImmutabilityRules":
+        return cls._create(cls.Created, id=immutability_id(project, generation), project=project,
+                           **actor.fields())
 
     def put_rule(self, rule: ImmutableRule, actor: Actor) -> int:
         """Add (id 0) or replace a rule; return its id."""

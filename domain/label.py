@@ -4,17 +4,18 @@ import re
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NotFound
-from domain.names import stream_id
+from domain.names import project_stream_id
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-def label_id(scope: str, project: str | None, name: str):
-    return stream_id("label", scope, project or "", name)
+def label_id(scope: str, project: str | None, name: str, generation: int = 1):
+    """Global labels (no project) have one generation."""
+    return project_stream_id("label", generation, scope, project or "", name)
 
 
-def artifact_label_id(repository: str, digest: str, label: int):
-    return stream_id("artifact-label", repository, digest, str(label))
+def artifact_label_id(repository: str, digest: str, label: int, generation: int):
+    return project_stream_id("artifact-label", generation, repository, digest, str(label))
 
 
 def check_label(name: str, color: str, scope: str) -> None:
@@ -71,9 +72,9 @@ class Label(RegistryAggregate):
 
     @classmethod
     def create(cls, name: str, description: str, color: str, scope: str, project: str | None,
-               actor: Actor) -> "Label":
+               actor: Actor, *, generation: int = 1) -> "Label":
         check_label(name, color, scope)
-        return cls._create(cls.Created, id=label_id(scope, project, name), name=name,
+        return cls._create(cls.Created, id=label_id(scope, project, name, generation), name=name,
                            description=description[:1024], color=color, scope=scope, project=project,
                            **actor.fields())
 
@@ -130,8 +131,10 @@ class ArtifactLabel(RegistryAggregate):
         self.on = True
 
     @classmethod
-    def add(cls, repository: str, digest: str, label: int, actor: Actor) -> "ArtifactLabel":
-        return cls._create(cls.Added, id=artifact_label_id(repository, digest, label), repository=repository,
+    def add(cls, repository: str, digest: str, label: int, actor: Actor, *,
+            generation: int) -> "ArtifactLabel":
+        return cls._create(cls.Added, id=artifact_label_id(repository, digest, label, generation),
+                           repository=repository,
                            digest=digest, label=label, **actor.fields())
 
     def add_again(self, actor: Actor) -> None:

@@ -2,11 +2,11 @@
 
 from domain.base import Actor, RegistryAggregate
 from domain.manifest_format import ParsedManifest
-from domain.names import stream_id
+from domain.names import project_stream_id
 
 
-def manifest_id(repository: str, digest: str):
-    return stream_id("manifest", repository, digest)
+def manifest_id(repository: str, digest: str, generation: int):
+    return project_stream_id("manifest", generation, repository, digest)
 
 
 class Manifest(RegistryAggregate):
@@ -71,9 +71,9 @@ class Manifest(RegistryAggregate):
 
     @classmethod
     def push(cls, repository: str, digest: str, size: int, parsed: ParsedManifest,
-             actor: Actor) -> "Manifest":
+             actor: Actor, *, generation: int) -> "Manifest":
         return cls._create(
-            cls.Pushed, id=manifest_id(repository, digest), repository=repository,
+            cls.Pushed, id=manifest_id(repository, digest, generation), repository=repository,
             digest=digest, media_type=parsed.media_type, size=size,
             artifact_type=parsed.artifact_type, subject=parsed.subject,
             blobs=parsed.blobs, manifests=parsed.manifests,

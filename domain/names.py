@@ -67,3 +67,15 @@ def check_digest(digest: str) -> str:
 def stream_id(kind: str, *parts: str) -> UUID:
     """The aggregate id for a natural key, so one name always maps to one stream."""
     return uuid5(_NAMESPACE, "\x1f".join((kind, *parts)))
+
+
+def project_stream_id(kind: str, generation: int, *parts: str) -> UUID:
+    """The id of a stream inside a project (a tag, a blob link, its quota, ...). A project's
+    first generation keeps the ids names always gave; a project created again under the name
+    of a deleted one is a new generation whose streams are its own, so nothing of the deleted
+    project (its tags, links, rules, quota, undeletable artifacts) becomes the new one's."""
+    if generation < 1:
+        raise ValueError(f"a project generation starts at 1, not {generation}")
+    if generation == 1:
+        return stream_id(kind, *parts)
+    return stream_id(kind, *parts, f"generation {generation}")

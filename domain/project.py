@@ -75,15 +75,24 @@ class Project(RegistryAggregate):
             project.members.pop(self.member, None)
 
     class Recreated(RegistryAggregate.Event):
-        """A project was created again under the name of a deleted one (with no members)."""
+        """A project was created again under the name of a deleted one: a new generation, with
+        no members and none of the deleted project's streams."""
 
+        class_version = 2
         name: str
         public: bool
+        generation: int  # 0 in events written before generations: the streams stayed shared
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["generation"] = 0
 
         def apply(self, project: "Project") -> None:
             project.public = self.public
             project.members = {}
             project.deleted = False
+            if self.generation:
+                project.generation = self.generation
 
     class Deleted(RegistryAggregate.Event):
         """A project was deleted."""
@@ -98,6 +107,7 @@ class Project(RegistryAggregate):
         self.public = public
         self.members: dict[str, int] = {}
         self.deleted = False
+        self.generation = 1  # streams inside the project are keyed by it (domain/names.py)
 
     @classmethod
     def create(cls, name: str, public: bool, actor: Actor) -> "Project":
@@ -110,7 +120,8 @@ class Project(RegistryAggregate):
         check_new_project_name(self.name)
         if not self.deleted:
             raise Conflict(f"project {self.name} already exists")
-        self.trigger_event(self.Recreated, name=self.name, public=public, **actor.fields())
+        self.trigger_event(self.Recreated, name=self.name, public=public, generation=self.generation + 1,
+                           **actor.fields())
 
     def set_public(self, public: bool, actor: Actor) -> None:
         self._alive()

@@ -8,17 +8,17 @@ concurrency conflicts and retry instead of overshooting the limit.
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Denied
-from domain.names import stream_id
+from domain.names import project_stream_id
 
 UNLIMITED = -1
 
 
-def quota_id(project: str):
-    return stream_id("quota", project)
+def quota_id(project: str, generation: int):
+    return project_stream_id("quota", generation, project)
 
 
-def project_blob_id(project: str, digest: str):
-    return stream_id("project-blob", project, digest)
+def project_blob_id(project: str, digest: str, generation: int):
+    return project_stream_id("project-blob", generation, project, digest)
 
 
 def check_limit(limit: object) -> int:
@@ -103,8 +103,8 @@ class Quota(RegistryAggregate):
         self.warned = False
 
     @classmethod
-    def create(cls, project: str, limit: int, actor: Actor) -> "Quota":
-        return cls._create(cls.Created, id=quota_id(project), project=project,
+    def create(cls, project: str, limit: int, actor: Actor, *, generation: int) -> "Quota":
+        return cls._create(cls.Created, id=quota_id(project, generation), project=project,
                            limit=check_limit(limit), **actor.fields())
 
     def set_limit(self, limit: int, actor: Actor) -> None:
@@ -177,8 +177,8 @@ class ProjectBlob(RegistryAggregate):
 
     @classmethod
     def reference_first(cls, project: str, digest: str, size: int, repository: str,
-                        actor: Actor) -> "ProjectBlob":
-        return cls._create(cls.Referenced, id=project_blob_id(project, digest), project=project,
+                        actor: Actor, *, generation: int) -> "ProjectBlob":
+        return cls._create(cls.Referenced, id=project_blob_id(project, digest, generation), project=project,
                            digest=digest, size=size, repository=repository, **actor.fields())
 
     def reference(self, repository: str, actor: Actor) -> bool:

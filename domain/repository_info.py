@@ -5,13 +5,13 @@ from typing import Any
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest
-from domain.names import project_of, stream_id
+from domain.names import project_of, project_stream_id
 
 MAX_DESCRIPTION = 1024
 
 
-def repository_info_id(repository: str):
-    return stream_id("repository-info", repository)
+def repository_info_id(repository: str, generation: int):
+    return project_stream_id("repository-info", generation, repository)
 
 
 def check_description(description: Any) -> str:
@@ -47,8 +47,9 @@ class RepositoryInfo(RegistryAggregate):
         self.repository, self.project, self.description = repository, project, description
 
     @classmethod
-    def describe(cls, repository: str, description: Any, actor: Actor) -> "RepositoryInfo":
-        return cls._create(cls.Described, id=repository_info_id(repository), repository=repository,
+    def describe(cls, repository: str, description: Any, actor: Actor, *,
+                 generation: int) -> "RepositoryInfo":
+        return cls._create(cls.Described, id=repository_info_id(repository, generation), repository=repository,
                            project=project_of(repository), description=check_description(description),
                            **actor.fields())
 

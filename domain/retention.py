@@ -12,7 +12,7 @@ from croniter import croniter
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NotFound
-from domain.names import stream_id
+from domain.names import project_stream_id
 from domain.selectors import EXCLUDE, INCLUDE, Selector, check_selector
 
 MAX_RULES = 15
@@ -60,8 +60,8 @@ class PolicySpec(msgspec.Struct, frozen=True):
     algorithm: str = "or"
 
 
-def retention_id(project: str):
-    return stream_id("retention", project)
+def retention_id(project: str, generation: int):
+    return project_stream_id("retention", generation, project)
 
 
 def untagged_option(selector: Selector, field: str = "tag_selectors") -> bool:
@@ -199,8 +199,10 @@ class RetentionPolicy(RegistryAggregate):
         self.deleted = False
 
     @classmethod
-    def create(cls, project: str, project_id: int, spec: PolicySpec, actor: Actor) -> "RetentionPolicy":
-        return cls._create(cls.Created, id=retention_id(project), project=project, project_id=project_id,
+    def create(cls, project: str, project_id: int, spec: PolicySpec, actor: Actor, *,
+               generation: int) -> "RetentionPolicy":
+        return cls._create(cls.Created, id=retention_id(project, generation), project=project,
+                           project_id=project_id,
                            policy=msgspec.to_builtins(check_policy(spec)), policy_version=1,
                            **actor.fields())
 

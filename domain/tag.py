@@ -1,11 +1,11 @@
 """A tag: a movable name for one manifest in one repository."""
 
 from domain.base import Actor, RegistryAggregate
-from domain.names import stream_id
+from domain.names import project_stream_id
 
 
-def tag_id(repository: str, tag: str):
-    return stream_id("tag", repository, tag)
+def tag_id(repository: str, tag: str, generation: int):
+    return project_stream_id("tag", generation, repository, tag)
 
 
 class Tag(RegistryAggregate):
@@ -67,9 +67,9 @@ class Tag(RegistryAggregate):
 
     @classmethod
     def create(cls, repository: str, tag: str, digest: str, actor: Actor,
-               pushed: bool = False) -> "Tag":
+               pushed: bool = False, *, generation: int) -> "Tag":
         return cls._create(
-            cls.Created, id=tag_id(repository, tag),
+            cls.Created, id=tag_id(repository, tag, generation),
             repository=repository, tag=tag, digest=digest, pushed=pushed, **actor.fields(),
         )
 

@@ -40,6 +40,7 @@ from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
 from projections.oci_queries import OciQueries
 from projections.oci_view import OciView
+from projections.project_periods import ProjectPeriods, ProjectPeriodView
 from projections.projector import Projector
 
 log = structlog.get_logger("registry")
@@ -64,6 +65,7 @@ class Registry:
         self.queries = OciQueries(db, cache=ViewCache(enabled=local_only))
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
         self.history = HistoryQueries(db)
+        self.project_periods = ProjectPeriods(db)
         self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
         self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
         self.audit = AuditQueries(db)
@@ -71,7 +73,8 @@ class Registry:
         self.policies = PolicyQueries(db)
         self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
                            Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
-                           Projector(app, db, GcView()), Projector(app, db, LabelView())]
+                           Projector(app, db, GcView()), Projector(app, db, LabelView()),
+                           Projector(app, db, ProjectPeriodView())]
         if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
             from workers.kafka_relay import relay_from_settings
 

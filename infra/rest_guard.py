@@ -14,6 +14,7 @@ import anyio.to_thread
 
 from domain.access import allows, sees_project, system_allows
 from domain.errors import BadRequest, NotFound
+from domain.history_window import Window, window_for
 from domain.robot import PREFIX
 from infra import route_permissions as rp
 from infra.rest import Caller, caller
@@ -240,3 +241,24 @@ def guard_routes(handlers) -> None:
         handler.opt["need"] = needs.pop()
         if permission_guard not in (handler.guards or ()):
             handler.guards = [*(handler.guards or ()), permission_guard]
+
+
+async def history_window(who: Caller) -> Window:
+    """The part of the path's project's history the caller may read (domain/history_window.py)."""
+    project = who.project
+    periods = who.registry.project_periods
+    return await anyio.to_thread.run_sync(
+        window_for, who.principal, project.name, project.public, project.project_id,
+        lambda: periods.public_since(project.name, project.project_id))
+
+
+async def position_in_window(who: Caller, at: str | None) -> int | None:
+    """`at` (a log position or an RFC 3339 time) as a position in the path's project's history,
+    None for now; 404 for a moment before this project existed (a deleted project of the same
+    name is not this one) or, for callers who see it only because it is public, a moment it
+    was private."""
+    position = await anyio.to_thread.run_sync(who.registry.history.resolve_at, at)
+    if position is not None and not (await history_window(who)).covers(position):
+        raise NotFound("the project did not exist at that moment, or was not visible to you then",
+                       {"at": str(at)[:64]})
+    return position

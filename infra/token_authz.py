@@ -153,6 +153,7 @@ class TokenAuthorizer:
         else:
             principal = await self.basic_principal(authorization, _oci_attempt(request))
             await self._check(principal, repository, actions)
+        request.state["principal"] = principal  # for time travel: whose window on the history
         return Actor(name=principal.name, client_ip=request.client_ip, request_id=request.request_id)
 
     async def _bearer(self, token: str, repository: str | None, actions: set[str]) -> Principal:

@@ -108,9 +108,9 @@ class IamQueries:
         if level:
             clauses.append("level = ?")
             params.append(level)
-        if project:
-            clauses.append("name LIKE ?")
-            params.append(f"robot${project}+%")
+        if project:  # a prefix, compared exactly: LIKE would read `_` in a name as a wildcard
+            clauses.append("substr(name, 1, ?) = ?")
+            params.extend([len(f"robot${project}+"), f"robot${project}+"])
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.db.read(f"SELECT COUNT(*) FROM {self.p}robots{where}", params)[0][0]
         rows = self.db.read(f"SELECT {_ROBOT} FROM {self.p}robots{where} ORDER BY robot_id "

@@ -110,7 +110,11 @@ class IamView(View):
         return {("user", e.member)}
 
     def _project_deleted(self, w, e, pos) -> set:
+        """Members and robots end with the project (its robots are also deleted by the same
+        command; one made meanwhile would otherwise keep rights in a project of that name)."""
         w.execute(f"DELETE FROM {self.p}members WHERE project = ?", (e.name,))
+        prefix = f"robot${e.name}+"
+        w.execute(f"DELETE FROM {self.p}robots WHERE substr(name, 1, ?) = ?", (len(prefix), prefix))
         return {("all",)}
 
     def _robot_created(self, w, e, pos) -> set:

@@ -5,8 +5,9 @@ from typing import Any
 import msgspec
 
 from domain.label import ArtifactLabel, Label
+from domain.project import Project
 from infra.sql import Writer
-from projections.view import View
+from projections.view import View, in_project
 from projections.times import stamp
 
 TABLES = ("labels", "artifact_labels")
@@ -33,7 +34,7 @@ class LabelView(View):
         self.handlers = {Label.Created: self._created, Label.Recreated: self._recreated,
                          Label.Updated: self._updated, Label.Deleted: self._deleted,
                          ArtifactLabel.Added: self._added, ArtifactLabel.AddedAgain: self._added,
-                         ArtifactLabel.Removed: self._removed}
+                         ArtifactLabel.Removed: self._removed, Project.Deleted: self._project_deleted}
 
     def statements(self) -> list[str]:
         return [f"""CREATE TABLE IF NOT EXISTS {self.p}labels (
@@ -67,6 +68,15 @@ class LabelView(View):
                   (stamp(e.timestamp), str(e.originator_id)))
         w.execute(f"UPDATE {self.p}artifact_labels SET valid_to = ? WHERE label = ? AND valid_to IS NULL",
                   (pos, label_id))
+        return set()
+
+    def _project_deleted(self, w, e, pos) -> set:
+        """A deleted project's labels, and labels on its artifacts, end with it."""
+        w.execute(f"UPDATE {self.p}labels SET deleted = 1, updated_at = ? WHERE scope = 'p' AND project = ? "
+                  "AND deleted = 0", (stamp(e.timestamp), e.name))
+        inside, params = in_project("repository", e.name)
+        w.execute(f"UPDATE {self.p}artifact_labels SET valid_to = ? WHERE {inside} AND valid_to IS NULL",
+                  [pos, *params])
         return set()
 
     def _added(self, w, e, pos) -> set:

@@ -142,6 +142,11 @@ class OciQueries:
     def repository_exists(self, repository: str) -> bool:
         return bool(self.db.read(f"SELECT 1 FROM {self.p}repositories WHERE name = ?", (repository,)))
 
+    def project_starts(self) -> list[tuple[str, bool, int]]:
+        """Every project with its visibility and the position it was created (again) at."""
+        return [(name, bool(public), position) for name, public, position in
+                self.db.read(f"SELECT name, public, position FROM {self.p}projects")]
+
     def all_projects(self) -> list[tuple[str, bool]]:
         return [(name, bool(public)) for name, public in
                 self.db.read(f"SELECT name, public FROM {self.p}projects")]

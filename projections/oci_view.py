@@ -17,7 +17,7 @@ from domain.pulls import PullBatch
 from domain.repository_info import RepositoryInfo
 from domain.tag import Tag
 from infra.sql import Writer
-from projections.view import View
+from projections.view import View, in_project
 from projections.times import stamp
 
 TABLES = ("projects", "repositories", "blob_links", "manifests", "tags", "event_times", "pulls",
@@ -142,8 +142,17 @@ class OciView(View):
         return {("project", e.name)}
 
     def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
+        """Nothing of a deleted project serves any more, whatever is created under its name
+        later: its blob links and pull times go, its repository descriptions end (its
+        manifests and tags ended before: a project is deleted once it holds no artifact)."""
         w.execute(f"DELETE FROM {self.p}projects WHERE name = ?", (e.name,))
-        return {("project", e.name)}
+        inside, params = in_project("repository", e.name)
+        w.execute(f"DELETE FROM {self.p}blob_links WHERE {inside}", params)
+        w.execute(f"DELETE FROM {self.p}pulls WHERE {inside}", params)
+        w.execute(f"DELETE FROM {self.p}live_repositories WHERE project = ?", (e.name,))
+        w.execute(f"UPDATE {self.p}repository_descriptions SET valid_to = ? WHERE {inside} "
+                  "AND valid_to IS NULL", [pos, *params])
+        return {("all",)}
 
     def _touch_repository(self, w: Writer, repository: str, when: str, pos: int) -> None:
         w.execute(

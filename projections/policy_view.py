@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from domain.immutability import ImmutabilityRules
+from domain.project import Project
 from domain.quota import Quota
 from projections.times import stamp
 from infra.sql import Writer
@@ -25,6 +26,7 @@ class PolicyView(View):
             Quota.LimitChanged: self._quota_changed("hard", "limit"),
             Quota.Charged: self._quota_changed("used", "used"),
             Quota.Released: self._quota_changed("used", "used"),
+            Project.Deleted: self._project_deleted,
         }
 
     def statements(self) -> list[str]:
@@ -33,6 +35,12 @@ class PolicyView(View):
                 f"""CREATE TABLE IF NOT EXISTS {self.p}quotas (
             project TEXT PRIMARY KEY, hard BIGINT NOT NULL, used BIGINT NOT NULL,
             created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"""]
+
+    def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
+        """A project created again under the name starts with no rules and no usage."""
+        w.execute(f"DELETE FROM {self.p}immutable_rules WHERE project = ?", (e.name,))
+        w.execute(f"DELETE FROM {self.p}quotas WHERE project = ?", (e.name,))
+        return set()
 
     def _quota_created(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"INSERT INTO {self.p}quotas VALUES (?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",

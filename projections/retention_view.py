@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from domain.project import Project
 from domain.retention import RetentionPolicy
 from domain.retention_run import RetentionRun
 from infra.sql import Writer
@@ -71,6 +72,7 @@ class RetentionView(View):
             RetentionPolicy.Updated: self._updated, RetentionPolicy.Deleted: self._deleted,
             RetentionRun.Started: self._started, RetentionRun.TaskRecorded: self._task,
             RetentionRun.Finished: self._ended, RetentionRun.Failed: self._ended,
+            Project.Deleted: self._project_deleted,
         }
 
     def statements(self) -> list[str]:
@@ -115,6 +117,11 @@ class RetentionView(View):
 
     def _deleted(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"DELETE FROM {self.p}policies WHERE project = ?", (e.project,))
+        return set()
+
+    def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
+        """A deleted project's policy stops (its runs stay, readable by their ids)."""
+        w.execute(f"DELETE FROM {self.p}policies WHERE project = ?", (e.name,))
         return set()
 
     def _started(self, w: Writer, e: Any, pos: int) -> set:

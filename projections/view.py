@@ -6,6 +6,12 @@ from typing import Any, Callable
 from infra.sql import Writer
 
 
+def in_project(column: str, project: str) -> tuple[str, list]:
+    """A condition for rows whose repository (in `column`) is inside the project, as an indexed
+    range: `<project>/` up to `<project>0` (the character after the slash)."""
+    return f"{column} >= ? AND {column} < ?", [f"{project}/", f"{project}0"]
+
+
 class View:
     """Subclasses set `name`, `tables`, `indexes`, `statements(prefix)` and `handlers`."""
 

@@ -2,6 +2,7 @@
 Server-Sent Events stream that resumes from `Last-Event-ID` without gaps."""
 
 import asyncio
+import time
 from typing import AsyncIterator
 
 import anyio.to_thread
@@ -11,6 +12,7 @@ from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from domain.access import Principal, sees_project
+from domain.history_window import Window, window_for
 from domain.errors import BadRequest
 from infra.public_events import cloud_event
 from infra.rest import caller
@@ -20,14 +22,34 @@ _encoder = msgspec.json.Encoder()
 
 
 class FeedFilter:
-    """Which events a caller may see, narrowed by type and project."""
+    """Which events a caller may see, narrowed by type and project: events of projects it may
+    see, inside its window on each one's history (domain/history_window.py): nothing of a
+    deleted project of the same name, nothing of a private period of a project it sees only
+    because it is public now. System administrators see every event."""
 
-    def __init__(self, principal: Principal, projects: dict[str, bool], types: set[str] | None,
-                 project: str | None) -> None:
+    REFRESH_SECONDS = 1.0  # how stale a long stream's idea of the projects may be
+
+    def __init__(self, principal: Principal, registry, types: set[str] | None, project: str | None) -> None:
         self.principal = principal
-        self.projects = projects
+        self.registry = registry
         self.types = types
         self.project = project
+        self._loaded = -self.REFRESH_SECONDS
+
+    def refresh(self) -> None:
+        """Read the projects (their visibility and when they were created) again, if stale."""
+        if time.monotonic() - self._loaded < self.REFRESH_SECONDS:
+            return
+        self.projects = {name: (public, since) for name, public, since in self.registry.queries.project_starts()}
+        self._windows: dict[str, Window] = {}
+        self._loaded = time.monotonic()
+
+    def _window(self, project: str, public: bool, since: int) -> Window:
+        if project not in self._windows:
+            periods = self.registry.project_periods
+            self._windows[project] = window_for(self.principal, project, public, since,
+                                                lambda: periods.public_since(project, since))
+        return self._windows[project]
 
     def visible(self, event: dict) -> bool:
         if self.types and event["type"] not in self.types:
@@ -35,17 +57,20 @@ class FeedFilter:
         project = event["project"]
         if self.project and project != self.project:
             return False
-        if self.principal.sysadmin:
+        if self.principal.kind == "user" and self.principal.sysadmin:
             return True
         if project is None or project not in self.projects:
             return False
-        return sees_project(self.principal, project, self.projects[project])
+        public, since = self.projects[project]
+        return sees_project(self.principal, project, public) and \
+            self._window(project, public, since).covers(event["position"])
 
 
 def read_page(registry, after: int, limit: int, feed: FeedFilter) -> tuple[list[dict], int]:
     """Up to `limit` visible events after a position, and the position scanned up to."""
     events: list[dict] = []
     position = after
+    feed.refresh()
     while len(events) < limit:
         notifications = registry.app.recorder.select_notifications(start=position + 1, limit=PAGE)
         if not notifications:
@@ -64,9 +89,8 @@ def read_page(registry, after: int, limit: int, feed: FeedFilter) -> tuple[list[
 
 async def _feed(request: Request, type_: str | None, project: str | None) -> tuple:
     who = await caller(request)
-    projects = dict(await anyio.to_thread.run_sync(who.registry.queries.all_projects))
     types = set(type_.split(",")) if type_ else None
-    return who, FeedFilter(who.principal, projects, types, project)
+    return who, FeedFilter(who.principal, who.registry, types, project)
 
 
 def _position(value: str | None, name: str) -> int:

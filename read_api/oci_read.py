@@ -4,9 +4,11 @@ import bisect
 
 import anyio.to_thread
 
+from domain.access import ANONYMOUS
 from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
+from domain.history_window import window_for
 from domain.manifest_format import OCI_INDEX
-from domain.names import check_digest, check_repository, is_digest, is_tag
+from domain.names import check_digest, check_repository, is_digest, is_tag, project_of
 from infra.oci_http import OciRequest, Response, header, json_response, paginate_link
 from read_api.lookups import blob_size, lookup, manifest_row, require_project, resolve_tag
 
@@ -34,19 +36,31 @@ async def handle(request: OciRequest, registry) -> Response:
     raise NameUnknown("unknown route")
 
 
-async def _as_of(request: OciRequest, registry) -> int | None:
-    """The log position a `Tidemark-As-Of` header names (an RFC 3339 time or a position)."""
+async def _as_of(request: OciRequest, registry, name: str) -> int | None:
+    """The log position a `Tidemark-As-Of` header names (an RFC 3339 time or a position), if
+    it is inside the caller's window on the project's history (domain/history_window.py)."""
     value = request.header("tidemark-as-of")
     if value is None:
         return None
-    return await anyio.to_thread.run_sync(registry.history.resolve_at, value)
+    position = await anyio.to_thread.run_sync(registry.history.resolve_at, value)
+    principal = request.state.get("principal", ANONYMOUS)
+    project = await anyio.to_thread.run_sync(registry.queries.project_by_key, project_of(name), True)
+    if project is None:
+        raise NameUnknown("repository name not known to registry", {"name": name})
+    window = await anyio.to_thread.run_sync(
+        window_for, principal, project.name, project.public, project.project_id,
+        lambda: registry.project_periods.public_since(project.name, project.project_id))
+    if not window.covers(position):
+        raise ManifestUnknown("manifest unknown: the project did not exist at that moment, or was not "
+                              "visible to you then", {"as_of": value[:64]})
+    return position
 
 
 async def get_manifest(request: OciRequest, registry, name: str, reference: str) -> Response:
     if is_digest(reference):
         digest = check_digest(reference)
     elif is_tag(reference):
-        position = await _as_of(request, registry)
+        position = await _as_of(request, registry, name)
         if position is None:
             digest = await resolve_tag(registry, name, reference)
         else:

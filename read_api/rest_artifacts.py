@@ -11,6 +11,7 @@ from domain.manifest_format import INDEX_TYPES
 from domain.names import check_repository, is_digest, is_tag
 from infra.harbor_schemas import Artifact, Repository, Tag, TagHistoryEntry
 from infra.rest import caller, paged, paging
+from infra.rest_guard import history_window, position_in_window
 
 NEVER = "0001-01-01T00:00:00.000Z"
 
@@ -56,16 +57,12 @@ def repository_resp(row, project_id: int) -> Repository:
                       creation_time=row.created_at, update_time=row.updated_at)
 
 
-async def position_of(registry, at: str | None) -> int | None:
-    return await anyio.to_thread.run_sync(registry.history.resolve_at, at)
-
-
 @get("/api/v2.0/projects/{project_name:str}/repositories")
 async def list_repositories(request: Request, project_name: str = Parameter(), page: FromQuery[int] = 1,
                             page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
                             at: FromQuery[str | None] = None) -> Response:
     who, project = await project_for(request)
-    position = await position_of(who.registry, at)
+    position = await position_in_window(who, at)
     offset, limit = paging(page, page_size)
     name = q.split("=~", 1)[1] if q and q.startswith("name=~") else None
     rows, total = await anyio.to_thread.run_sync(who.registry.history.repositories, project.name,
@@ -79,7 +76,7 @@ async def get_repository(request: Request, project_name: str = Parameter(),
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     row = await anyio.to_thread.run_sync(who.registry.history.repository, name,
-                                         await position_of(who.registry, at))
+                                         await position_in_window(who, at))
     if row is None:
         raise NotFound("repository not found", {"repository": name})
     return repository_resp(row, project.project_id)
@@ -110,7 +107,7 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
                          with_tag: FromQuery[bool] = True, at: FromQuery[str | None] = None) -> Response:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_of(who.registry, at)
+    position = await position_in_window(who, at)
     offset, limit = paging(page, page_size)
     history = who.registry.history
     rows, total = await anyio.to_thread.run_sync(history.artifacts, name, offset, limit, position)
@@ -131,7 +128,7 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
                        reference: str = Parameter(), at: FromQuery[str | None] = None) -> Artifact:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_of(who.registry, at)
+    position = await position_in_window(who, at)
     row = await find_artifact(who.registry, name, reference, position)
     repo = await anyio.to_thread.run_sync(who.registry.history.repository, name, position)
     tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
@@ -146,7 +143,7 @@ async def list_tags(request: Request, project_name: str = Parameter(), repositor
                     reference: str = Parameter(), at: FromQuery[str | None] = None) -> list[Tag]:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_of(who.registry, at)
+    position = await position_in_window(who, at)
     row = await find_artifact(who.registry, name, reference, position)
     tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
     return [tag_resp(t, 0, row.id) for t in tags]
@@ -158,7 +155,9 @@ async def tag_history(request: Request, project_name: str = Parameter(), reposit
     """Tidemark addition: every digest the tag pointed to, from when to when, moved by whom."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    rows = await anyio.to_thread.run_sync(who.registry.history.tag_history, name, tag)
+    window = await history_window(who)
+    rows = [r for r in await anyio.to_thread.run_sync(who.registry.history.tag_history, name, tag)
+            if window.overlaps(r.id, r.until_position)]
     if not rows:
         raise NotFound("tag never existed", {"tag": tag[:128]})
     return [TagHistoryEntry(digest=r.digest, from_time=r.moved_at, from_position=r.id, to_time=r.until,

@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter, QueryParameter
 
 from domain.errors import BadRequest
+from infra.rest_guard import history_window
 from infra.rest import caller, paged, paging
 from read_api.event_feed import FeedFilter, read_page
 
@@ -52,7 +53,9 @@ async def project_logs(request: Request, project_name: str = Parameter(), q: Fro
     who = await caller(request)
     project = who.project
     offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.audit.logs, q, project.name, offset, limit)
+    window = await history_window(who)
+    rows, total = await anyio.to_thread.run_sync(
+        lambda: who.registry.audit.logs(q, project.name, offset, limit, window=window))
     return paged(request, rows, total, page, page_size)
 
 
@@ -71,7 +74,6 @@ async def project_changes(request: Request, project_name: str = Parameter(),
     stop = await anyio.to_thread.run_sync(history.resolve_at, to)
     if stop is not None and stop < start:
         raise BadRequest("to is before from", {"field": "to"})
-    projects = dict(await anyio.to_thread.run_sync(who.registry.queries.all_projects))
-    feed = FeedFilter(who.principal, projects, None, project.name)
+    feed = FeedFilter(who.principal, who.registry, None, project.name)
     events, _ = await anyio.to_thread.run_sync(read_page, who.registry, start, limit, feed)
     return [e for e in events if stop is None or e["position"] <= stop]

@@ -12,7 +12,8 @@ from domain.manifest_format import parse_manifest
 from domain.names import TAG
 from domain.errors import BadRequest
 from infra.harbor_schemas import AtReq, TagReq
-from read_api.rest_artifacts import find_artifact, full_repository_name, position_of, project_for
+from infra.rest_guard import position_in_window
+from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
 
 BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}"
 
@@ -115,7 +116,7 @@ async def restore_tag(request: Request, data: JSONBody[AtReq], project_name: str
     """Tidemark addition: point the tag back at the digest it named at `at` (a new event)."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_of(who.registry, data.at)
+    position = await position_in_window(who, data.at)
     if position is None:
         raise BadRequest("at is required", {"field": "at"})
     digest = await anyio.to_thread.run_sync(who.registry.queries.tag_at, name, tag, position)

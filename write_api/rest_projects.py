@@ -55,8 +55,10 @@ async def update_project(request: Request, data: JSONBody[ProjectReq], project_n
 async def delete_project(request: Request, project_name_or_id: str = Parameter()) -> None:
     who = await caller(request)
     project = who.project
-    await who.registry.run(who.registry.iam.delete_project,
-                           DeleteProject(project.name, project.repo_count, who.actor))
+    robots, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.robots, 0, 1_000_000, "project",
+                                               project.name)
+    await who.registry.run(who.registry.iam.delete_project, DeleteProject(
+        project.name, project.repo_count, who.actor, [r.name for r in robots]))
 
 
 async def _member_name(who, data: JSONBody[ProjectMember]) -> str:

@@ -12,7 +12,7 @@ from domain.retention import PolicySpec, RetentionRule
 from domain.selectors import Selector
 from infra.policy_schemas import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
 from infra.rest import caller
-from infra.rest_guard import project_by_id
+from infra.rest_guard import position_in_window, project_by_id
 from read_api.rest_retention import BASE, retention_execution, retention_policy
 
 
@@ -77,8 +77,7 @@ async def start_retention(request: Request, data: JSONBody[RetentionExecutionBod
     RFC 3339 time) evaluates a dry run against that past state."""
     who = await caller(request)
     row, _ = retention_policy(who)
-    moment = at or data.at
-    position = await anyio.to_thread.run_sync(who.registry.history.resolve_at, moment)
+    position = await position_in_window(who, at or data.at)
     if position is not None and not data.dry_run:
         raise BadRequest("at: only a dry run can be evaluated against the past", {"field": "at"})
     execution_id = await anyio.to_thread.run_sync(

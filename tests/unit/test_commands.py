@@ -124,15 +124,15 @@ def test_quota_counts_a_blob_once_per_project_and_refuses_over_the_limit(app, co
     from domain.errors import Denied
     from domain.quota import Quota, quota_id
 
-    quota = commands.quotas.quota("library")
+    quota = commands.quotas.quota("library", 1)
     quota.set_limit(150, ALICE)
     app.save(quota)
     commands.link_blob(LinkBlob("library/a", CONFIG, 100, ALICE))
     commands.link_blob(LinkBlob("library/b", CONFIG, 100, ALICE))  # same blob: counted once
-    assert app.repository.get(quota_id("library")).used == 100
+    assert app.repository.get(quota_id("library", 1)).used == 100
     with pytest.raises(Denied, match="quota"):
         commands.link_blob(LinkBlob("library/a", LAYER, 60, ALICE))
-    quota = app.repository.get(quota_id("library"))
+    quota = app.repository.get(quota_id("library", 1))
     assert quota.used == 100
     last = app.mapper.to_domain_event(app.recorder.select_notifications(start=app.head(), limit=1)[0])
     assert isinstance(last, Quota.Exceeded) and last.size == 60

@@ -5,7 +5,7 @@ from infra.event_codec import MsgspecMapper
 
 
 def test_events_round_trip_through_the_codec():
-    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"))
+    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"), generation=1)
     tag.point_at("sha256:" + "b" * 64, Actor(name="bob"))
     mapper = MsgspecMapper()
     for event in tag.collect_events():
@@ -14,7 +14,7 @@ def test_events_round_trip_through_the_codec():
 
 
 def test_secrets_free_stored_form_is_plain_json():
-    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"))
+    tag = Tag.create("library/app", "v1", "sha256:" + "a" * 64, Actor(name="bob"), generation=1)
     stored = MsgspecMapper().to_stored_event(tag.collect_events()[0])
     assert stored.state.startswith(b"{") and b'"repository":"library/app"' in stored.state
 

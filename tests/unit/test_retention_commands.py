@@ -38,7 +38,7 @@ def test_each_edit_bumps_the_version_and_carries_the_whole_policy(app, retention
     keep_5 = PolicySpec([RetentionRule(0, "latestPushedK", {"latestPushedK": 5},
                                        [Selector("doublestar", "matches", "**")], [])])
     assert retention.update_policy(UpdateRetentionPolicy("library", 1, keep_5, ALICE)).size == 2
-    policy = app.find(retention_id("library"), RetentionPolicy)
+    policy = app.find(retention_id("library", 1), RetentionPolicy)
     assert (policy.policy_version, policy.policy.rules[0].params) == (2, {"latestPushedK": 5})
     with pytest.raises(Conflict):
         retention.create_policy(CreateRetentionPolicy("library", 1, KEEP_3, ALICE))
@@ -46,7 +46,7 @@ def test_each_edit_bumps_the_version_and_carries_the_whole_policy(app, retention
     with pytest.raises(NotFound):
         retention.update_policy(UpdateRetentionPolicy("library", 1, keep_5, ALICE))
     retention.create_policy(CreateRetentionPolicy("library", 1, KEEP_3, ALICE))
-    assert app.find(retention_id("library"), RetentionPolicy).policy_version == 3
+    assert app.find(retention_id("library", 1), RetentionPolicy).policy_version == 3
 
 
 def test_a_policy_needs_a_live_project_and_valid_rules(retention):
