@@ -109,9 +109,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
     ]
+    # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
+    # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
-                   exception_handlers=EXCEPTION_HANDLERS,
+                   exception_handlers=EXCEPTION_HANDLERS, logging_config=None,
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
                                                 render_plugins=[]))
     app.state.registry = registry

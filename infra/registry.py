@@ -210,19 +210,24 @@ class Registry:
         self.projector.catch_up()
 
     def close(self) -> None:
-        if getattr(self, "sweeper", None) is not None:
-            self.sweeper.stop()
-        self.pulls.stop()
+        """Stop every thread that uses the stores and wait for each, then close the stores.
+
+        All are asked at once, so they wind down together; a follower's batch in progress
+        commits before the database closes (`Database.close` takes the write lock), and
+        once the views' database is closed no follower can start a batch that reads the
+        log, so the event store closes last."""
+        background = [getattr(self, "sweeper", None), self.retention_scheduler,
+                      self.gc_scheduler, self.pulls, *self.projectors]
+        background = [part for part in background if part is not None]
+        for part in background:
+            getattr(part, "request_stop", lambda: None)()
+        self.webhook_worker.stop()
+        self.retention_runner.close()
+        for part in background:
+            part.stop()  # joins; the pull recorder then saves the pulls still pending
         from infra.webhook_wiring import close_webhooks
 
         close_webhooks(self)
-        if self.retention_scheduler is not None:
-            self.retention_scheduler.stop()
-        if self.gc_scheduler is not None:
-            self.gc_scheduler.stop()
-        self.retention_runner.close()
-        for projector in self.projectors:
-            projector.stop()
         self.db.close()
         self.app.close()
 
