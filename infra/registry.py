@@ -15,7 +15,7 @@ from commands.policy_handlers import PolicyCommands
 from commands.messages import CreateProject, Outcome
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
-from infra.admin import ensure_admin
+from infra.admin import ADMIN, ensure_admin, forget_stale_password
 from infra.authz import Authorizer
 from infra.credentials import CredentialStore
 from infra.gc_lock import gc_lock_for
@@ -94,6 +94,7 @@ class Registry:
         self.pulls = PullRecorder(app)
         self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
+        self.credentials.observers.append(self._password_set)
         self.tokens = TokenService(db, settings.token_lifetime_seconds)
         self.authorizer = authorizer or TokenAuthorizer(
             self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
@@ -200,6 +201,10 @@ class Registry:
         if follow:
             self.webhook_dispatcher.start()
             self.webhook_worker.start()
+
+    def _password_set(self, principal: str) -> None:
+        if principal == ADMIN:  # the generated password on disk may be stale now
+            forget_stale_password(self)
 
     def _ensure_default_project(self) -> None:
         try:
