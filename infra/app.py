@@ -140,7 +140,11 @@ def read_only(app):
 
 def asgi_app():
     """Entry point for the ASGI server: settings from the environment."""
+    from infra.serve import announce
+
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
     exit_with_server()
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(lambda: announce(settings))  # once the registry has started
+    return app
