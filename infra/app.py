@@ -42,6 +42,7 @@ from infra.metrics import Metrics
 from infra.oci_app import make_oci_app
 from infra.registry import Registry, build_registry
 from infra.settings import Settings, load_settings
+from infra.slow_clients import BodyTimeoutMiddleware
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> Litestar:
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
+    handler = BodyTimeoutMiddleware(handler, settings.body_timeout_seconds, settings.body_min_bytes)
     app.asgi_handler = middleware(handler)
     return app
 
