@@ -17,6 +17,7 @@ from typing import Iterator
 
 import pytest
 
+from tests import processes
 from tests.integration.servers import free_port
 
 
