@@ -79,7 +79,7 @@ def serve_http(settings: Settings, server: str) -> None:
     os.environ[SERVER_PID] = str(os.getpid())  # its workers exit if this process dies
     # hyper closes a connection whose request headers are not complete in time (also an idle
     # keep-alive connection); bodies are bounded by the app (infra/slow_clients.py).
-    http1 = HTTP1Settings(header_read_timeout=max(1, int(settings.header_timeout_seconds * 1000)))
+    http1 = HTTP1Settings(header_read_timeout=max(1000, int(settings.header_timeout_seconds * 1000)))
     Granian("infra.app:asgi_app", factory=True, interface="asgi", address=settings.host,
             port=settings.port, workers=1, loop="uvloop", http="1", websockets=False,
             http1_settings=http1, log_access=False, log_level="warning").serve()

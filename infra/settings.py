@@ -49,10 +49,11 @@ class Settings(msgspec.Struct, kw_only=True):
     # A second server on a port in use is refused unless port sharing is asked for (granian
     # binds with SO_REUSEPORT, so without the check two servers would split the traffic).
     reuse_port: bool = False
-    # Slow clients: a request's headers must arrive within this time (granian, HTTP/1) ...
+    # Slow clients: a request's headers must arrive within this time (granian, HTTP/1; 1 s at
+    # least) ...
     header_timeout_seconds: float = 30.0
     # ... and its body must bring `body_min_bytes` (or its end) within each such window, so a
-    # stalled or trickling upload ends with 408 while a slow but steady one completes.
+    # stalled or trickling upload ends with 408 while a slow but steady one completes (0: off).
     body_timeout_seconds: float = 60.0
     body_min_bytes: int = 64 * 1024
 
