@@ -24,10 +24,27 @@ def _generated_password(path) -> str:
     return password
 
 
+def forget_stale_password(registry) -> None:
+    """`<data dir>/admin_password` holds the generated password only while it is admin's
+    password: once the admin changed it, the file is deleted. Deleted rather than rewritten:
+    whoever changed it knows the new password, and a chosen password should not lie on disk
+    in clear; a file that still opened the admin account after a change would be a key left
+    under the mat, and one that did not would mislead."""
+    path = registry.settings.data_path / "admin_password"
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        return
+    if not registry.credentials.verify(ADMIN, kept):
+        path.unlink(missing_ok=True)
+        log.info("removed the generated admin password: admin has another one now", path=str(path))
+
+
 def ensure_admin(registry) -> None:
     """Create `admin` if it does not exist: TIDEMARK_ADMIN_PASSWORD, or a generated
     password written once to `<data dir>/admin_password` (mode 0600)."""
     if registry.iam_queries.user(ADMIN) is not None:
+        forget_stale_password(registry)  # changed while this process was not running
         return
     settings = registry.settings
     path = settings.data_path / "admin_password"

@@ -43,6 +43,7 @@ from infra.metrics import Metrics
 from infra.oci_app import make_oci_app
 from infra.registry import Registry, build_registry
 from infra.settings import Settings, load_settings
+from infra.slow_clients import BodyTimeoutMiddleware
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> Litestar:
@@ -110,15 +111,18 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
     ]
+    # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
+    # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).
     guard_routes([ping, health, prometheus, issue_token, *rest])
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
-                   exception_handlers=EXCEPTION_HANDLERS,
+                   exception_handlers=EXCEPTION_HANDLERS, logging_config=None,
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
                                                 render_plugins=[]))
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
+    handler = BodyTimeoutMiddleware(handler, settings.body_timeout_seconds, settings.body_min_bytes)
     app.asgi_handler = middleware(handler)
     if settings.trusted_proxies:  # outermost: the request log and every event see the client
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -144,7 +148,11 @@ def read_only(app):
 
 def asgi_app():
     """Entry point for the ASGI server: settings from the environment."""
+    from infra.serve import announce
+
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
     exit_with_server()
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(lambda: announce(settings))  # once the registry has started
+    return app

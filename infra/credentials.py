@@ -26,6 +26,7 @@ class CredentialStore:
         # Stored hashes by principal; this store drops an entry itself whenever it writes one.
         self.cache = cache or ViewCache(enabled=False)
         self._lock = threading.Lock()
+        self.observers: list = []  # callables (principal), told after a secret was set
         with db.write() as w:
             w.execute(TABLE)
 
@@ -37,6 +38,8 @@ class CredentialStore:
                       "DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
                       (principal, hashed, now))
         self.cache.invalidate({("credential", principal)})
+        for observe in self.observers:
+            observe(principal)
 
     def current_hash(self, principal: str) -> str | None:
         """The stored hash (it changes whenever the password or secret does)."""

@@ -1,20 +1,52 @@
-"""The raw event log as JSON lines."""
+"""The raw log as JSON lines."""
 
 from typing import Iterator
 
 import msgspec
 
+from domain.errors import BadRequest
 from infra.event_codec import decode_state
+from projections.times import parse_instant, stamp
 
 _encoder = msgspec.json.Encoder()
 
 
-def export_events(app, start: str | None, stop: str | None, page: int = 1000) -> Iterator[bytes]:
-    """Each event with its position, stream, version, type and fields, in log order."""
-    position = int(start) if start else 1
-    last = int(stop) if stop else None
+class BadBound(ValueError):
+    """--from/--to is neither an event position nor an RFC 3339 time."""
+
+
+def resolve_bound(db, text: str | None, edge: str) -> int | None:
+    """The log position `--from`/`--to` names: a position as is; a time maps, through the
+    times the OCI view keeps for every event (as `at=` does), to the first event at or after
+    it (`from`) or the last event at or before it (`to`)."""
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit():
+        return int(text)
+    try:
+        moment = stamp(parse_instant(text))
+    except (BadRequest, ValueError, OverflowError):
+        raise BadBound(f"--{edge} must be an event position or an RFC 3339 time with a time zone "
+                       f"(for example 2026-03-01T12:00:00Z), not {text[:64]!r}") from None
+    if edge == "from":
+        row = db.read("SELECT MIN(position) FROM oci_event_times WHERE at >= ?", (moment,))
+        return row[0][0] if row[0][0] is not None else _beyond_head(db)
+    row = db.read("SELECT MAX(position) FROM oci_event_times WHERE at <= ?", (moment,))
+    return row[0][0] if row[0][0] is not None else 0
+
+
+def _beyond_head(db) -> int:
+    return (db.read("SELECT MAX(position) FROM oci_event_times")[0][0] or 0) + 1
+
+
+def export_events(app, start: int | None, stop: int | None, page: int = 1000) -> Iterator[bytes]:
+    """Each event with its position, stream, version, type and fields, in log order
+    (positions `start` to `stop`, both included)."""
+    position = max(start or 1, 1)
+    if stop is not None and stop < position:
+        return
     while True:
-        notifications = app.recorder.select_notifications(start=position, limit=page, stop=last)
+        notifications = app.recorder.select_notifications(start=position, limit=page, stop=stop)
         for n in notifications:
             yield _encoder.encode({
                 "position": n.id, "stream": str(n.originator_id), "version": n.originator_version,

@@ -15,7 +15,7 @@ from commands.policy_handlers import PolicyCommands
 from commands.messages import CreateProject, Outcome
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
-from infra.admin import ensure_admin
+from infra.admin import ADMIN, ensure_admin, forget_stale_password
 from infra.authz import Authorizer
 from infra.credentials import CredentialStore
 from infra.gc_lock import gc_lock_for
@@ -96,6 +96,7 @@ class Registry:
         self.pulls = PullRecorder(app)
         self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
+        self.credentials.observers.append(self._password_set)
         self.tokens = TokenService(db, settings.token_lifetime_seconds)
         from infra.sign_in_guard import attach_sign_ins
 
@@ -210,6 +211,10 @@ class Registry:
             self.webhook_dispatcher.start()
             self.webhook_worker.start()
 
+    def _password_set(self, principal: str) -> None:
+        if principal == ADMIN:  # the generated password on disk may be stale now
+            forget_stale_password(self)
+
     def _ensure_default_project(self) -> None:
         try:
             self.commands.create_project(CreateProject(DEFAULT_PROJECT, True, SYSTEM))
@@ -219,20 +224,24 @@ class Registry:
         self.projector.catch_up()
 
     def close(self) -> None:
-        if getattr(self, "sweeper", None) is not None:
-            self.sweeper.stop()
-        self.pulls.stop()
-        self.sign_ins.stop()
+        """Stop every thread that uses the stores and wait for each, then close the stores.
+
+        All are asked at once, so they wind down together; a follower's batch in progress
+        commits before the database closes (`Database.close` takes the write lock), and
+        once the views' database is closed no follower can start a batch that reads the
+        log, so the event store closes last."""
+        background = [getattr(self, "sweeper", None), self.retention_scheduler,
+                      self.gc_scheduler, self.pulls, self.sign_ins, *self.projectors]
+        background = [part for part in background if part is not None]
+        for part in background:
+            getattr(part, "request_stop", lambda: None)()
+        self.webhook_worker.stop()
+        self.retention_runner.close()
+        for part in background:
+            part.stop()  # joins; the pull recorder then saves the pulls still pending
         from infra.webhook_wiring import close_webhooks
 
         close_webhooks(self)
-        if self.retention_scheduler is not None:
-            self.retention_scheduler.stop()
-        if self.gc_scheduler is not None:
-            self.gc_scheduler.stop()
-        self.retention_runner.close()
-        for projector in self.projectors:
-            projector.stop()
         self.db.close()
         self.app.close()
 

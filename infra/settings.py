@@ -1,5 +1,6 @@
 """Settings from the environment (and an optional YAML file with the same keys)."""
 
+import difflib
 import os
 import sys
 from pathlib import Path
@@ -56,6 +57,16 @@ class Settings(msgspec.Struct, kw_only=True):
     # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client;
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
+    # A second server on a port in use is refused unless port sharing is asked for (granian
+    # binds with SO_REUSEPORT, so without the check two servers would split the traffic).
+    reuse_port: bool = False
+    # Slow clients: a request's headers must arrive within this time (granian, HTTP/1; 1 s at
+    # least) ...
+    header_timeout_seconds: float = 30.0
+    # ... and its body must bring `body_min_bytes` (or its end) within each such window, so a
+    # stalled or trickling upload ends with 408 while a slow but steady one completes (0: off).
+    body_timeout_seconds: float = 60.0
+    body_min_bytes: int = 64 * 1024
 
     @property
     def data_path(self) -> Path:
@@ -78,15 +89,53 @@ class Settings(msgspec.Struct, kw_only=True):
         return self.log_format or ("console" if sys.stderr.isatty() else "json")
 
 
-def load_settings(config_file: str | None = None, **overrides: object) -> Settings:
-    """Settings from a YAML file, then the environment, then explicit overrides (CLI flags)."""
-    values: dict[str, object] = {}
-    if config_file:
-        import yaml
+# Variables Tidemark sets for its own processes: not settings, and not a mistake.
+INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID"}
 
+
+def setting_names() -> list[str]:
+    return [field.name for field in msgspec.structs.fields(Settings)]
+
+
+def closest_setting(name: str) -> str | None:
+    """The setting a misspelled key most likely meant, if one is close enough."""
+    matches = difflib.get_close_matches(name.lower(), setting_names(), n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def unknown_environment(environ=os.environ) -> list[tuple[str, str | None]]:
+    """TIDEMARK_* variables that name no setting, each with the closest setting (or None)."""
+    known = {PREFIX + name.upper() for name in setting_names()} | INTERNAL_VARIABLES
+    return [(name, closest_setting(name[len(PREFIX):]))
+            for name in sorted(environ) if name.startswith(PREFIX) and name not in known]
+
+
+def _read_config(config_file: str) -> dict[str, object]:
+    import yaml
+
+    try:
         with open(config_file) as handle:
             loaded = yaml.safe_load(handle) or {}
-        values.update({str(k).lower(): v for k, v in loaded.items()})
+    except OSError as error:
+        raise SettingsError(f"cannot read the config file {config_file}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise SettingsError(f"{config_file} is not valid YAML{line}") from None
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{config_file} must be a mapping of setting names to values")
+    values = {str(key).lower().removeprefix(PREFIX.lower()): value for key, value in loaded.items()}
+    for key in values:  # a key that names no setting is a mistake that would pass silently
+        if key not in setting_names():
+            guess = closest_setting(key)
+            hint = f"; did you mean {guess}?" if guess else ""
+            raise SettingsError(f"{config_file}: unknown setting {key!r}{hint}")
+    return values
+
+
+def load_settings(config_file: str | None = None, **overrides: object) -> Settings:
+    """Settings from a YAML file, then the environment, then explicit overrides (CLI flags)."""
+    values: dict[str, object] = _read_config(config_file) if config_file else {}
     for field in msgspec.structs.fields(Settings):
         env = os.environ.get(PREFIX + field.name.upper())
         if env is not None:
@@ -97,7 +146,8 @@ def load_settings(config_file: str | None = None, **overrides: object) -> Settin
     except msgspec.ValidationError as error:  # "... - at `$.kafka_start`": name the variable
         message, _, where = str(error).rpartition(" - at `$.")
         name = where.rstrip("`")
-        raise SettingsError(f"{PREFIX}{name.upper()}: {message}" if name else str(error)) from None
+        raise SettingsError(f"invalid setting {PREFIX}{name.upper()}: {message}" if name
+                            else f"invalid setting: {error}") from None
 
 
 class SettingsError(ValueError):

@@ -113,7 +113,10 @@ class SQLiteDatabase(Database):
             cursor.execute("COMMIT")
 
     def close(self) -> None:
-        self._writer.close()
+        # Under the write lock: a transaction in progress (a follower's batch) commits first,
+        # and nothing runs on the connection while it closes (that crashed the interpreter).
+        with self._write_lock:
+            self._writer.close()
 
 
 class PostgresDatabase(Database):
@@ -139,7 +142,8 @@ class PostgresDatabase(Database):
                 yield Writer(cursor, _to_pg, pipelined=True)
 
     def close(self) -> None:
-        self.pool.close()
+        with self._write_lock:  # as on SQLite: a transaction in progress finishes first
+            self.pool.close()
 
 
 def open_database(settings) -> Database:

@@ -117,11 +117,20 @@ class Projector:
             self._wake.wait(interval)
             self._wake.clear()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the follower to stop after its current batch (returns at once)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop following and wait for the follower: a batch in progress commits first."""
+        self.request_stop()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
+            if self._thread.is_alive():
+                log.error("projection follower did not stop", projection=self.name)
+            else:
+                self._thread = None
 
 
 def checksum(db: Database, prefix: str, tables: Iterable[str]) -> str:

@@ -31,7 +31,14 @@ class Ticker:
             except Exception:
                 log.exception("scheduled work failed; will try again", scheduler=self.name)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask for no further tick (returns at once; a tick under way finishes)."""
         self._stop.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop ticking and wait for a tick under way to finish."""
+        self.request_stop()
         if self._thread is not None:
-            self._thread.join(5)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("scheduled work did not stop", scheduler=self.name)

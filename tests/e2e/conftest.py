@@ -28,6 +28,8 @@ from typing import Iterator
 
 import pytest
 
+from tests import processes
+
 TARGET_ENV = "TIDEMARK_E2E_TARGET"
 START_TIMEOUT_ENV = "TIDEMARK_E2E_START_TIMEOUT"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,16 +80,19 @@ class RunningRegistry:
             return "<no registry log>"
         return "\n".join(text.splitlines()[-lines:])
 
-    def create_project(self, name: str) -> None:
-        """Make ``name/...`` repositories usable (Distribution needs nothing)."""
+    def create_project(self, name: str, public: bool = True) -> None:
+        """Make ``name/...`` repositories usable (Distribution needs nothing).
+
+        Through the REST API as admin: the CLI refuses to write a data directory a live
+        server holds (ADR 0016)."""
         if self.target != "tidemark":
             return
-        subprocess.run(
-            [sys.executable, "-m", "infra.cli", "projects", "create", name,
-             "--data-dir", str(self.data_dir)],
-            cwd=REPO_ROOT, env={**os.environ, "TIDEMARK_DATA_DIR": str(self.data_dir)},
-            check=True, capture_output=True, timeout=60,
-        )
+        import httpx
+
+        response = httpx.post(f"http://{self.host}/api/v2.0/projects", auth=("admin", ADMIN_PASSWORD),
+                              json={"project_name": name, "metadata": {"public": str(public).lower()}},
+                              timeout=60)
+        assert response.status_code == 201, response.text
 
 
 def _server_command(target: str, workdir: Path, host: str, port: int, data_dir: Path) -> list[str]:
@@ -126,13 +131,32 @@ def _wait_until_ready(registry: RunningRegistry, timeout: float) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    processes.stop(process)
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This environment without TIDEMARK_* variables (the tests' own ones included), plus
+    `settings`: a server or CLI run that sees exactly the settings a test gives it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIDEMARK_", "REGISTRY_"))}
+    return {**env, **settings}
+
+
+def start_tidemark(workdir: Path, port: int, data_dir: Path, **settings: str) -> RunningRegistry:
+    """A Tidemark server of a test's own (stop it with `_stop(server.process)`)."""
+    log_path = workdir / f"server-{port}-{time.monotonic_ns()}.log"
+    env = clean_environment(TIDEMARK_DATA_DIR=str(data_dir), TIDEMARK_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                            **settings)
+    with log_path.open("wb") as log:
+        process = processes.spawn(_server_command("tidemark", workdir, f"127.0.0.1:{port}", port,
+                                                  data_dir), cwd=REPO_ROOT, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    server = RunningRegistry("tidemark", f"127.0.0.1:{port}", data_dir, log_path, process)
+    try:
+        _wait_until_ready(server, float(os.environ.get(START_TIMEOUT_ENV, "30")))
+    except BaseException:
+        _stop(process)
+        raise
+    return server
 
 
 @pytest.fixture(scope="session")
@@ -151,8 +175,8 @@ def _registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     env["TIDEMARK_GC_HISTORY_WINDOW_SECONDS"] = "0"
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = processes.spawn(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT)
     registry = RunningRegistry(target, host, data_dir, log_path, process)
     try:
         _wait_until_ready(registry, float(os.environ.get(START_TIMEOUT_ENV, "30")))

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from tests import processes
 from tests.e2e import oci_images
 from tests.e2e.conftest import (
     ADMIN_PASSWORD, REPO_ROOT, RunningRegistry, Skopeo, _free_port, _server_command, _stop,
@@ -25,9 +26,9 @@ def _start(workdir, port, data_dir) -> RunningRegistry:
     log_path = workdir / f"server-{time.monotonic_ns()}.log"
     command = _server_command("tidemark", workdir, f"127.0.0.1:{port}", port, data_dir)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "TIDEMARK_DATA_DIR": str(data_dir),
-                                        "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD})
+        process = processes.spawn(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "TIDEMARK_DATA_DIR": str(data_dir),
+                                       "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD})
     server = RunningRegistry("tidemark", f"127.0.0.1:{port}", data_dir, log_path, process)
     _wait_until_ready(server, 30)
     return server

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import processes
 from tests.e2e import oci_images
 from tests.e2e.conftest import _stop
 from tests.integration.servers import free_port, scratch_postgres
@@ -27,7 +28,7 @@ API = "/api/v2.0/projects/library/webhook"
 
 
 def _serve(role: str, port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+    return processes.spawn(
         [sys.executable, "-m", "infra.cli", "serve", "--role", role, "--host", "127.0.0.1",
          "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT)

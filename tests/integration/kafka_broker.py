@@ -17,6 +17,7 @@ from typing import Iterator
 
 import pytest
 
+from tests import processes
 from tests.integration.servers import free_port
 
 
@@ -75,7 +76,7 @@ def tansu_broker(workdir: Path) -> Iterator[TansuBroker]:
     url = f"tcp://127.0.0.1:{port}"
     log_path = workdir / "tansu.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = processes.spawn(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -84,14 +85,7 @@ def tansu_broker(workdir: Path) -> Iterator[TansuBroker]:
         _wait_for_port(port, process)
         yield broker
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        processes.stop(process)  # resumes a paused broker first: it cannot act on SIGTERM
 
 
 @pytest.fixture

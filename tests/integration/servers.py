@@ -10,6 +10,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests import processes
+
 PG_ADMIN_URL = os.environ.get("TIDEMARK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -40,8 +42,8 @@ def moto_s3():
     """A moto S3 server in its own process on a loopback port; yields its endpoint URL."""
     port = free_port()
     binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = processes.spawn([binary, "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -51,7 +53,7 @@ def moto_s3():
         except OSError:
             time.sleep(0.1)
     else:
-        process.kill()
+        processes.stop(process)
         raise RuntimeError("moto server did not start")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -59,5 +61,4 @@ def moto_s3():
     try:
         yield endpoint
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        processes.stop(process)
