@@ -19,6 +19,14 @@ PAGE = 1000
 _encoder = msgspec.json.Encoder()
 
 
+# Webhook policy events name their targets, and for Slack the URL is the secret: they are
+# shown only to those who may read the project's webhook policies (Harbor's `webhook`
+# read: maintainers and up, system administrators). Others get no such event at all
+# rather than one with parts removed: a policy's name, event types and existence are
+# not theirs to see either, and a field added later cannot slip through a redaction.
+POLICY_EVENTS = "io.tidemark.webhook."
+
+
 class FeedFilter:
     """Which events a caller may see, narrowed by type and project."""
 
@@ -39,7 +47,8 @@ class FeedFilter:
             return True
         if project is None or project not in self.projects:
             return False
-        return allows(self.principal, project, self.projects[project], "project", "read")
+        resource = "webhook" if event["type"].startswith(POLICY_EVENTS) else "project"
+        return allows(self.principal, project, self.projects[project], resource, "read")
 
 
 def read_page(registry, after: int, limit: int, feed: FeedFilter) -> tuple[list[dict], int]:
