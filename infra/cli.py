@@ -30,6 +30,9 @@ def cmd_serve(args) -> int:
     settings = _settings(args)
     if settings.role in ("workers", "webhooks"):
         return _run_workers(settings)
+    from infra.key_setup import prepare_to_serve
+
+    prepare_to_serve(settings)
     webhooks = None
     if settings.role == "all" and settings.webhook_delivery in ("auto", "child"):
         from infra.webhook_process import WebhookProcess
@@ -247,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tidemark: invalid setting {error}", file=sys.stderr)
         return 2
     configure_logging(settings.resolved_log_format, settings.log_level)
-    return args.func(args)
+    from infra.key_files import StartupRefused
+
+    try:
+        return args.func(args)
+    except StartupRefused as error:  # an exposed or missing key
+        print(f"tidemark: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from infra.credentials import CredentialStore
 from infra.gc_lock import gc_lock_for
 from infra.lockout import LoginLockout
 from infra.token_authz import TokenAuthorizer
-from infra.tokens import TokenService
+from infra.tokens import SigningKeyFile, TokenService
+from infra.key_setup import load_keys, private_data_dir
 from infra.event_store import event_store_env
 from infra.settings import Settings
 from infra.sql import Database, open_database
@@ -94,7 +95,9 @@ class Registry:
         self.pulls = PullRecorder(app)
         self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
-        self.tokens = TokenService(db, settings.token_lifetime_seconds)
+        # Keys are loaded by the processes that use them (`start`), never made by the others.
+        self.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
+                                   settings.token_lifetime_seconds)
         self.authorizer = authorizer or TokenAuthorizer(
             self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
             self.external_url)
@@ -158,6 +161,8 @@ class Registry:
         `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
         `workers` (log followers for every projection, interrupted-GC bookkeeping); `webhooks`
         (only the webhook dispatcher and sender: the child process `tidemark serve` starts)."""
+        if follow:
+            load_keys(self, role)
         for projector in self.projectors:
             projector.setup()
         if role == "webhooks":  # a process of its own that only dispatches and sends webhooks
@@ -229,7 +234,7 @@ class Registry:
 
 def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
                    authorizer: Authorizer | None = None) -> Registry:
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)
     app = RegistryApplication(env=event_store_env(settings))
     return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
                     authorizer)
