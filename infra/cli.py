@@ -89,6 +89,14 @@ def _run_workers(settings) -> int:
     return 0
 
 
+def _with_registry(args, action) -> int:
+    registry = _registry(args)
+    try:
+        return action(registry)
+    finally:
+        registry.close()
+
+
 def cmd_projects_create(args) -> int:
     from commands.messages import CreateProject
     from domain.base import Actor
@@ -237,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = events.add_parser("verify", help="check the hash chain and replay the log against the query models")
     check.add_argument("--data-dir", default=argparse.SUPPRESS)
     check.set_defaults(func=cmd_events_verify)
+    from infra.keys_cli import add_keys_parser
+
+    add_keys_parser(sub, _with_registry)
     return parser
 
 
@@ -254,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except StartupRefused as error:  # an exposed or missing key
+    except StartupRefused as error:  # an exposed or missing key, a refused rotation step
         print(f"tidemark: {error}", file=sys.stderr)
         return 2
 

@@ -23,6 +23,7 @@ from infra.lockout import LoginLockout
 from infra.token_authz import TokenAuthorizer
 from infra.tokens import SigningKeyFile, TokenService
 from infra.key_setup import load_keys, private_data_dir
+from infra.secrets import Secrets
 from infra.event_store import event_store_env
 from infra.settings import Settings
 from infra.sql import Database, open_database
@@ -98,6 +99,8 @@ class Registry:
         # Keys are loaded by the processes that use them (`start`), never made by the others.
         self.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
                                    settings.token_lifetime_seconds)
+        self.secrets = Secrets(settings.secrets_key_path, db,
+                               creates=settings.role in ("all", "write"))
         self.authorizer = authorizer or TokenAuthorizer(
             self.iam_queries, self.queries, self.credentials, self.tokens, LoginLockout(),
             self.external_url)
@@ -174,6 +177,10 @@ class Registry:
         self.catch_up()
         if not follow:
             return
+        if role in ("all", "write"):
+            from infra.secret_rotation import seal_clear_secrets
+
+            seal_clear_secrets(self)
         if role in ("all", "workers"):
             self.collector.close_interrupted()
             self.retention_runner.close_interrupted()

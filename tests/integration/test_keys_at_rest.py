@@ -44,7 +44,7 @@ def test_a_fresh_data_directory_and_everything_in_it_are_private(settings):
         assert started.status_code == 202
         names = {p.name for p in data.iterdir()}
         assert {"views.sqlite", "views.sqlite-wal", "views.sqlite-shm", "events.sqlite",
-                "webhooks.sqlite", "admin_password", "token_signing_key.pem",
+                "webhooks.sqlite", "admin_password", "token_signing_key.pem", "secrets.key",
                 "uploads", "blobs"} <= names
         assert exposed(data) == {}  # the directory 0700, nothing in it readable by others
         assert mode(data) == 0o700 and mode(data / "token_signing_key.pem") == 0o600
@@ -61,14 +61,15 @@ def test_a_data_directory_an_older_version_left_readable_is_made_private_at_star
         oci.push_image("library/app", "v1")
     for path in [data, *data.rglob("*")]:  # as 0755 directories and 0644 files left it
         path.chmod(0o755 if path.is_dir() else 0o644)
-    (data / "token_signing_key.pem").unlink()  # the older version had no key file
+    for key in ("token_signing_key.pem", "secrets.key"):  # the older version had no key files
+        (data / key).unlink()
     with running(settings) as (_, client, _oci):
         assert client.get("/v2/library/app/manifests/v1").status_code == 200
         assert mode(data) == 0o700
         assert {p.name: f"{mode(p):04o}" for p in data.iterdir() if mode(p) & 0o077} == {}
 
 
-@pytest.mark.parametrize("key", ["token_signing_key.pem"])
+@pytest.mark.parametrize("key", ["token_signing_key.pem", "secrets.key"])
 def test_a_key_file_others_can_read_stops_the_start_with_one_line(settings, key):
     with running(settings):
         pass
