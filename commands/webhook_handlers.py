@@ -1,5 +1,9 @@
 """Commands for webhook policies and their delivery jobs.
 
+Auth headers are sealed here, before the event is made (infra/secrets.py): the
+events and the views hold only sealed values. The redaction marker sent back by a
+form keeps the stored (sealed) value.
+
 Delivery jobs are written without going through the aggregate cache: there are
 many of them, each touched a few times, and they must not push the registry's
 hot aggregates (tags, manifests, quotas) out of it.
@@ -15,10 +19,11 @@ from eventsourcing.persistence import IntegrityError, RecordConflictError
 from commands.application import RegistryApplication
 from commands.handlers import retried
 from commands.messages import Outcome
+from infra.secrets import key_id_of
 from domain.base import Actor
 from domain.errors import NotFound
 from domain.project import Project, project_id
-from domain.webhook import PolicySpec, WebhookPolicy, check_spec, policy_key
+from domain.webhook import REDACTED, PolicySpec, WebhookPolicy, check_spec, policy_key
 from domain.webhook_delivery import WebhookDelivery
 
 
@@ -54,6 +59,15 @@ class ReplayPolicy(msgspec.Struct, frozen=True):
     actor: Actor
 
 
+class ResealPolicy(msgspec.Struct, frozen=True):
+    """Seal a policy's auth headers with the newest key (rotation; clear headers of older
+    versions). `only_clear`: leave values already sealed, with any key, alone."""
+
+    policy_key: str
+    actor: Actor
+    only_clear: bool = False
+
+
 class RetryJob(msgspec.Struct, frozen=True):
     job_key: str
     actor: Actor
@@ -76,17 +90,28 @@ class RetryContract(msgspec.Struct, frozen=True):
     cap_seconds: float
 
 
+AUTH_HEADER = "webhook auth header"  # the purpose sealed values of this field are bound to
+
+
 def load_uncached(app: RegistryApplication, key) -> Any | None:
     """The aggregate from its stored events, leaving the aggregate cache alone."""
     return project_aggregate(None, app.events.get(key))
 
 
 class WebhookCommands:
-    """Policies live in the registry's log (`app`), delivery jobs in their own (`deliveries`)."""
+    """Policies live in the registry's log (`app`), delivery jobs in their own (`deliveries`);
+    `secrets` seals auth headers (infra/secrets.py: `seal`, `open`, `load`)."""
 
-    def __init__(self, app: RegistryApplication, deliveries: Any) -> None:
+    def __init__(self, app: RegistryApplication, deliveries: Any, secrets: Any) -> None:
         self.app = app
         self.deliveries = deliveries
+        self.secrets = secrets
+
+    def _sealed(self, spec: PolicySpec) -> PolicySpec:
+        targets = [t if not t.auth_header or t.auth_header == REDACTED else
+                   msgspec.structs.replace(t, auth_header=self.secrets.seal(t.auth_header, AUTH_HEADER))
+                   for t in spec.targets]
+        return msgspec.structs.replace(spec, targets=targets)
 
     def _project(self, name: str) -> None:
         project = self.app.find(project_id(name), Project)
@@ -107,7 +132,7 @@ class WebhookCommands:
     def create_policy(self, c: CreatePolicy) -> Outcome:
         """Outcome.position is the new policy's id."""
         self._project(c.project)
-        spec = check_spec(c.spec, c.allow_link_local)
+        spec = self._sealed(check_spec(c.spec, c.allow_link_local))
         policy = self.app.find(policy_key(c.project, c.project_id, spec.name), WebhookPolicy)
         if policy is None:
             policy = WebhookPolicy.create(c.project, c.project_id, spec, c.actor)
@@ -120,10 +145,11 @@ class WebhookCommands:
         from domain.errors import BadRequest
 
         policy = self._policy(c.project, c.project_id, c.name)
-        spec = check_spec(c.spec, c.allow_link_local)
+        spec = self._sealed(check_spec(c.spec, c.allow_link_local))
         if spec.name != policy.name:
             raise BadRequest("name: a policy's name is its identity and cannot change; create a "
                              "policy with the new name and delete this one", {"field": "name"})
+        self._reseal(policy, True, c.actor)  # a kept header of an older version is not copied in clear
         policy.update(spec, c.actor)
         return self._save(policy)
 
@@ -141,6 +167,27 @@ class WebhookCommands:
         policy.replay(c.from_position, head, c.actor)
         outcome = self._save(policy)
         return Outcome(position=outcome.position, size=head)
+
+    @retried
+    def reseal_policy(self, c: ResealPolicy) -> Outcome:
+        """Outcome.position is None when every header was sealed as asked already."""
+        policy = self.app.find(UUID(c.policy_key), WebhookPolicy)
+        if policy is None or policy.deleted:
+            return Outcome(position=None)
+        self._reseal(policy, c.only_clear, c.actor)
+        return self._save(policy)
+
+    def _reseal(self, policy: WebhookPolicy, only_clear: bool, actor: Actor) -> None:
+        current = self.secrets.keyring().current
+
+        def resealed(header: str) -> str:
+            kid = key_id_of(header)
+            if not header or kid == current or (only_clear and kid is not None):
+                return header
+            return self.secrets.seal(self.secrets.open(header, AUTH_HEADER), AUTH_HEADER)
+
+        targets = [{**t, "auth_header": resealed(t.get("auth_header", ""))} for t in policy.targets]
+        policy.reseal(targets, current, actor)
 
     @retried
     def retry_job(self, c: RetryJob) -> Outcome:

@@ -2,8 +2,9 @@
 
 One stream per (project incarnation, policy name): a project deleted and created
 again starts with no policies. A target's `auth_header` is stored in the events
-(the sender needs it) but never shown: the public event form and the API answer
-`REDACTED` instead.
+sealed (infra/secrets.py: the command side seals it before the event is made, the
+sender opens it), and never shown: the public event form and the API answer
+`REDACTED` instead. Events of older versions hold it in clear; they still load.
 """
 
 import ipaddress
@@ -204,6 +205,18 @@ class WebhookPolicy(RegistryAggregate):
         def apply(self, policy: "WebhookPolicy") -> None:
             policy.enabled = self.enabled
 
+    class SecretsResealed(RegistryAggregate.Event):
+        """The targets' auth headers were sealed again, with key `key_id` (key rotation, or
+        a clear header of an older version sealed); nothing else changed."""
+
+        project: str
+        name: str
+        targets: list[dict]
+        key_id: str
+
+        def apply(self, policy: "WebhookPolicy") -> None:
+            policy.targets = self.targets
+
     class ReplayRequested(RegistryAggregate.Event):
         """Deliver every matching event after `from_position` up to `to_position` again."""
 
@@ -256,6 +269,18 @@ class WebhookPolicy(RegistryAggregate):
         if spec.enabled != self.enabled:
             self.trigger_event(self.EnabledChanged, project=self.project, name=self.name,
                                enabled=spec.enabled, **actor.fields())
+
+    def reseal(self, targets: list[dict], key_id: str, actor: Actor) -> None:
+        """Record the same targets with their auth headers sealed anew (only those may differ)."""
+        self._alive()
+        same = len(targets) == len(self.targets) and all(
+            {**new, "auth_header": ""} == {**old, "auth_header": ""}
+            for new, old in zip(targets, self.targets))
+        if not same:
+            raise Conflict("webhook policy changed meanwhile; reseal again", {"name": self.name})
+        if targets != self.targets:
+            self.trigger_event(self.SecretsResealed, project=self.project, name=self.name,
+                               targets=targets, key_id=key_id, **actor.fields())
 
     def replay(self, from_position: int, to_position: int, actor: Actor) -> None:
         self._alive()

@@ -62,7 +62,10 @@ def cmd_serve(args) -> int:
     try:
         if settings.role in ("workers", "webhooks"):
             return _run_workers(settings)
+        from infra.key_setup import prepare_to_serve
         from infra.serve import CannotListen, ensure_port_free, serve_http
+
+        prepare_to_serve(settings)  # key files checked and made before any child starts
 
         if not settings.reuse_port:
             try:
@@ -129,6 +132,14 @@ def _run_workers(settings) -> int:
     stop.wait()
     registry.close()
     return 0
+
+
+def _with_registry(args, action) -> int:
+    registry = _registry(args)
+    try:
+        return action(registry)
+    finally:
+        registry.close()
 
 
 def cmd_projects_create(args) -> int:
@@ -270,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = events.add_parser("verify", help="check the hash chain and replay the log against the query models")
     check.add_argument("--data-dir", default=argparse.SUPPRESS)
     check.set_defaults(func=cmd_events_verify)
+    from infra.keys_cli import add_keys_parser
+
+    add_keys_parser(sub, _with_registry)
     return parser
 
 
@@ -289,8 +303,13 @@ def main(argv: list[str] | None = None) -> int:
             hint = f"; did you mean {PREFIX}{guess.upper()}?" if guess else " (ignored)"
             print(f"tidemark: warning: {name} is not a Tidemark setting{hint}", file=sys.stderr)
     configure_logging(settings.resolved_log_format, settings.log_level)
+    from infra.key_files import StartupRefused
+
     try:
         return args.func(args)
+    except StartupRefused as error:  # an exposed or missing key, a refused rotation step
+        print(f"tidemark: {error}", file=sys.stderr)
+        return 2
     except (CliError, SettingsError) as error:
         print(f"tidemark: {error}", file=sys.stderr)
         return 2

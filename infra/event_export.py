@@ -1,4 +1,10 @@
-"""The raw log as JSON lines."""
+"""The raw event log as JSON lines.
+
+Secrets appear as the events hold them, sealed (useless without the key file,
+which is never exported). Older versions stored webhook auth headers in clear:
+those are replaced by `******`, so an exported log holds no usable secret; the
+registry sealed them as new events on its first start after the upgrade.
+"""
 
 from typing import Iterator
 
@@ -7,6 +13,7 @@ import msgspec
 from domain.errors import BadRequest
 from infra.event_codec import decode_state
 from projections.times import parse_instant, stamp
+from infra.secrets import redact_clear
 
 _encoder = msgspec.json.Encoder()
 
@@ -50,7 +57,7 @@ def export_events(app, start: int | None, stop: int | None, page: int = 1000) ->
         for n in notifications:
             yield _encoder.encode({
                 "position": n.id, "stream": str(n.originator_id), "version": n.originator_version,
-                "type": n.topic, "data": decode_state(n.state),
+                "type": n.topic, "data": redact_clear(decode_state(n.state)),
             })
         if len(notifications) < page:
             return

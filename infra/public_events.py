@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from infra.event_codec import decode_state
+from infra.secrets import SECRET_FIELDS
 
 SPEC_VERSION = "1.0"
 _ID_NAMESPACE = UUID("1f0e3b8e-7b8a-4c59-9d59-5a2f6b8f0c31")
@@ -69,8 +70,8 @@ TYPES = {
     "domain.gc_schedule:GcSchedule.Cleared": "io.tidemark.gc.schedule_cleared.v1",
 }
 
-# Fields whose values are secrets: kept in the log, never shown (Harbor redacts them too).
-SECRET_FIELDS = {"auth_header"}
+# Fields whose values are secrets (sealed in the log, infra/secrets.py) are never shown,
+# not even sealed (Harbor redacts them too).
 
 _INTERNAL = {"originator_topic", "timestamp"}
 

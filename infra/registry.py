@@ -20,7 +20,9 @@ from infra.authz import Authorizer
 from infra.credentials import CredentialStore
 from infra.gc_lock import gc_lock_for
 from infra.token_authz import TokenAuthorizer
-from infra.tokens import TokenService
+from infra.tokens import SigningKeyFile, TokenService
+from infra.key_setup import load_keys, private_data_dir
+from infra.secrets import Secrets
 from infra.event_store import event_store_env
 from infra.settings import Settings
 from infra.sql import Database, open_database
@@ -97,7 +99,11 @@ class Registry:
         self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
         self.iam = IamCommands(app, self.credentials)
         self.credentials.observers.append(self._password_set)
-        self.tokens = TokenService(db, settings.token_lifetime_seconds)
+        # Keys are loaded by the processes that use them (`start`), never made by the others.
+        self.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
+                                   settings.token_lifetime_seconds)
+        self.secrets = Secrets(settings.secrets_key_path, db,
+                               creates=settings.role in ("all", "write"))
         from infra.sign_in_guard import attach_sign_ins
 
         sign_ins = attach_sign_ins(self)
@@ -164,6 +170,8 @@ class Registry:
         `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
         `workers` (log followers for every projection, interrupted-GC bookkeeping); `webhooks`
         (only the webhook dispatcher and sender: the child process `tidemark serve` starts)."""
+        if follow:
+            load_keys(self, role)
         for projector in self.projectors:
             projector.setup()
         if role == "webhooks":  # a process of its own that only dispatches and sends webhooks
@@ -178,6 +186,10 @@ class Registry:
         restore_sign_ins(self)
         if not follow:
             return
+        if role in ("all", "write"):
+            from infra.secret_rotation import seal_clear_secrets
+
+            seal_clear_secrets(self)
         if role in ("all", "workers"):
             self.collector.close_interrupted()
             self.retention_runner.close_interrupted()
@@ -248,7 +260,7 @@ class Registry:
 
 def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
                    authorizer: Authorizer | None = None) -> Registry:
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)
     app = RegistryApplication(env=event_store_env(settings))
     return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
                     authorizer)

@@ -31,6 +31,10 @@ class Settings(msgspec.Struct, kw_only=True):
     max_manifest_bytes: int = 4 * 1024 * 1024
     upload_ttl_seconds: int = 24 * 3600
     token_lifetime_seconds: int = 1800
+    # Key files (mode 0600, refused when others may read them); empty: in the data directory.
+    # Scale-out nodes point these at one shared, mounted secret.
+    token_key_file: str = ""  # the ES256 key that signs registry tokens (PEM)
+    secrets_key_file: str = ""  # AES-GCM keys that seal secrets carried by events
     gc_grace_seconds: int = 3600
     gc_history_window_seconds: int = 7 * 24 * 3600
     webhook_allow_link_local: bool = False  # targets on 169.254.0.0/16 and fe80::/10 (cloud metadata)
@@ -79,6 +83,16 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{self.data_path / 'blobs'}"
+
+    @property
+    def token_key_path(self) -> Path:
+        return Path(self.token_key_file).resolve() if self.token_key_file else \
+            self.data_path / "token_signing_key.pem"
+
+    @property
+    def secrets_key_path(self) -> Path:
+        return Path(self.secrets_key_file).resolve() if self.secrets_key_file else \
+            self.data_path / "secrets.key"
 
     @property
     def resolved_external_url(self) -> str:

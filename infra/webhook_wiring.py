@@ -48,7 +48,7 @@ def attach_webhooks(registry: Any) -> None:
     app, db, settings = registry.app, registry.db, registry.settings
     registry.webhook_db = open_webhook_db(settings, db)
     registry.webhook_log = WebhookDeliveryLog(env=delivery_log_env(settings))
-    registry.webhooks = WebhookCommands(app, registry.webhook_log)
+    registry.webhooks = WebhookCommands(app, registry.webhook_log, registry.secrets)
     registry.webhook_queries = WebhookQueries(db, jobs_db=registry.webhook_db)
     registry.webhook_policy_projector = Projector(app, db, WebhookPolicyView())
     registry.webhook_job_projector = Projector(registry.webhook_log, registry.webhook_db,

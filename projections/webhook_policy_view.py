@@ -1,5 +1,5 @@
 """Query model of webhook policies as they are now (what the REST API shows and the sender
-uses for auth headers). Policy ids are the log positions of the events that created them."""
+uses for auth headers, sealed: only the sender opens them). Policy ids are the log positions of the events that created them."""
 
 import json
 from typing import Any
@@ -22,6 +22,7 @@ class WebhookPolicyView(View):
             WebhookPolicy.Created: self._created,
             WebhookPolicy.Recreated: self._created,
             WebhookPolicy.Updated: self._updated,
+            WebhookPolicy.SecretsResealed: self._resealed,
             WebhookPolicy.EnabledChanged: self._enabled,
             WebhookPolicy.Deleted: self._deleted,
             Project.Deleted: self._project_deleted,
@@ -51,6 +52,11 @@ class WebhookPolicyView(View):
                   "updated_at = ? WHERE policy_key = ?",
                   (e.description, json.dumps(e.targets), json.dumps(e.event_types),
                    stamp(e.timestamp), str(e.originator_id)))
+        return set()
+
+    def _resealed(self, w: Writer, e: Any, pos: int) -> set:
+        w.execute(f"UPDATE {self.p}policies SET targets = ? WHERE policy_key = ?",
+                  (json.dumps(e.targets), str(e.originator_id)))
         return set()
 
     def _enabled(self, w: Writer, e: Any, pos: int) -> set:

@@ -112,6 +112,18 @@ class WebhookQueries:
                                    (key,))
         return _policy(rows[0]) if rows else None
 
+    def auth_headers(self) -> list[tuple[str, list[str]]]:
+        """(policy key, its targets' stored auth headers) of every current policy that has one
+        (what key rotation reseals and checks)."""
+        rows = self.policy_db.read(f"SELECT policy_key, targets FROM {self.pp}policies "
+                                   "ORDER BY policy_id")
+        found = []
+        for key, targets in rows:
+            headers = [t["auth_header"] for t in json.loads(targets) if t.get("auth_header")]
+            if headers:
+                found.append((key, headers))
+        return found
+
     # -- jobs --------------------------------------------------------------------------------
 
     def jobs(self, project: str, policy_id: int, statuses: list[str], offset: int,

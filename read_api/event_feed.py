@@ -11,7 +11,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from domain.access import Principal, sees_project
+from domain.access import Principal, allows, sees_project
 from domain.history_window import Window, window_for
 from domain.errors import BadRequest
 from infra.public_events import cloud_event
@@ -19,6 +19,14 @@ from infra.rest import caller
 
 PAGE = 1000
 _encoder = msgspec.json.Encoder()
+
+
+# Webhook policy events name their targets, and for Slack the URL is the secret: they are
+# shown only to those who may read the project's webhook policies (Harbor's `webhook`
+# read: maintainers and up, system administrators). Others get no such event at all
+# rather than one with parts removed: a policy's name, event types and existence are
+# not theirs to see either, and a field added later cannot slip through a redaction.
+POLICY_EVENTS = "io.tidemark.webhook."
 
 
 class FeedFilter:
@@ -62,6 +70,9 @@ class FeedFilter:
         if project is None or project not in self.projects:
             return False
         public, since = self.projects[project]
+        if event["type"].startswith(POLICY_EVENTS) and not allows(self.principal, project, public,
+                                                                   "webhook", "read"):
+            return False  # a webhook's targets and even its existence: for webhook readers only
         return sees_project(self.principal, project, public) and \
             self._window(project, public, since).covers(event["position"])
 

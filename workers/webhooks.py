@@ -26,8 +26,9 @@ from typing import Any
 import structlog
 import uvloop
 
-from commands.webhook_handlers import AttemptResult, RetryContract
+from commands.webhook_handlers import AUTH_HEADER, AttemptResult, RetryContract
 from infra.activity import open_activity
+from infra.secrets import SecretUnavailable
 from infra.webhook_payloads import render
 from projections.webhook_queries import JobRow, PolicyRow
 from workers.webhook_lease import SqlLease
@@ -221,7 +222,13 @@ class WebhookWorker:
                    "X-Tidemark-Event-Type": job.event_type, "X-Tidemark-Job-Id": str(job.job_id),
                    "X-Tidemark-Attempt": str(job.attempts + 1)}
         if target.get("auth_header"):
-            headers["Authorization"] = target["auth_header"]
+            try:  # opened here only, for this request; never logged nor recorded
+                headers["Authorization"] = self.registry.secrets.open(target["auth_header"],
+                                                                      AUTH_HEADER)
+            except SecretUnavailable as error:  # never sent without the header it needs
+                log.error("webhook not sent: its auth header cannot be opened", job=job.job_id,
+                          error=str(error))
+                return AttemptResult(job.job_key, started, error=f"not sent: {error}", give_up=True)
         attempt: Attempt = await sender.post(target["address"], body, headers,
                                              bool(target.get("skip_cert_verify")))
         self.sent += 1

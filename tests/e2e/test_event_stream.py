@@ -37,3 +37,48 @@ def test_stream_resumes_after_last_event_id_without_gaps(registry, skopeo, repo,
             rest = [e["position"] for e in everything if e["position"] > got[-1]]
             got += _ids(second, len(rest))
     assert got == [e["position"] for e in everything if e["position"] > cut]
+
+
+def _stream_until(client: httpx.Client, url: str, auth: tuple, position: int) -> str:
+    """The stream's text from the first event up to the one at `position`."""
+    text = ""
+    with client.stream("GET", url, auth=auth, headers={"Last-Event-ID": "0"}) as stream:
+        for line in stream.iter_lines():
+            text += line + "\n"
+            if line.startswith("id:") and int(line[3:].strip()) >= position:
+                return text
+    return text
+
+
+def test_stream_shows_webhook_targets_only_to_those_who_may_read_the_policy(registry):
+    if registry.target != "tidemark":
+        pytest.skip("the event stream is Tidemark's")
+    base = f"http://{registry.host}/api/v2.0"
+    slack = "https://hooks.slack.com/services/T0E2E/B0E2E/streamSecretToken"
+    users = {"guest": ("sse-guest", 3), "maintainer": ("sse-maint", 4), "outsider": ("sse-out", None)}
+    with httpx.Client(auth=("admin", ADMIN_PASSWORD), timeout=30) as client:
+        assert client.post(f"{base}/projects", json={"project_name": "ssehooks",
+                                                      "metadata": {"public": "true"}}).status_code == 201
+        for name, role in users.values():
+            assert client.post(f"{base}/users", json={"username": name,
+                                                      "password": "Pass-w0rd1"}).status_code == 201
+            if role:
+                assert client.post(f"{base}/projects/ssehooks/members", json={
+                    "role_id": role, "member_user": {"username": name}}).status_code == 201
+        created = client.post(f"{base}/projects/ssehooks/webhook/policies", json={
+            "name": "slack", "event_types": ["QUOTA_EXCEED"],
+            "targets": [{"type": "slack", "address": slack}]})
+        assert created.status_code == 201, created.text
+        # An event after the policy's that every one of them may see: a member added.
+        assert client.post(f"{base}/users", json={"username": "sse-later",
+                                                  "password": "Pass-w0rd1"}).status_code == 201
+        assert client.post(f"{base}/projects/ssehooks/members", json={
+            "role_id": 3, "member_user": {"username": "sse-later"}}).status_code == 201
+        last = client.get(f"{base}/events", params={"project": "ssehooks", "limit": 1000}).json()[-1]
+        stream = f"{base}/events/stream"
+        for who in ("guest", "outsider"):
+            text = _stream_until(client, stream, (users[who][0], "Pass-w0rd1"), last["position"])
+            assert f"id: {last['position']}" in text  # read up to the newest event of the project
+            assert "hooks.slack.com" not in text and "io.tidemark.webhook." not in text
+        text = _stream_until(client, stream, (users["maintainer"][0], "Pass-w0rd1"), last["position"])
+        assert slack in text and "io.tidemark.webhook.policy_created.v1" in text

@@ -57,3 +57,39 @@ def test_feed_after_beyond_head_is_empty_and_bad_after_is_400(http):
     assert http.get("/api/v2.0/events?after=99999999").json() == []
     response = http.get("/api/v2.0/events?after=abc")
     assert response.status_code == 400 and response.json()["errors"][0]["code"] == "BAD_REQUEST"
+
+
+SLACK_URL = "https://hooks.slack.com/services/T0SECRET/B0SECRET/xoxSecretToken"
+
+
+def _users_in_library(http):
+    """guest and maintainer members of the public `library`, and a non-member."""
+    for name, role in (("gina", 3), ("mona", 4), ("nora", None)):
+        created = http.post("/api/v2.0/users", json={"username": name, "password": "Pass-w0rd1"})
+        assert created.status_code == 201, created.text
+        if role:
+            added = http.post("/api/v2.0/projects/library/members",
+                              json={"role_id": role, "member_user": {"username": name}})
+            assert added.status_code == 201, added.text
+    return {name: basic(name, "Pass-w0rd1") for name in ("gina", "mona", "nora")}
+
+
+def test_webhook_targets_reach_only_those_who_may_read_the_policy(http, oci):
+    users = _users_in_library(http)
+    body = {"name": "slack", "event_types": ["QUOTA_EXCEED"],
+            "targets": [{"type": "slack", "address": SLACK_URL}]}
+    assert http.post("/api/v2.0/projects/library/webhook/policies", json=body).status_code == 201
+    digest, _ = oci.push_image("library/app", "v1")  # an event after the policy's, seen by all
+    everything = http.get("/api/v2.0/events?limit=1000").json()
+    policy_events = [e for e in everything if e["type"].startswith("io.tidemark.webhook.")]
+    assert policy_events and SLACK_URL in json.dumps(policy_events)  # the admin sees them
+    for name in ("gina", "nora"):  # a guest, and a signed-in non-member of a public project
+        seen = http.get("/api/v2.0/events?limit=1000", headers={"authorization": users[name]})
+        assert seen.status_code == 200
+        assert any(e["data"].get("digest") == digest for e in seen.json())  # the feed works
+        assert not [e for e in seen.json() if e["type"].startswith("io.tidemark.webhook.")]
+        assert SLACK_URL not in seen.text and "hooks.slack.com" not in seen.text
+    maintainer = http.get("/api/v2.0/events?limit=1000", headers={"authorization": users["mona"]})
+    shown = [e for e in maintainer.json() if e["type"] == "io.tidemark.webhook.policy_created.v1"]
+    assert shown and shown[0]["data"]["targets"][0]["address"] == SLACK_URL
+    # The SSE stream shares this filter: tests/e2e/test_event_stream.py reads it as a guest.

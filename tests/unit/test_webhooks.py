@@ -11,7 +11,7 @@ from commands.handlers import RegistryCommands
 from commands.messages import CreateProject, PushManifest
 from commands.webhook_log import WebhookDeliveryLog
 from commands.webhook_handlers import (
-    AttemptResult, CreatePolicy, RetryContract, RetryJob, UpdatePolicy, WebhookCommands,
+    AUTH_HEADER, AttemptResult, CreatePolicy, RetryContract, RetryJob, UpdatePolicy, WebhookCommands,
 )
 from domain.base import Actor
 from domain.errors import BadRequest, Conflict
@@ -19,6 +19,7 @@ from domain.manifest_format import OCI_MANIFEST, parse_manifest
 from domain.webhook import PolicySpec, Target, check_spec
 from domain.webhook_delivery import backoff, delivery_key, retryable
 from infra.public_events import cloud_event
+from infra.secrets import Keyring
 from projections.webhook_events import translate
 
 ALICE = Actor(name="alice", client_ip="10.0.0.1", request_id="r1")
@@ -30,10 +31,32 @@ def app():
     return RegistryApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
+class MemorySecrets:
+    """The registry's `Secrets` without files: one key, in memory."""
+
+    def __init__(self) -> None:
+        self._keyring = Keyring.generate()
+
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    def seal(self, clear: str, purpose: str) -> str:
+        return self._keyring.seal(clear, purpose)
+
+    def open(self, value: str, purpose: str) -> str:
+        return self._keyring.open(value, purpose)
+
+
 @pytest.fixture
-def hooks(app):
+def secrets():
+    return MemorySecrets()
+
+
+@pytest.fixture
+def hooks(app, secrets):
     RegistryCommands(app).create_project(CreateProject("library", True, ALICE))
-    return WebhookCommands(app, WebhookDeliveryLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}))
+    return WebhookCommands(app, WebhookDeliveryLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}),
+                           secrets)
 
 
 def spec(address="https://hooks.example.com/in", **fields) -> PolicySpec:
@@ -52,7 +75,8 @@ def test_policy_fields_are_checked_and_normalised():
         check_spec(spec(event_types=["PUSH"]), False)
 
 
-def test_a_policy_is_created_once_per_name_and_keeps_its_secret_when_sent_back_redacted(app, hooks):
+def test_a_policy_is_created_once_per_name_and_keeps_its_secret_when_sent_back_redacted(
+        app, hooks, secrets):
     created = hooks.create_policy(CreatePolicy("library", 1, spec(), False, ALICE))
     assert created.position is not None
     with pytest.raises(Conflict):
@@ -62,7 +86,10 @@ def test_a_policy_is_created_once_per_name_and_keeps_its_secret_when_sent_back_r
     hooks.update_policy(UpdatePolicy("library", 1, "hook", redacted, False, ALICE))
     events = list(app.events.get(_policy_key()))
     assert [type(e).__name__ for e in events] == ["Created", "Updated"]
-    assert events[-1].targets[0]["auth_header"] == "Bearer s3cret"
+    sealed = events[-1].targets[0]["auth_header"]
+    assert sealed == events[0].targets[0]["auth_header"] and "s3cret" not in json.dumps(
+        [e.targets for e in events])
+    assert secrets.open(sealed, AUTH_HEADER) == "Bearer s3cret"
     public = cloud_event(app.recorder.select_notifications(start=1, limit=100)[-1])
     assert public["data"]["targets"][0]["auth_header"] == "******"
 
