@@ -12,6 +12,7 @@ from croniter import croniter
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NotFound
+from domain.input_limits import is_decimal, saturating_natural
 from domain.names import stream_id
 from domain.selectors import EXCLUDE, INCLUDE, Selector, check_selector
 
@@ -90,8 +91,8 @@ def cron_fields(cron: str) -> int:
 def _param(value: object, field: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    elif isinstance(value, str) and is_decimal(value.strip()):
+        value = saturating_natural(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PARAM:
         raise BadRequest(f"{field} must be a non-negative integer", {"field": field})
     return value

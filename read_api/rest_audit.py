@@ -10,6 +10,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 
 from domain.access import system_allows
 from domain.errors import BadRequest
+from domain.input_limits import parse_natural
 from infra.rest import caller, paged, paging
 from read_api.event_feed import FeedFilter, read_page
 from read_api.rest_projects import visible_project
@@ -19,9 +20,12 @@ def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except (ValueError, UnicodeDecodeError):
+        position = parse_natural(base64.urlsafe_b64decode(value.encode() + b"==").decode(), "cursor")
+    except (ValueError, UnicodeError, BadRequest):
+        position = None
+    if position is None:
         raise BadRequest("cursor is not one this API gave out", {"field": "cursor"})
+    return position
 
 
 def _with_cursor(request: Request, rows: list, limit: int, response: Response) -> Response:
