@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from infra.health import check_health
 from infra.parent_watch import exit_with_server
 from infra.rest import EXCEPTION_HANDLERS
+from infra.rest_request import CheckedRequest
 from read_api import rest_projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     ]
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
-                   exception_handlers=EXCEPTION_HANDLERS,
+                   exception_handlers=EXCEPTION_HANDLERS, request_class=CheckedRequest,
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
                                                 render_plugins=[]))
     app.state.registry = registry
