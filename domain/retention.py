@@ -8,9 +8,9 @@ name the exact policy that decided them.
 import json
 
 import msgspec
-from croniter import croniter
 
 from domain.base import Actor, RegistryAggregate
+from domain.cron import check_cron
 from domain.errors import BadRequest, Conflict, NotFound
 from domain.input_limits import is_decimal, saturating_natural
 from domain.names import stream_id
@@ -81,11 +81,7 @@ def untagged_option(selector: Selector, field: str = "tag_selectors") -> bool:
 
 def cron_fields(cron: str) -> int:
     """5 (standard cron) or 6 (Harbor's, seconds first); BadRequest if it is not cron."""
-    fields = len(cron.split())
-    if fields not in (5, 6) or not croniter.is_valid(cron, second_at_beginning=fields == 6):
-        raise BadRequest("trigger.settings.cron is not a cron expression (5 fields, or 6 with seconds "
-                         "first as Harbor writes them)", {"field": "trigger.settings.cron"})
-    return fields
+    return check_cron(cron, "trigger.settings.cron")
 
 
 def _param(value: object, field: str) -> int:
