@@ -5,11 +5,28 @@ Cron times are UTC; six fields are Harbor's form (seconds first), five the stand
 
 from datetime import datetime, timezone
 
-from croniter import croniter
+from croniter import CroniterError, croniter
+
+from domain.errors import BadRequest
 
 
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def check_cron(cron: str, field: str) -> int:
+    """5 (standard cron) or 6 (Harbor's, seconds first); BadRequest naming the field if it is
+    not cron, or names no time that comes (`0 0 31 2 *`: every later lookup of the next
+    tick would fail, in the schedule's GET and in the scheduler alike)."""
+    fields = len(cron.split())
+    if fields in (5, 6) and croniter.is_valid(cron, second_at_beginning=fields == 6):
+        try:
+            next_tick(cron, datetime.now(timezone.utc))
+            return fields
+        except (CroniterError, ValueError, OverflowError):
+            pass
+    raise BadRequest(f"{field} is not a cron expression that fires (5 fields, or 6 with seconds "
+                     "first as Harbor writes them)", {"field": field})
 
 
 def _iter(cron: str, start: datetime) -> croniter:

@@ -7,9 +7,8 @@ standard one. Every change is an event, so "when was GC scheduled, by whom" is
 in the audit trail like anything else.
 """
 
-from croniter import croniter
-
 from domain.base import Actor, RegistryAggregate
+from domain.cron import check_cron
 from domain.errors import BadRequest
 from domain.names import stream_id
 
@@ -26,10 +25,7 @@ def schedule_cron(kind: str, cron: str) -> str:
         raise BadRequest("schedule.type must be one of Hourly, Daily, Weekly, Custom, Manual or None",
                          {"field": "schedule.type"})
     cron = (cron or "").strip()
-    fields = len(cron.split())
-    if fields not in (5, 6) or not croniter.is_valid(cron, second_at_beginning=fields == 6):
-        raise BadRequest("schedule.cron is not a cron expression (5 fields, or 6 with seconds "
-                         "first as Harbor writes them)", {"field": "schedule.cron"})
+    check_cron(cron, "schedule.cron")
     return cron
 
 

@@ -4,6 +4,7 @@ references, its subject and artifact type. Pure; checks only what the bytes say.
 import msgspec
 
 from domain.errors import ManifestInvalid
+from domain.input_limits import check_json
 from domain.names import check_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -69,6 +70,7 @@ def _check_descriptor(descriptor: Descriptor, where: str) -> None:
 
 def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
     """Parse and check a manifest; raise ManifestInvalid saying what is wrong."""
+    check_json(body, ManifestInvalid)
     try:
         doc = _decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:

@@ -8,10 +8,11 @@ name the exact policy that decided them.
 import json
 
 import msgspec
-from croniter import croniter
 
 from domain.base import Actor, RegistryAggregate
+from domain.cron import check_cron
 from domain.errors import BadRequest, Conflict, NotFound
+from domain.input_limits import is_decimal, saturating_natural
 from domain.names import project_stream_id
 from domain.selectors import EXCLUDE, INCLUDE, Selector, check_selector
 
@@ -80,18 +81,14 @@ def untagged_option(selector: Selector, field: str = "tag_selectors") -> bool:
 
 def cron_fields(cron: str) -> int:
     """5 (standard cron) or 6 (Harbor's, seconds first); BadRequest if it is not cron."""
-    fields = len(cron.split())
-    if fields not in (5, 6) or not croniter.is_valid(cron, second_at_beginning=fields == 6):
-        raise BadRequest("trigger.settings.cron is not a cron expression (5 fields, or 6 with seconds "
-                         "first as Harbor writes them)", {"field": "trigger.settings.cron"})
-    return fields
+    return check_cron(cron, "trigger.settings.cron")
 
 
 def _param(value: object, field: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    elif isinstance(value, str) and is_decimal(value.strip()):
+        value = saturating_natural(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PARAM:
         raise BadRequest(f"{field} must be a non-negative integer", {"field": field})
     return value

@@ -10,6 +10,7 @@ from infra.health import check_health
 from infra.parent_watch import exit_with_server
 from infra.rest import EXCEPTION_HANDLERS
 from infra.rest_guard import guard_routes
+from infra.rest_request import CheckedRequest
 from read_api import rest_projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
                    exception_handlers=EXCEPTION_HANDLERS, logging_config=None,
+                   request_class=CheckedRequest,
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
                                                 render_plugins=[]))
     app.state.registry = registry

@@ -12,6 +12,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from domain.errors import BadRequest
+from domain.input_limits import is_int64
+
+
+def bounded(params: Sequence[Any]) -> Sequence[Any]:
+    """The parameters, once every int is known to fit a 64-bit column. An id, page or
+    offset taken from a request can be any size; SQLite raises OverflowError and PostgreSQL
+    NumericValueOutOfRange for one that does not fit, which would answer 500. No row can
+    hold such a number, so the request is refused instead."""
+    for value in params:
+        if not is_int64(value):
+            raise BadRequest("a number in the request is outside the 64-bit range",
+                             {"value": str(value)[:40]})
+    return params
+
 
 @lru_cache(maxsize=512)
 def _to_pg(sql: str) -> str:
@@ -57,7 +72,7 @@ class Writer:
         self._pipelined = pipelined
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        self._cursor.execute(self._translate(sql), params)
+        self._cursor.execute(self._translate(sql), bounded(params))
         if self._pipelined:
             return self._cursor.fetchall() if returns_rows(sql) else []
         if self._cursor.description is None:
@@ -98,7 +113,7 @@ class SQLiteDatabase(Database):
         return conn
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        return self._reader().execute(sql, params).fetchall()
+        return self._reader().execute(sql, bounded(params)).fetchall()
 
     @contextmanager
     def write(self) -> Iterator[Writer]:
@@ -131,7 +146,7 @@ class PostgresDatabase(Database):
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.pool.connection() as conn:
-            return conn.execute(_to_pg(sql), params).fetchall()
+            return conn.execute(_to_pg(sql), bounded(params)).fetchall()
 
     @contextmanager
     def write(self) -> Iterator[Writer]:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from domain.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, RangeInvalid
+from domain.input_limits import saturating_natural
 from infra.storage.base import CHUNK
 
 _UPLOAD_ID = set("0123456789abcdef-")
@@ -124,7 +125,7 @@ def check_content_range(header: str | None, current: int) -> None:
         value = value[6:]
     try:
         start_text, end_text = value.split("-", 1)
-        start, end = int(start_text), int(end_text)
+        start, end = saturating_natural(start_text), saturating_natural(end_text)
     except ValueError:
         raise BlobUploadInvalid("malformed Content-Range", {"content_range": header[:100]})
     if start != current or end < start:

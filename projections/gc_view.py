@@ -3,6 +3,7 @@
 from typing import Any
 
 from domain.gc import GcRun
+from domain.input_limits import is_decimal, parse_natural
 from domain.gc_schedule import GcSchedule
 from infra.sql import Writer
 from projections.times import stamp
@@ -82,9 +83,9 @@ class GcQueries:
         return rows, total
 
     def run(self, key: str) -> tuple | None:
-        column = "id" if key.isdigit() else "run"
-        rows = self.db.read(f"SELECT {self.COLUMNS} FROM {self._from} WHERE r.{column} = ?",
-                            (int(key) if key.isdigit() else key,))
+        by_id = is_decimal(key)
+        rows = self.db.read(f"SELECT {self.COLUMNS} FROM {self._from} WHERE r.{'id' if by_id else 'run'} = ?",
+                            (parse_natural(key, "gc_id") if by_id else key,))
         return rows[0] if rows else None
 
     @property

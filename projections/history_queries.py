@@ -10,6 +10,7 @@ from datetime import datetime
 import msgspec
 
 from domain.errors import BadRequest
+from domain.input_limits import is_decimal, saturating_natural
 from infra.sql import Database
 from projections.times import parse_instant, stamp
 
@@ -74,10 +75,10 @@ class HistoryQueries:
         """None for "now"; else the log position that `at` (a position or an RFC 3339 time) names."""
         if at is None or at == "":
             return None
-        if at.isdigit():
-            position = int(at)
+        if is_decimal(at):
+            position = saturating_natural(at)
             if position > self.head():
-                raise BadRequest("at is beyond the newest event", {"at": at})
+                raise BadRequest("at is beyond the newest event", {"at": at[:64]})
             return position
         moment = parse_instant(at)
         if moment > datetime.now(moment.tzinfo):

@@ -8,6 +8,7 @@ import json
 
 import msgspec
 
+from domain.input_limits import is_decimal, parse_natural
 from infra.sql import Database
 from projections.cache import MISS, ViewCache
 
@@ -58,9 +59,11 @@ class OciQueries:
 
     def project_by_key(self, key: str, is_name: bool | None = None) -> ProjectDetail | None:
         """A project by name, or by id when the key is all digits (unless told it is a name)."""
-        by_id = key.isdigit() if is_name is None else not is_name
+        by_id = is_decimal(key) if is_name is None else not is_name
+        if by_id and not is_decimal(key):
+            return None  # ids are ASCII digits (`²`.isdigit() is true, yet int() refuses it)
         sql = self._DETAIL.format(p=self.p) + (" WHERE p.position = ?" if by_id else " WHERE p.name = ?")
-        rows = self.db.read(sql, (int(key) if by_id else key,))
+        rows = self.db.read(sql, (parse_natural(key, "project_id") if by_id else key,))
         return ProjectDetail(*rows[0][:2], bool(rows[0][2]), *rows[0][3:]) if rows else None
 
     def projects(self, offset: int, limit: int, visible_to: list[str] | None,

@@ -11,7 +11,7 @@ def stamp(moment: datetime) -> str:
 
 
 def parse_instant(text: str) -> datetime:
-    """An RFC 3339 time with an explicit offset; BadRequest otherwise."""
+    """An RFC 3339 time with an explicit offset, in UTC; BadRequest otherwise."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -19,4 +19,9 @@ def parse_instant(text: str) -> datetime:
                          {"at": text[:64]})
     if moment.tzinfo is None:
         raise BadRequest("at needs a time zone (for example 2026-03-01T12:00:00Z)", {"at": text[:64]})
-    return moment
+    try:
+        # Here, not at each use: 0001-01-01T00:00:00+14:00 is a valid text whose UTC falls
+        # before year 1, which datetime cannot hold (OverflowError in every comparison).
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise BadRequest("at is outside the years 1 to 9999 in UTC", {"at": text[:64]})

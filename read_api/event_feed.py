@@ -14,6 +14,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from domain.access import Principal, allows, sees_project
 from domain.history_window import Window, window_for
 from domain.errors import BadRequest
+from domain.input_limits import parse_position
 from infra.public_events import cloud_event
 from infra.rest import caller
 
@@ -105,11 +106,7 @@ async def _feed(request: Request, type_: str | None, project: str | None) -> tup
 
 
 def _position(value: str | None, name: str) -> int:
-    if value is None or value == "":
-        return 0
-    if not value.isdigit():
-        raise BadRequest(f"{name} must be an event position (a non-negative integer)", {"field": name})
-    return int(value)
+    return parse_position(value, name) or 0
 
 
 @get("/api/v2.0/events")

@@ -7,6 +7,7 @@ import anyio.to_thread
 from domain.access import ANONYMOUS
 from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
 from domain.history_window import window_for
+from domain.input_limits import parse_natural, saturating_natural
 from domain.manifest_format import OCI_INDEX
 from domain.names import check_digest, check_repository, is_digest, is_tag, project_of
 from infra.oci_http import OciRequest, Response, header, json_response, paginate_link
@@ -92,13 +93,13 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | None:
     first, _, last = value[6:].strip().partition("-")
     try:
         if first == "":
-            length = int(last)
+            length = saturating_natural(last)
             start, end = max(size - length, 0), size - 1
             if length <= 0:
                 raise ValueError
         else:
-            start = int(first)
-            end = int(last) if last else size - 1
+            start = saturating_natural(first)
+            end = saturating_natural(last) if last else size - 1
     except ValueError:
         raise RangeInvalid("invalid range", {"range": value[:100]})
     if start >= size or end < start:
@@ -135,12 +136,8 @@ async def get_blob(request: OciRequest, registry, name: str, digest: str) -> Res
 
 
 def _page_size(request: OciRequest) -> int | None:
-    value = request.query.get("n")
-    if value is None or value == "":
-        return None
-    if not value.isdigit():
-        raise ManifestInvalid("n must be a non-negative integer", {"n": value[:20]})
-    return min(int(value), 100_000)
+    value = parse_natural(request.query.get("n"), "n", error=ManifestInvalid)
+    return None if value is None else min(value, 100_000)
 
 
 async def list_tags(request: OciRequest, registry, name: str) -> Response:

@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter, QueryParameter
 
 from domain.errors import BadRequest
+from domain.input_limits import parse_natural
 from infra.rest_guard import history_window
 from infra.rest import caller, paged, paging
 from read_api.event_feed import FeedFilter, read_page
@@ -18,9 +19,12 @@ def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except (ValueError, UnicodeDecodeError):
+        position = parse_natural(base64.urlsafe_b64decode(value.encode() + b"==").decode(), "cursor")
+    except (ValueError, UnicodeError, BadRequest):
+        position = None
+    if position is None:
         raise BadRequest("cursor is not one this API gave out", {"field": "cursor"})
+    return position
 
 
 def _with_cursor(request: Request, rows: list, limit: int, response: Response) -> Response:

@@ -1,6 +1,7 @@
 """Routes that define labels and put them on artifacts."""
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
@@ -51,13 +52,19 @@ async def delete_label(request: Request, label_id: int = Parameter()) -> None:
         row.scope, row.project, row.name, row.description, row.color, True, who.actor))
 
 
+class LabelReference(msgspec.Struct):
+    """Harbor sends the whole label; only its id counts (a whole number, checked by Litestar)."""
+
+    id: int
+
+
 @post(ARTIFACT + "/labels", status_code=200)
-async def add_artifact_label(request: Request, data: JSONBody[dict], project_name: str = Parameter(),
+async def add_artifact_label(request: Request, data: JSONBody[LabelReference], project_name: str = Parameter(),
                              repository_name: str = Parameter(), reference: str = Parameter()) -> None:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     artifact = await find_artifact(who.registry, name, reference, None)
-    label = await _label(who, int(data.get("id", 0)))
+    label = await _label(who, data.id)
     if label.scope == "p" and label.project != project.name:
         raise BadRequest("a project label can only go on that project's artifacts", {"field": "id"})
     await who.registry.run(who.registry.label_commands.label_artifact,
