@@ -65,13 +65,12 @@ def cmd_serve(args) -> int:
         from infra.key_setup import prepare_to_serve
         from infra.serve import CannotListen, ensure_port_free, serve_http
 
-        prepare_to_serve(settings)  # key files checked and made before any child starts
-
         if not settings.reuse_port:
             try:
                 ensure_port_free(settings.host, settings.port)
             except CannotListen as error:
                 raise CliError(str(error)) from None
+        prepare_to_serve(settings)  # key files checked and made before any child starts
         webhooks = None
         if settings.role == "all" and settings.webhook_delivery in ("auto", "child"):
             from infra.webhook_process import WebhookProcess
@@ -135,11 +134,9 @@ def _run_workers(settings) -> int:
 
 
 def _with_registry(args, action) -> int:
-    registry = _registry(args)
-    try:
+    """Run a `keys` verb on the data directory's registry (status only reads)."""
+    with _registry(args, f"keys {args.verb}", writes=args.verb != "status") as registry:
         return action(registry)
-    finally:
-        registry.close()
 
 
 def cmd_projects_create(args) -> int:
