@@ -38,10 +38,10 @@ def retried(handler: Callable) -> Callable:
     ATTEMPTS conflicts in a row, refuse with WriteContended (503, try again) and nothing saved."""
 
     @functools.wraps(handler)
-    def run(self: "RegistryCommands", command):
+    def run(self: "RegistryCommands", command, *args, **kwargs):
         for attempt in range(ATTEMPTS):
             try:
-                return handler(self, command)
+                return handler(self, command, *args, **kwargs)
             except (RecordConflictError, IntegrityError) as conflict:
                 if attempt == ATTEMPTS - 1:
                     raise WriteContended("other writers kept changing the same object; "
@@ -146,7 +146,9 @@ class RegistryCommands:
         return self._save(link, *self.quotas.release(command.repository, command.digest, command.actor, g))
 
     @retried
-    def push_manifest(self, command: PushManifest) -> Outcome:
+    def push_manifest(self, command: PushManifest, store: Callable[[], None] | None = None) -> Outcome:
+        """Record a manifest push; `store` keeps its bytes, called only once every check passed
+        (references, quota, immutability), so a refused push leaves nothing in storage."""
         g = self.generation(command.repository)
         self._require_references(command, g)
         manifest = self.app.find(manifest_id(command.repository, command.digest, g), Manifest)
@@ -169,6 +171,8 @@ class RegistryCommands:
                     self.check_mutable(command.repository, [command.tag], "overwrite the tag", g)
                 tag.point_at(command.digest, command.actor, pushed=pushed)
             touched.append(tag)
+        if store is not None:
+            store()
         return self._save(*touched)
 
     def _require_references(self, command: PushManifest, g: int) -> None:

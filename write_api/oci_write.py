@@ -125,8 +125,10 @@ async def put_manifest(request: OciRequest, registry, name: str, reference: str,
     command = PushManifest(name, digest, len(body), parsed, tag, actor)
 
     def store_and_push(command: PushManifest):
-        registry.blobs.put_bytes(digest, body)
-        return registry.commands.push_manifest(command)
+        def store() -> None:  # after every check, before the events: a refused push stores nothing
+            if registry.blobs.size(digest) != len(body):
+                registry.blobs.put_bytes(digest, body)
+        return registry.commands.push_manifest(command, store)
 
     await registry.run_reachable(store_and_push, command)
     headers = [header("location", f"{registry.external_url}/v2/{name}/manifests/{digest}"),
