@@ -4,7 +4,7 @@ import re
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NotFound
-from domain.names import project_stream_id
+from domain.names import check_text, project_stream_id
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -21,6 +21,7 @@ def artifact_label_id(repository: str, digest: str, label: int, generation: int)
 def check_label(name: str, color: str, scope: str) -> None:
     if not 1 <= len(name) <= 128:
         raise BadRequest("name must be 1 to 128 characters", {"field": "name"})
+    check_text(name, "name")
     if color and not COLOR.fullmatch(color):
         raise BadRequest("color must look like #1A2B3C", {"field": "color"})
     if scope not in ("g", "p"):
@@ -74,6 +75,7 @@ class Label(RegistryAggregate):
     def create(cls, name: str, description: str, color: str, scope: str, project: str | None,
                actor: Actor, *, generation: int = 1) -> "Label":
         check_label(name, color, scope)
+        check_text(description, "description", multiline=True)
         return cls._create(cls.Created, id=label_id(scope, project, name, generation), name=name,
                            description=description[:1024], color=color, scope=scope, project=project,
                            **actor.fields())
@@ -89,6 +91,7 @@ class Label(RegistryAggregate):
         if self.deleted:
             raise NotFound("label not found", {"name": self.name})
         check_label(self.name, color, self.scope)
+        check_text(description, "description", multiline=True)
         self.trigger_event(self.Updated, name=self.name, description=description[:1024], color=color,
                            **actor.fields())
 

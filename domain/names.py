@@ -2,9 +2,10 @@
 and the deterministic aggregate ids derived from them."""
 
 import re
+import unicodedata
 from uuid import UUID, uuid5
 
-from domain.errors import DigestInvalid, NameInvalid
+from domain.errors import BadRequest, DigestInvalid, NameInvalid
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 REPOSITORY_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})+")
@@ -17,6 +18,21 @@ MAX_NAME_LENGTH = 255
 ALGORITHMS = {"sha256": 64, "sha512": 128}
 
 _NAMESPACE = UUID("6d1b7c2e-4a4f-4f55-9a53-3f1f6a2b9e10")
+
+
+# Control, format (bidi overrides, zero-width), private-use, surrogate and line/paragraph
+# separator characters: they forge log lines and reorder what an administrator reads.
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+
+def check_text(value: str, field: str, multiline: bool = False) -> str:
+    """The text if it holds no invisible or control characters (a free text may hold tabs
+    and line feeds); BadRequest naming the field and the character otherwise."""
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE and not (multiline and char in "\t\n"):
+            raise BadRequest(f"{field} may not contain control or invisible characters "
+                             f"(found U+{ord(char):04X})", {"field": field})
+    return value
 
 
 def check_repository(name: str) -> str:

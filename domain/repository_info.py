@@ -5,7 +5,7 @@ from typing import Any
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest
-from domain.names import project_of, project_stream_id
+from domain.names import check_text, project_of, project_stream_id
 
 MAX_DESCRIPTION = 1024
 
@@ -21,7 +21,7 @@ def check_description(description: Any) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise BadRequest(f"description must be at most {MAX_DESCRIPTION} characters",
                          {"field": "description"})
-    return description
+    return check_text(description, "description", multiline=True)
 
 
 class RepositoryInfo(RegistryAggregate):

@@ -10,7 +10,7 @@ import msgspec
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict
-from domain.names import check_project, stream_id
+from domain.names import check_project, check_text, stream_id
 from domain.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
 
 ROBOT_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
@@ -135,6 +135,7 @@ class Robot(RegistryAggregate):
     def create(cls, name: str, level: str, description: str, grants: list[Grant],
                duration_days: int, expires_at: int, actor: Actor) -> "Robot":
         check_grants(grants, level)
+        check_text(description, "description", multiline=True)
         return cls._create(cls.Created, id=robot_id(name), name=name, level=level,
                            description=description[:1024], grants=[msgspec.to_builtins(g) for g in grants],
                            duration_days=duration_days, expires_at=expires_at, **actor.fields())
@@ -144,6 +145,7 @@ class Robot(RegistryAggregate):
         if not self.deleted:
             raise Conflict("a robot with that name exists", {"name": self.name})
         check_grants(grants, self.level)
+        check_text(description, "description", multiline=True)
         self.trigger_event(self.Recreated, name=self.name, level=self.level,
                            description=description[:1024], grants=[msgspec.to_builtins(g) for g in grants],
                            duration_days=duration_days, expires_at=expires_at, **actor.fields())
@@ -156,6 +158,7 @@ class Robot(RegistryAggregate):
                actor: Actor) -> None:
         self._alive()
         check_grants(grants, self.level)
+        check_text(description, "description", multiline=True)
         self.trigger_event(self.Updated, name=self.name, description=description[:1024],
                            grants=[msgspec.to_builtins(g) for g in grants],
                            duration_days=duration_days, expires_at=expires_at, **actor.fields())

@@ -5,7 +5,7 @@ import re
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict
-from domain.names import stream_id
+from domain.names import check_text, stream_id
 
 USERNAME = re.compile(r"[^\s,\"~#%$:/\\]{1,255}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -19,7 +19,14 @@ def check_username(username: str) -> str:
     if not USERNAME.fullmatch(username) or username.startswith("robot$"):
         raise BadRequest("username may not contain spaces or any of , \" ~ # % $ : / \\",
                          {"field": "username"})
-    return username
+    return check_text(username, "username")
+
+
+def check_profile(email: str, realname: str, comment: str) -> None:
+    check_email(email)
+    check_text(email, "email")
+    check_text(realname, "realname")
+    check_text(comment, "comment", multiline=True)
 
 
 def check_email(email: str) -> str:
@@ -92,6 +99,7 @@ class User(RegistryAggregate):
     @classmethod
     def create(cls, username: str, email: str, realname: str, comment: str, sysadmin: bool,
                actor: Actor) -> "User":
+        check_profile(email, realname, comment)
         return cls._create(cls.Created, id=user_id(check_username(username)), username=username,
                            email=check_email(email), realname=realname[:255],
                            comment=comment[:1024], sysadmin=sysadmin, **actor.fields())
@@ -99,6 +107,7 @@ class User(RegistryAggregate):
     def update_profile(self, email: str, realname: str, comment: str, actor: Actor) -> None:
         self._alive()
         if (email, realname, comment) != (self.email, self.realname, self.comment):
+            check_profile(email, realname, comment)
             self.trigger_event(self.ProfileUpdated, username=self.username,
                                email=check_email(email), realname=realname[:255],
                                comment=comment[:1024], **actor.fields())

@@ -15,7 +15,7 @@ import msgspec
 
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict
-from domain.names import stream_id
+from domain.names import check_text, stream_id
 
 HARBOR_EVENT_TYPES = (
     "PUSH_ARTIFACT", "PULL_ARTIFACT", "DELETE_ARTIFACT", "SCANNING_COMPLETED", "SCANNING_FAILED",
@@ -120,6 +120,8 @@ def check_spec(spec: PolicySpec, allow_link_local: bool) -> PolicySpec:
         raise BadRequest("name: 1 to 256 characters are required", {"field": "name"})
     if len(spec.description) > 1024:
         raise BadRequest("description: at most 1024 characters", {"field": "description"})
+    check_text(name, "name")
+    check_text(spec.description, "description", multiline=True)
     if not spec.event_types:
         raise BadRequest("event_types: at least one event type is required", {"field": "event_types"})
     for kind in spec.event_types:

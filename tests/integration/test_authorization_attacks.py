@@ -133,3 +133,30 @@ def test_permissions_of_a_private_project_are_not_shown_to_those_who_cannot_see_
     response = http.get(f"{API}/users/current/permissions", headers=outsider,
                         params={"scope": "/project/secret"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("text", ["evil\u202egnp.exe", "zero\u200bwidth", "bell\x07", "line\u2028sep"])
+def test_names_and_labels_refuse_control_and_invisible_characters(http, registry, text):
+    head = registry.app.head()
+    attempts = [
+        http.post(f"{API}/users", json={"username": text, "password": "Some-Passw0rd1", "email": "x@example.com"}),
+        http.post(f"{API}/users", json={"username": "plain", "password": "Some-Passw0rd1",
+                                        "email": "x@example.com", "realname": text}),
+        http.post(f"{API}/labels", json={"name": text, "scope": "g"}),
+        http.post(f"{API}/labels", json={"name": "ok", "scope": "g", "description": text}),
+        http.put(f"{API}/projects/library/repositories/app", json={"description": text}),
+        http.post(f"{API}/robots", json={"name": "bot", "level": "system", "description": text, "permissions": [
+            {"kind": "system", "namespace": "/", "access": [{"resource": "user", "action": "list"}]}]}),
+        http.post(f"{API}/projects/library/webhook/policies", json={
+            "name": text, "event_types": ["PUSH_ARTIFACT"],
+            "targets": [{"type": "http", "address": "http://127.0.0.1:9/x"}]}),
+    ]
+    statuses = [r.status_code for r in attempts]
+    assert statuses[:4] == [400] * 4 and statuses[5:] == [400, 400], [r.text for r in attempts]
+    assert statuses[4] in (400, 404)  # no such repository yet: refused either way
+    assert registry.app.head() == head
+
+
+def test_free_text_keeps_tabs_and_line_feeds(http):
+    created = http.post(f"{API}/labels", json={"name": "ok", "scope": "g", "description": "two\nlines\tand a tab"})
+    assert created.status_code == 201
