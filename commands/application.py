@@ -1,10 +1,13 @@
 """The write-side application: the event store and its aggregates."""
 
+from copy import deepcopy
 from threading import Lock
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError, Application, LRUCache, Repository, project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, Mapper, RecordConflictError
 
 from infra.event_codec import MsgspecMapper
@@ -38,12 +41,11 @@ class NewestWinsCache(LRUCache):
                 return None, None
             return super().put(key, value)
 
-    def evict(self, key: Any) -> None:
-        with self._order:
-            try:
-                super().get(key, evict=True)
-            except KeyError:
-                pass
+    def cached(self, key: Any) -> Any:
+        try:
+            return super().get(key)
+        except KeyError:
+            return None
 
 
 class RegistryApplication(Application):
@@ -61,15 +63,26 @@ class RegistryApplication(Application):
         return repository
 
     def _record(self, processing_event):
-        """Save; on a conflict, forget the cached versions of the aggregates involved, so
-        the retry starts from what the log holds (also when another process wrote them)."""
+        """Save; on a conflict, bring the cached versions of the aggregates involved up to
+        what the log holds (also when another process wrote them), so the retry starts from
+        there. Only the events after the cached version are read: forgetting the aggregate
+        instead would replay a long stream (a busy project's quota) on every retry."""
         try:
             return super()._record(processing_event)
         except (RecordConflictError, IntegrityError):
             if isinstance(self.repository.cache, NewestWinsCache):
                 for aggregate_id in processing_event.aggregates:
-                    self.repository.cache.evict(aggregate_id)
+                    self._fast_forward(aggregate_id)
             raise
+
+    def _fast_forward(self, aggregate_id: UUID) -> None:
+        cache = self.repository.cache
+        cached = cache.cached(aggregate_id)
+        if cached is None:
+            return
+        newer = list(self.repository.event_store.get(originator_id=aggregate_id, gt=cached.version))
+        if newer:
+            cache.put(aggregate_id, project_aggregate(deepcopy(cached), newer))
 
     def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         """The aggregate with that id, or None if its stream does not exist."""
