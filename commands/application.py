@@ -76,13 +76,16 @@ class RegistryApplication(Application):
             raise
 
     def _fast_forward(self, aggregate_id: UUID) -> None:
+        if self.repository.fastforward:  # every load reads the newer events already
+            return
         cache = self.repository.cache
         cached = cache.cached(aggregate_id)
         if cached is None:
             return
-        newer = list(self.repository.event_store.get(originator_id=aggregate_id, gt=cached.version))
+        copy = deepcopy(cached)
+        newer = list(self.repository.event_store.get(originator_id=aggregate_id, gt=copy.version))
         if newer:
-            cache.put(aggregate_id, project_aggregate(deepcopy(cached), newer))
+            cache.put(aggregate_id, project_aggregate(copy, newer))
 
     def find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         """The aggregate with that id, or None if its stream does not exist."""
