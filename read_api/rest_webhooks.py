@@ -139,8 +139,10 @@ async def get_job(request: Request, project_name_or_id: str = Parameter(),
 
 
 async def _job(who: Caller, project: str, job_id: int):
+    """A job of this project: of an event since it was created (a deleted project of the same
+    name had jobs too, with their target addresses: not this one's)."""
     job = await anyio.to_thread.run_sync(who.registry.webhook_queries.job, project, job_id, True)
-    if job is None:
+    if job is None or job.position < who.project.project_id:
         raise NotFound("webhook job not found", {"id": job_id})
     return job
 

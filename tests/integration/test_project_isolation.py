@@ -5,6 +5,7 @@ deleted project's history. And history is shown as it was visible at that moment
 import pytest
 
 from tests.integration.conftest import basic
+from tests.integration.webhook_receivers import wait_until
 
 API = "/api/v2.0"
 
@@ -35,6 +36,9 @@ def recreated(http, oci, registry):
     robot), deleted, then made again by bob; what the old one held, for the checks."""
     alice, bob = _user(http, "alice"), _user(http, "bob")
     old_id = _project(http, "iso", alice)
+    hook = {"name": "hook", "event_types": ["PUSH_ARTIFACT"],
+            "targets": [{"type": "slack", "address": "http://127.0.0.1:9/services/SECRET"}]}
+    assert http.post(f"{API}/projects/iso/webhook/policies", json=hook).status_code == 201
     manifest = oci.image_manifest("iso/app")
     digest, _ = oci.push_manifest("iso/app", "v1", manifest)
     gone, _ = oci.push_image("iso/app", "old")
@@ -46,13 +50,16 @@ def recreated(http, oci, registry):
                      ).status_code == 201
     robot = http.post(f"{API}/robots", json={"name": "ci", "level": "project", "permissions": [
         {"kind": "project", "namespace": "iso", "access": [{"resource": "repository", "action": "pull"}]}]}).json()
+    policy_id = http.get(f"{API}/projects/iso/webhook/policies").json()[0]["id"]
+    job_id = wait_until(lambda: (http.get(f"{API}/projects/iso/webhook/jobs",
+                                          params={"policy_id": policy_id}).json() or [None])[0], 15)["id"]
     old_position = registry.app.head()
     assert http.delete(f"{API}/projects/iso/repositories/app").status_code == 200
     assert http.post(f"{API}/projects/iso/immutabletagrules", json=rule).status_code == 201  # dies with it
     assert http.delete(f"{API}/projects/iso").status_code == 200
     new_id = _project(http, "iso", bob)
     return {"alice": alice, "bob": bob, "digest": digest, "gone": gone, "old_position": old_position,
-            "new_id": new_id, "robot": robot, "manifest": manifest}
+            "new_id": new_id, "robot": robot, "manifest": manifest, "job_id": job_id}
 
 
 def test_the_new_owner_reads_nothing_of_the_deleted_project(http, recreated):
@@ -68,6 +75,8 @@ def test_the_new_owner_reads_nothing_of_the_deleted_project(http, recreated):
     assert http.get(f"{API}/labels", headers=bob, params={"scope": "p", "project_id": recreated["new_id"]}
                     ).json() == []
     assert http.get(f"{API}/projects/iso/immutabletagrules", headers=bob).json() == []
+    job = http.get(f"{API}/projects/iso/webhook/jobs/{recreated['job_id']}", headers=bob)
+    assert job.status_code == 404 and "SECRET" not in job.text
 
 
 def test_nothing_of_the_deleted_project_pulls_or_comes_back(http, recreated):
