@@ -204,7 +204,7 @@ class Backend:
 
 
 def open_registry(backend: Backend):
-    from infra.registry import build_registry
+    from infra.wiring.registry import build_registry
 
     registry = build_registry(backend.settings())
     registry.start(follow=False)
@@ -258,10 +258,10 @@ def generate(registry: Any, repos: int, target: int, hot_moves: int, batch: int,
              seed: int) -> dict:
     """Write the log; return what the measurements need (positions, names)."""
     from domain.base import Actor
-    from domain.blob_link import BlobLink
-    from domain.manifest import Manifest
-    from domain.manifest_format import OCI_MANIFEST, ParsedManifest
-    from domain.tag import Tag
+    from domain.artifacts.blob_link import BlobLink
+    from domain.artifacts.manifest import Manifest
+    from domain.artifacts.manifest_format import OCI_MANIFEST, ParsedManifest
+    from domain.artifacts.tag import Tag
 
     app = registry.app
     requests = iter(range(1, 1 << 62))
@@ -571,7 +571,7 @@ class Server:
               spy_out: Path | None = None) -> tuple[float, dict | None]:
         """Start the server; return the seconds until it answers (and a py-spy summary of
         its start-up when a binary is given)."""
-        argv = [sys.executable, "-m", "infra.cli", "serve", "--host", HOST, "--port", str(self.port),
+        argv = [sys.executable, "-m", "infra.wiring.cli", "serve", "--host", HOST, "--port", str(self.port),
                 "--data-dir", self.backend.data_dir]
         log = open(self.log_path, "wb")
         t0 = time.perf_counter()
@@ -764,7 +764,7 @@ def phase_elapsed(phase: Phase) -> float:
 def breakdown(registry: Any, log: dict, calls: int, profile_dir: Path | None) -> dict:
     """Each query the artifact-list, tag-history and feed handlers make, timed in process."""
     from read_api.event_feed import FeedFilter, read_page
-    from domain.access import Principal
+    from domain.iam.access import Principal
 
     history = registry.history
     repo = log["sample_repositories"][0]
@@ -813,7 +813,7 @@ def breakdown(registry: Any, log: dict, calls: int, profile_dir: Path | None) ->
 
 def explain(registry: Any, log: dict) -> dict:
     """Query plans of the artifact-list queries (what the database does)."""
-    from projections.history_queries import VALID
+    from projections.audit.history import VALID
 
     repo = log["sample_repositories"][0]
     past = log["past_position"]
@@ -845,7 +845,7 @@ def what_if(registry: Any, log: dict, kind: str, args: argparse.Namespace) -> di
     larger page cache."""
     import msgspec
 
-    from projections.history_queries import VALID
+    from projections.audit.history import VALID
     from projections.oci_view import OciView
     from projections.projector import Projector
 
@@ -1122,7 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backends = args.backend or ["sqlite", "postgres"]
     output = Path(args.output or ROOT / "bench" / f"results-history-{time.strftime('%Y%m%d-%H%M%S')}.json")
-    from infra.logging import configure_logging
+    from infra.http.logging import configure_logging
 
     configure_logging("console", "warning")
     results = []

@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.base import SYSTEM  # noqa: E402
-from domain.upload import Upload  # noqa: E402
-from infra.logging import configure_logging  # noqa: E402
-from infra.registry import build_registry  # noqa: E402
+from domain.artifacts.upload import Upload  # noqa: E402
+from infra.http.logging import configure_logging  # noqa: E402
+from infra.wiring.registry import build_registry  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from tests.integration.kafka_broker import tansu_broker  # noqa: E402
 

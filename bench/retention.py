@@ -39,10 +39,10 @@ def digest_of(*parts: str) -> str:
 def populate(registry, count: int, batch: int = 500) -> float:
     """Write `count` manifests, each with its own tag; return the seconds it took."""
     from domain.base import Actor
-    from domain.blob_link import BlobLink
-    from domain.manifest import Manifest
-    from domain.manifest_format import OCI_MANIFEST, ParsedManifest
-    from domain.tag import Tag
+    from domain.artifacts.blob_link import BlobLink
+    from domain.artifacts.manifest import Manifest
+    from domain.artifacts.manifest_format import OCI_MANIFEST, ParsedManifest
+    from domain.artifacts.tag import Tag
 
     actor = Actor(name="bench", request_id="retention-bench")
     config, layer = digest_of("config"), digest_of("layer")
@@ -67,7 +67,7 @@ def populate(registry, count: int, batch: int = 500) -> float:
 def make_policy(registry):
     from commands.retention_handlers import CreateRetentionPolicy
     from domain.base import Actor
-    from domain.retention import PolicySpec, RetentionRule
+    from domain.retention.policy import PolicySpec, RetentionRule
     from domain.selectors import Selector
 
     project = registry.queries.project_by_key("library", True)
@@ -86,7 +86,7 @@ def phases(registry, policy) -> dict[str, float]:
     """Time the parts of one repository's evaluation, as the runner does them."""
     import msgspec
 
-    from domain.retention import PolicySpec
+    from domain.retention.policy import PolicySpec
 
     runner = registry.retention_runner
     spec = msgspec.convert(policy.policy, PolicySpec)
@@ -117,8 +117,8 @@ def main() -> int:
     parser.add_argument("--real", action="store_true", help="also time a real run (deletes)")
     args = parser.parse_args()
 
-    from infra.logging import configure_logging
-    from infra.registry import build_registry
+    from infra.http.logging import configure_logging
+    from infra.wiring.registry import build_registry
     from infra.settings import Settings
 
     configure_logging("json", "warning")

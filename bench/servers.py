@@ -19,7 +19,7 @@ from bench import client, procstat
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TIDEMARK_CMD = (
-    "{python} -m infra.cli serve --host {host} --port {port} --data-dir {data_dir}"
+    "{python} -m infra.wiring.cli serve --host {host} --port {port} --data-dir {data_dir}"
 )
 HOST = "127.0.0.1"
 

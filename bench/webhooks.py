@@ -109,7 +109,7 @@ class Server:
                "TIDEMARK_LOG_FORMAT": "json"}
         self.log = open(os.path.join(self.data, "server.log"), "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1", "--port",
+            [sys.executable, "-m", "infra.wiring.cli", "serve", "--host", "127.0.0.1", "--port",
              str(self.port), "--data-dir", os.path.join(self.data, "data")],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60

@@ -10,7 +10,7 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Mapper, RecordConflictError
 
-from infra.event_codec import MsgspecMapper
+from infra.store.event_codec import MsgspecMapper
 
 T = TypeVar("T")
 

@@ -4,8 +4,8 @@ from uuid import UUID
 
 import msgspec
 
-from commands.handlers import retried
-from commands.messages import Outcome
+from commands.artifacts.handlers import retried
+from commands.artifacts.messages import Outcome
 from domain.base import Actor
 from domain.errors import Conflict, NotFound
 from domain.gc import GcRun, GcStop, gc_stop_id

@@ -2,12 +2,12 @@
 
 import msgspec
 
-from commands.handlers import retried
-from commands.messages import Outcome
+from commands.artifacts.handlers import retried
+from commands.artifacts.messages import Outcome
 from domain.base import Actor
 from domain.errors import NotFound
 from domain.label import ArtifactLabel, Label, artifact_label_id, label_id
-from domain.manifest import Manifest, manifest_id
+from domain.artifacts.manifest import Manifest, manifest_id
 from domain.names import project_of
 from domain.project import Project, project_id
 

@@ -3,8 +3,8 @@
 import msgspec
 
 from commands.application import RegistryApplication
-from commands.handlers import retried
-from commands.messages import Outcome
+from commands.artifacts.handlers import retried
+from commands.artifacts.messages import Outcome
 from commands.quota_accounting import QuotaAccounting
 from domain.base import Actor
 from domain.errors import NotFound

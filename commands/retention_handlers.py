@@ -9,13 +9,13 @@ from uuid import UUID
 import msgspec
 
 from commands.application import RegistryApplication
-from commands.handlers import retried
-from commands.messages import Outcome
+from commands.artifacts.handlers import retried
+from commands.artifacts.messages import Outcome
 from domain.base import Actor
 from domain.errors import Conflict, NotFound
 from domain.project import Project, project_id as project_stream
-from domain.retention import PolicySpec, RetentionPolicy, retention_id
-from domain.retention_run import RetentionRun
+from domain.retention.policy import PolicySpec, RetentionPolicy, retention_id
+from domain.retention.run import RetentionRun
 
 
 class CreateRetentionPolicy(msgspec.Struct, frozen=True):

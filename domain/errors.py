@@ -1,6 +1,6 @@
 """Errors the domain raises, each tied to one OCI error code.
 
-The HTTP layer maps the code to a status in one table (infra/errors.py), so a
+The HTTP layer maps the code to a status in one table (infra/http/errors.py), so a
 rule broken anywhere answers the same way everywhere.
 """
 

@@ -9,7 +9,7 @@ while it was private.
 
 from typing import Callable, NamedTuple
 
-from domain.access import Principal, sees_project
+from domain.iam.access import Principal, sees_project
 
 Period = tuple[int, int | None]  # [from, to) in log positions; to None: still going on
 

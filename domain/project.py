@@ -3,7 +3,7 @@
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NameInvalid, NotFound
 from domain.names import check_project, stream_id
-from domain.roles import ROLE_NAMES
+from domain.iam.roles import ROLE_NAMES
 
 
 def project_id(name: str):

@@ -5,7 +5,7 @@ from typing import Any
 from domain.gc import GcRun
 from domain.input_limits import is_decimal, parse_natural
 from domain.gc_schedule import GcSchedule
-from infra.sql import Writer
+from infra.store.sql import Writer
 from projections.times import stamp
 
 

@@ -5,8 +5,8 @@ import json
 
 import msgspec
 
-from domain.access import Principal
-from infra.sql import Database
+from domain.iam.access import Principal
+from infra.store.sql import Database
 from projections.cache import ViewCache
 
 

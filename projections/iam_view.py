@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 from domain.project import Project
-from domain.robot import Robot
-from domain.user import User
-from infra.sql import Writer
+from domain.iam.robot import Robot
+from domain.iam.user import User
+from infra.store.sql import Writer
 from projections.view import View
 from projections.times import stamp
 

@@ -6,7 +6,7 @@ import msgspec
 
 from domain.label import ArtifactLabel, Label
 from domain.project import Project
-from infra.sql import Writer
+from infra.store.sql import Writer
 from projections.view import View, in_project
 from projections.times import stamp
 

@@ -9,7 +9,7 @@ import json
 import msgspec
 
 from domain.input_limits import is_decimal, parse_natural
-from infra.sql import Database
+from infra.store.sql import Database
 from projections.cache import MISS, ViewCache
 
 

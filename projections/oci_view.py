@@ -9,14 +9,14 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from domain.blob_link import BlobLink
-from domain.manifest import Manifest
+from domain.artifacts.blob_link import BlobLink
+from domain.artifacts.manifest import Manifest
 from domain.names import project_of
 from domain.project import Project
-from domain.pulls import PullBatch
-from domain.repository_info import RepositoryInfo
-from domain.tag import Tag
-from infra.sql import Writer
+from domain.artifacts.pulls import PullBatch
+from domain.artifacts.repository_info import RepositoryInfo
+from domain.artifacts.tag import Tag
+from infra.store.sql import Writer
 from projections.view import View, in_project
 from projections.times import stamp
 

@@ -7,7 +7,7 @@ from domain.immutability import ImmutabilityRules
 from domain.project import Project
 from domain.quota import Quota
 from projections.times import stamp
-from infra.sql import Writer
+from infra.store.sql import Writer
 from projections.view import View
 
 TABLES = ("immutable_rules", "quotas")

@@ -8,7 +8,7 @@ start, like any new projection, instead of guessing the past.
 from typing import Any
 
 from domain.project import Project
-from infra.sql import Database, Writer
+from infra.store.sql import Database, Writer
 from projections.view import View
 
 

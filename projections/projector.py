@@ -10,9 +10,9 @@ import threading
 from typing import Any, Callable, Iterable
 
 import structlog
-from eventsourcing.utils import get_topic
 
-from infra.sql import Database, Writer
+from domain.topics import stored_topics
+from infra.store.sql import Database, Writer
 
 log = structlog.get_logger("projector")
 
@@ -37,7 +37,7 @@ class Projector:
         self._known = 0  # a position this process saw applied (it only ever grows)
         handlers = getattr(view, "handlers", None)
         all_events = getattr(view, "raw", False) or getattr(view, "all_events", False) or handlers is None
-        self.topics = None if all_events else sorted(get_topic(cls) for cls in handlers)
+        self.topics = None if all_events else sorted(t for cls in handlers for t in stored_topics(cls))
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None

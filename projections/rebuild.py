@@ -2,7 +2,7 @@
 
 from typing import Any, Callable
 
-from infra.sql import Database
+from infra.store.sql import Database
 from projections.projector import Projector, checksum
 
 

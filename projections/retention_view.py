@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 
 from domain.project import Project
-from domain.retention import RetentionPolicy
-from domain.retention_run import RetentionRun
-from infra.sql import Writer
+from domain.retention.policy import RetentionPolicy
+from domain.retention.run import RetentionRun
+from infra.store.sql import Writer
 from projections.times import stamp
 from projections.view import View
 

@@ -3,7 +3,7 @@ events to its handlers by event class."""
 
 from typing import Any, Callable
 
-from infra.sql import Writer
+from infra.store.sql import Writer
 
 
 def in_project(column: str, project: str) -> tuple[str, list]:

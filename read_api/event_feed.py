@@ -11,12 +11,12 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from domain.access import Principal, allows, sees_project
+from domain.iam.access import Principal, allows, sees_project
 from domain.history_window import Window, window_for
 from domain.errors import BadRequest
 from domain.input_limits import parse_position
-from infra.public_events import cloud_event
-from infra.rest import caller
+from infra.messaging.public_events import cloud_event
+from infra.http.rest import caller
 
 PAGE = 1000
 _encoder = msgspec.json.Encoder()

@@ -4,14 +4,14 @@ import bisect
 
 import anyio.to_thread
 
-from domain.access import ANONYMOUS
+from domain.iam.access import ANONYMOUS
 from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
 from domain.history_window import window_for
 from domain.input_limits import parse_natural, saturating_natural
-from domain.manifest_format import OCI_INDEX
+from domain.artifacts.manifest_format import OCI_INDEX
 from domain.names import check_digest, check_repository, is_digest, is_tag, project_of
-from infra.oci_http import OciRequest, Response, header, json_response, paginate_link
-from read_api.lookups import blob_size, lookup, manifest_row, require_project, resolve_tag
+from infra.http.oci import OciRequest, Response, header, json_response, paginate_link
+from infra.http.lookups import blob_size, lookup, manifest_row, require_project, resolve_tag
 
 
 async def handle(request: OciRequest, registry) -> Response:

@@ -7,11 +7,11 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.manifest_format import INDEX_TYPES
+from domain.artifacts.manifest_format import INDEX_TYPES
 from domain.names import check_repository, is_digest, is_tag
-from infra.harbor_schemas import Artifact, Repository, Tag, TagHistoryEntry
-from infra.rest import caller, paged, paging
-from infra.rest_guard import history_window, position_in_window
+from infra.schemas.harbor import Artifact, Repository, Tag, TagHistoryEntry
+from infra.http.rest import caller, paged, paging
+from infra.http.rest_guard import history_window, position_in_window
 
 NEVER = "0001-01-01T00:00:00.000Z"
 

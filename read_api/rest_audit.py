@@ -10,8 +10,8 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 
 from domain.errors import BadRequest
 from domain.input_limits import parse_natural
-from infra.rest_guard import history_window
-from infra.rest import caller, paged, paging
+from infra.http.rest_guard import history_window
+from infra.http.rest import caller, paged, paging
 from read_api.event_feed import FeedFilter, read_page
 
 

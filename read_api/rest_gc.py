@@ -7,7 +7,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from infra.rest import caller, paged, paging
+from infra.http.rest import caller, paged, paging
 from domain.cron import next_tick
 
 

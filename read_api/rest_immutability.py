@@ -4,7 +4,7 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import Parameter
 
-from infra.rest import caller
+from infra.http.rest import caller
 
 
 def rule_resp(rule: dict) -> dict:

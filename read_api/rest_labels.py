@@ -6,7 +6,7 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromQuery, Parameter, QueryParameter
 
-from infra.rest import caller
+from infra.http.rest import caller
 
 
 def label_resp(row, project_id: int = 0) -> dict:

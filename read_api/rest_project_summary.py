@@ -4,9 +4,9 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import Parameter
 
-from domain.access import allows
-from domain.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER, PROJECT_ADMIN
-from infra.rest import caller
+from domain.iam.access import allows
+from domain.iam.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER, PROJECT_ADMIN
+from infra.http.rest import caller
 
 MEMBER_COUNTS = {PROJECT_ADMIN: "project_admin_count", MAINTAINER: "maintainer_count",
                  DEVELOPER: "developer_count", GUEST: "guest_count", LIMITED_GUEST: "limited_guest_count"}

@@ -5,9 +5,9 @@ from litestar import Request, Response, get, head
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.roles import ROLE_NAMES
-from infra.harbor_schemas import Project, ProjectMemberEntity
-from infra.rest import caller, paged, paging
+from domain.iam.roles import ROLE_NAMES
+from infra.schemas.harbor import Project, ProjectMemberEntity
+from infra.http.rest import caller, paged, paging
 
 
 def project_resp(row, principal, owner_id: int) -> Project:

@@ -5,7 +5,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from infra.rest import caller, paged, paging
+from infra.http.rest import caller, paged, paging
 
 
 def quota_resp(project, row) -> dict:

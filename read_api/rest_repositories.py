@@ -4,10 +4,10 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery
 
-from domain.access import allows
+from domain.iam.access import allows
 from domain.errors import BadRequest
-from infra.query_language import parse_query, to_sql
-from infra.rest import caller, paged, paging
+from infra.schemas.query_language import parse_query, to_sql
+from infra.http.rest import caller, paged, paging
 from read_api.rest_artifacts import repository_resp
 
 SORTS = {"name": "r.name", "creation_time": "r.created_at", "update_time": "r.updated_at"}

@@ -5,8 +5,8 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.retention import TEMPLATES
-from infra.rest import Caller, caller, paged, paging
+from domain.retention.policy import TEMPLATES
+from infra.http.rest import Caller, caller, paged, paging
 
 BASE = "/api/v2.0/retentions"
 

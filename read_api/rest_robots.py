@@ -4,9 +4,9 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from domain.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
-from infra.harbor_schemas import Access, Permission, Permissions, Robot, RobotPermission
-from infra.rest import caller, paged, paging
+from domain.iam.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
+from infra.schemas.harbor import Access, Permission, Permissions, Robot, RobotPermission
+from infra.http.rest import caller, paged, paging
 
 
 def robot_resp(row) -> Robot:

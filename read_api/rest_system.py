@@ -6,8 +6,8 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromQuery
 
-from domain.access import sees_project
-from infra.rest import caller
+from domain.iam.access import sees_project
+from infra.http.rest import caller
 
 VERSION = "tidemark-0.1.0"
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from litestar.params import FromQuery, Parameter, QueryParameter
 
-from domain.access import allows, sees_project, system_allows
+from domain.iam.access import allows, sees_project, system_allows
 from domain.errors import NotFound
-from domain.roles import MATRIX, PUBLIC_PROJECT
-from infra.harbor_schemas import UserResp
-from infra.rest import caller, paged, paging
-from infra.rest_guard import find_project
+from domain.iam.roles import MATRIX, PUBLIC_PROJECT
+from infra.schemas.harbor import UserResp
+from infra.http.rest import caller, paged, paging
+from infra.http.rest_guard import find_project
 
 
 def user_resp(row) -> UserResp:

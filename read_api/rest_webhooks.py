@@ -13,10 +13,10 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.webhook import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
-from infra.rest import Caller, caller, paged, paging
-from infra.webhook_payloads import default_body
-from infra.webhook_schemas import (
+from domain.webhooks.policy import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
+from infra.http.rest import Caller, caller, paged, paging
+from infra.messaging.webhook_payloads import default_body
+from infra.schemas.webhooks import (
     Execution, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookAttempt, WebhookJob,
     WebhookJobDetail, WebhookLastTrigger, WebhookPolicy, WebhookTargetObject,
 )

@@ -1,6 +1,6 @@
 """Garbage collection: mark what any manifest still references, unlink and sweep the rest.
 
-Safe while pushes go on (see infra/gc_lock.py and docs/adr/0010): every
+Safe while pushes go on (see infra/store/gc_lock.py and docs/adr/0010): every
 removal happens in a short exclusive batch that first catches the query
 models up and checks again that nothing references what it removes.
 Blobs touched within the grace period, and blobs that history still needs
@@ -16,7 +16,7 @@ from typing import Callable
 
 import structlog
 
-from commands.messages import DeleteManifest, UnlinkBlob
+from commands.artifacts.messages import DeleteManifest, UnlinkBlob
 from domain.base import Actor
 from domain.errors import BlobUnknown, ManifestUnknown
 from domain.gc import GcRun, gc_stop_id

@@ -23,9 +23,9 @@ from typing import Any, Callable
 import structlog
 from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
 
-from infra.kafka_client import KeyPartitioner, kafka_record
-from infra.public_events import cloud_event
-from infra.sql import Database
+from infra.messaging.kafka_client import KeyPartitioner, kafka_record
+from infra.messaging.public_events import cloud_event
+from infra.store.sql import Database
 from projections.projector import POSITIONS
 from workers.worker_status import WorkerStatus
 
@@ -279,7 +279,7 @@ class KafkaRelay:
 
 def relay_from_settings(app: Any, db: Database, settings: Any, **options: Any) -> KafkaRelay:
     """The relay for `settings.kafka_bootstrap_servers` and `settings.kafka_topic`."""
-    from infra.kafka_client import open_producer
+    from infra.messaging.kafka_client import open_producer
     from workers.relay_lease import relay_lease_for
 
     producer_options = options.pop("producer_options", {})

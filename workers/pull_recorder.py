@@ -11,7 +11,7 @@ from collections import deque
 import structlog
 
 from domain.base import SYSTEM
-from domain.pulls import PullBatch
+from domain.artifacts.pulls import PullBatch
 from workers.ticker import Ticker
 
 log = structlog.get_logger("pull_recorder")

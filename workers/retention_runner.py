@@ -17,15 +17,15 @@ from uuid import UUID
 import msgspec
 import structlog
 
-from commands.messages import DeleteManifest
+from commands.artifacts.messages import DeleteManifest
 from commands.retention_handlers import (
     EndRetentionRun, RecordRetentionTask, RequestRetentionStop, RunStarted, StartRetentionRun,
 )
 from domain.base import Actor
 from domain.errors import Conflict, Denied, ManifestUnknown, RegistryError
 from domain.immutability import ImmutableRule
-from domain.retention import PolicySpec
-from domain.retention_eval import Candidate, Verdict, applicable, evaluate
+from domain.retention.policy import PolicySpec
+from domain.retention.evaluation import Candidate, Verdict, applicable, evaluate
 from projections.retention_view import PolicyRow
 from projections.times import stamp
 

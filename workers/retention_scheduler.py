@@ -16,7 +16,7 @@ import structlog
 
 from domain.base import Actor
 from domain.errors import Conflict, NotFound
-from domain.retention_run import scheduled_run_id
+from domain.retention.run import scheduled_run_id
 from domain.cron import due_tick, instant
 from projections.retention_view import PolicyRow
 from workers.ticker import Ticker

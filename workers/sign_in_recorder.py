@@ -15,16 +15,16 @@ from collections import deque
 from datetime import datetime, timezone
 
 import structlog
-from eventsourcing.utils import get_topic
 
 from domain.base import SYSTEM
-from domain.sign_ins import SignInFailures
-from infra.login_throttle import source_key
+from domain.iam.sign_ins import SignInFailures
+from domain.topics import stored_topics
+from infra.auth.login_throttle import source_key
 from workers.ticker import Ticker
 
 log = structlog.get_logger("sign_ins")
 
-TOPIC = get_topic(SignInFailures.Recorded)
+TOPICS = stored_topics(SignInFailures.Recorded)
 MAX_NAMES = 5  # names listed in one source's count of refused attempts
 
 
@@ -105,7 +105,7 @@ class SignInRecorder(Ticker):
         start = max(since, self._seen) + 1
         while start <= head:
             notifications = self.app.recorder.select_notifications(
-                start=start, limit=500, stop=head, topics=[TOPIC])
+                start=start, limit=500, stop=head, topics=TOPICS)
             for notification in notifications:
                 if notification.id in self._saved:
                     self._saved.discard(notification.id)

@@ -6,7 +6,7 @@ reason `expired`, exactly as a client's cancel is.
 
 import structlog
 
-from commands.messages import AbandonUpload
+from commands.artifacts.messages import AbandonUpload
 from domain.base import SYSTEM
 from domain.errors import BlobUploadUnknown
 from workers.ticker import Ticker

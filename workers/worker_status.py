@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from infra.sql import Database
+from infra.store.sql import Database
 
 log = structlog.get_logger("worker_status")
 

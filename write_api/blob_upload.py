@@ -3,9 +3,9 @@ verify, check the quota, move into blob storage and link, in that order."""
 
 import anyio.to_thread
 
-from commands.messages import AbandonUpload, LinkBlob, Outcome
+from commands.artifacts.messages import AbandonUpload, LinkBlob, Outcome
 from domain.base import Actor
-from infra.oci_http import OciRequest
+from infra.http.oci import OciRequest
 from infra.storage.base import CHUNK
 
 

@@ -4,16 +4,16 @@ import hashlib
 
 import anyio.to_thread
 
-from commands.messages import DeleteManifest, MountBlob, PushManifest, RemoveTag, UnlinkBlob
+from commands.artifacts.messages import DeleteManifest, MountBlob, PushManifest, RemoveTag, UnlinkBlob
 from domain.errors import (
     BlobUnknown, DigestInvalid, ManifestInvalid, ManifestTooLarge, NameInvalid, Unsupported,
 )
-from domain.manifest_format import parse_manifest
+from domain.artifacts.manifest_format import parse_manifest
 from domain.names import check_digest, check_repository, is_digest, is_tag
-from infra.oci_http import BodyTooLarge, OciRequest, Response, header
-from read_api.lookups import require_project
+from infra.http.oci import BodyTooLarge, OciRequest, Response, header
+from infra.http.lookups import require_project
 from write_api.blob_upload import abandon, complete, receive
-from infra.uploads import check_content_range
+from infra.storage.uploads import check_content_range
 
 
 async def handle(request: OciRequest, registry) -> Response:

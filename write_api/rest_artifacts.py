@@ -5,14 +5,14 @@ import anyio.to_thread
 from litestar import Request, delete, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.messages import AddTag, DeleteManifest, DeleteRepository, RemoveTag, UndeleteManifest
-from commands.repository_info_handlers import DescribeRepository
+from commands.artifacts.messages import AddTag, DeleteManifest, DeleteRepository, RemoveTag, UndeleteManifest
+from commands.artifacts.descriptions import DescribeRepository
 from domain.errors import Conflict, NotFound
-from domain.manifest_format import parse_manifest
+from domain.artifacts.manifest_format import parse_manifest
 from domain.names import TAG
 from domain.errors import BadRequest
-from infra.harbor_schemas import AtReq, TagReq
-from infra.rest_guard import position_in_window
+from infra.schemas.harbor import AtReq, TagReq
+from infra.http.rest_guard import position_in_window
 from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
 
 BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}"

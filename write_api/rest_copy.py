@@ -7,10 +7,10 @@ import anyio.to_thread
 from litestar import Request, Response, post
 from litestar.params import Parameter, QueryParameter
 
-from commands.messages import MountBlob, PushManifest
-from domain.access import allows
+from commands.artifacts.messages import MountBlob, PushManifest
+from domain.iam.access import allows
 from domain.errors import BadRequest, NotFound
-from domain.manifest_format import parse_manifest
+from domain.artifacts.manifest_format import parse_manifest
 from domain.names import check_repository, is_digest
 from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
 

@@ -6,7 +6,7 @@ from litestar.params import JSONBody, Parameter
 
 from commands.gc_schedule_handlers import SetGcSchedule, StopGc
 from domain.errors import BadRequest, Conflict, NotFound
-from infra.rest import caller
+from infra.http.rest import caller
 
 TYPES = ("Hourly", "Daily", "Weekly", "Custom", "Schedule", "Manual", "None")
 

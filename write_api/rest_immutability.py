@@ -6,8 +6,8 @@ from litestar.params import JSONBody, Parameter
 from commands.policy_handlers import DeleteImmutableRule, PutImmutableRule
 from domain.immutability import ImmutableRule
 from domain.selectors import Selector
-from infra.policy_schemas import ImmutableRuleBody
-from infra.rest import caller
+from infra.schemas.policies import ImmutableRuleBody
+from infra.http.rest import caller
 
 BASE = "/api/v2.0/projects/{project_name_or_id:str}/immutabletagrules"
 

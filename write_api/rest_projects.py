@@ -4,13 +4,13 @@ import anyio.to_thread
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.iam_messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember, SetProjectPublic
-from commands.messages import CreateProject
+from commands.iam.messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember, SetProjectPublic
+from commands.artifacts.messages import CreateProject
 from commands.policy_handlers import SetQuotaLimit
 from domain.quota import check_limit
 from domain.errors import BadRequest, NotFound
-from infra.harbor_schemas import ProjectMember, ProjectReq, RoleRequest
-from infra.rest import caller
+from infra.schemas.harbor import ProjectMember, ProjectReq, RoleRequest
+from infra.http.rest import caller
 
 
 def _public_flag(data: JSONBody[ProjectReq]) -> bool | None:

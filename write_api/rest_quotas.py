@@ -6,7 +6,7 @@ from litestar.params import JSONBody, Parameter
 
 from commands.policy_handlers import SetQuotaLimit
 from domain.errors import BadRequest, NotFound
-from infra.rest import caller
+from infra.http.rest import caller
 
 
 @put("/api/v2.0/quotas/{id:int}")

@@ -8,11 +8,11 @@ from litestar.params import FromQuery, JSONBody, Parameter
 
 from commands.retention_handlers import CreateRetentionPolicy, DeleteRetentionPolicy, UpdateRetentionPolicy
 from domain.errors import BadRequest, Conflict
-from domain.retention import PolicySpec, RetentionRule
+from domain.retention.policy import PolicySpec, RetentionRule
 from domain.selectors import Selector
-from infra.policy_schemas import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
-from infra.rest import caller
-from infra.rest_guard import position_in_window, project_by_id
+from infra.schemas.policies import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
+from infra.http.rest import caller
+from infra.http.rest_guard import position_in_window, project_by_id
 from read_api.rest_retention import BASE, retention_execution, retention_policy
 
 

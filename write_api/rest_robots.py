@@ -4,13 +4,13 @@ import anyio.to_thread
 from litestar import Request, Response, delete, patch, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.iam_messages import CreateRobot, DeleteRobot, RefreshRobotSecret, UpdateRobot
-from domain.access import ungrantable
+from commands.iam.messages import CreateRobot, DeleteRobot, RefreshRobotSecret, UpdateRobot
+from domain.iam.access import ungrantable
 from domain.errors import BadRequest
-from domain.robot import Grant, check_grants, full_robot_name
-from infra.harbor_schemas import RobotCreate, RobotCreated, RobotSec, RobotUpdate
-from infra.rest import Caller, caller
-from infra.rest_guard import robot_project, robot_right
+from domain.iam.robot import Grant, check_grants, full_robot_name
+from infra.schemas.harbor import RobotCreate, RobotCreated, RobotSec, RobotUpdate
+from infra.http.rest import Caller, caller
+from infra.http.rest_guard import robot_project, robot_right
 
 
 def _grants(permissions) -> list[Grant]:

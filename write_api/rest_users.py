@@ -3,12 +3,12 @@
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.iam_messages import (
+from commands.iam.messages import (
     ChangePassword, CreateUser, DeleteUser, SetSysadmin, SetUserEnabled, UpdateProfile,
 )
 from domain.errors import BadRequest
-from infra.harbor_schemas import PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag
-from infra.rest import caller
+from infra.schemas.harbor import PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag
+from infra.http.rest import caller
 from read_api.rest_users import user_by_id
 
 

@@ -6,11 +6,11 @@ import anyio.to_thread
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.webhook_handlers import CreatePolicy, DeletePolicy, ReplayPolicy, RetryJob, UpdatePolicy
+from commands.webhooks.handlers import CreatePolicy, DeletePolicy, ReplayPolicy, RetryJob, UpdatePolicy
 from domain.errors import BadRequest
-from domain.webhook import PolicySpec, Target
-from infra.rest import caller
-from infra.webhook_schemas import ReplayAccepted, ReplayRequest, WebhookPolicy
+from domain.webhooks.policy import PolicySpec, Target
+from infra.http.rest import caller
+from infra.schemas.webhooks import ReplayAccepted, ReplayRequest, WebhookPolicy
 from read_api.rest_webhooks import BASE, _job, project_policy
 
 

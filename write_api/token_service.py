@@ -2,11 +2,11 @@
 
 from litestar import Request, Response, get
 
-from domain.access import system_allows
+from domain.iam.access import system_allows
 from domain.errors import BadRequest, RegistryError, TooManyRequests
 from domain.names import check_repository
-from infra.errors import status_for
-from infra.tokens import SERVICE
+from infra.http.errors import status_for
+from infra.auth.tokens import SERVICE
 
 MAX_SCOPES = 50
 OCI_ACTIONS = {"pull", "push", "delete"}

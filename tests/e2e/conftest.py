@@ -2,7 +2,7 @@
 
 The registry under test is chosen by ``TIDEMARK_E2E_TARGET``:
 
-* ``tidemark`` (default): ``python -m infra.cli serve`` from the repository root;
+* ``tidemark`` (default): ``python -m infra.wiring.cli serve`` from the repository root;
 * ``distribution``: Debian's ``docker-registry`` (CNCF Distribution), as a reference.
 
 Either runs as a subprocess on a free loopback port with its data in a temp dir,
@@ -97,7 +97,7 @@ class RunningRegistry:
 
 def _server_command(target: str, workdir: Path, host: str, port: int, data_dir: Path) -> list[str]:
     if target == "tidemark":
-        return [sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1",
+        return [sys.executable, "-m", "infra.wiring.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(port), "--data-dir", str(data_dir)]
     if target == "distribution":
         binary = shutil.which("docker-registry") or shutil.which("registry")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def _cli(*argv: str, **settings: str) -> subprocess.CompletedProcess:
     env = clean_environment(TIDEMARK_ADMIN_PASSWORD=ADMIN_PASSWORD, **settings)
-    return subprocess.run([sys.executable, "-m", "infra.cli", *argv], cwd=REPO_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "infra.wiring.cli", *argv], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -160,7 +160,7 @@ def test_sigkill_mid_push_keeps_complete_data_and_no_partial_blob(tmp_path):
         _stop(server.process)
 
     # and a rebuild of the projections matches the live query model
-    from infra.registry import build_registry
+    from infra.wiring.registry import build_registry
     from infra.settings import Settings
     from projections.oci_view import OciView
     from projections.projector import checksum

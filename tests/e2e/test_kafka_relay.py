@@ -12,11 +12,11 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.kafka_client import open_producer, record_key
-from infra.logging import configure_logging
-from infra.public_events import cloud_event
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.messaging.kafka_client import open_producer, record_key
+from infra.http.logging import configure_logging
+from infra.messaging.public_events import cloud_event
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.e2e.kafka_subscriber import first_occurrences_per_key, read_topic
 from tests.integration.conftest import basic
@@ -191,7 +191,7 @@ def test_projections_status_shows_the_relays_position_and_lag(tmp_path, kafka_br
     assert 'tidemark_projection_lag_events{projection="kafka"} 0.0' in metrics
     env = {**os.environ, "TIDEMARK_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    result = subprocess.run([sys.executable, "-m", "infra.cli", "projections", "status", "kafka",
+    result = subprocess.run([sys.executable, "-m", "infra.wiring.cli", "projections", "status", "kafka",
                              "--data-dir", settings.data_dir], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

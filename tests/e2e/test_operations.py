@@ -22,7 +22,7 @@ def _serve_until_exit(data_dir, port: int, timeout: float = 60, **settings: str)
     """Run `tidemark serve` that should refuse to start: its exit status and output."""
     env = clean_environment(TIDEMARK_DATA_DIR=str(data_dir), TIDEMARK_ADMIN_PASSWORD=ADMIN_PASSWORD,
                             **settings)
-    process = processes.spawn([sys.executable, "-m", "infra.cli", "serve", "--host", "127.0.0.1",
+    process = processes.spawn([sys.executable, "-m", "infra.wiring.cli", "serve", "--host", "127.0.0.1",
                                "--port", str(port), "--data-dir", str(data_dir)], cwd=REPO_ROOT,
                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
@@ -38,7 +38,7 @@ def _serve_until_exit(data_dir, port: int, timeout: float = 60, **settings: str)
 
 
 def _cli(data_dir, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infra.cli", *argv, "--data-dir", str(data_dir)],
+    return subprocess.run([sys.executable, "-m", "infra.wiring.cli", *argv, "--data-dir", str(data_dir)],
                           cwd=REPO_ROOT, env=clean_environment(TIDEMARK_ADMIN_PASSWORD=ADMIN_PASSWORD),
                           capture_output=True, text=True, timeout=120)
 

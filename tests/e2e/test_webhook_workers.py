@@ -29,7 +29,7 @@ API = "/api/v2.0/projects/library/webhook"
 
 def _serve(role: str, port: int, env: dict, log_path: Path) -> subprocess.Popen:
     return processes.spawn(
-        [sys.executable, "-m", "infra.cli", "serve", "--role", role, "--host", "127.0.0.1",
+        [sys.executable, "-m", "infra.wiring.cli", "serve", "--role", role, "--host", "127.0.0.1",
          "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT)
 

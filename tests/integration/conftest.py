@@ -3,9 +3,9 @@
 import pytest
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.logging import configure_logging
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.http.logging import configure_logging
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.integration.oci_client import OciClient
 from tests.integration.servers import moto_s3, scratch_postgres

@@ -10,8 +10,8 @@ import anyio
 from anyio.from_thread import start_blocking_portal
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.integration.oci_client import OciClient
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 from tests.integration.oci_client import OciClient
 
@@ -32,7 +32,7 @@ def running(settings):
 
 def refusal(settings, role: str = "all") -> str:
     """Why a registry on `settings` refuses to start as `role` (fails if it starts)."""
-    from infra.key_files import StartupRefused
+    from infra.auth.key_files import StartupRefused
 
     registry = build_registry(settings)
     try:
@@ -48,7 +48,7 @@ def tidemark(data_dir: Path, *args: str, env: dict | None = None,
              timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the command line on a data directory, as an operator would."""
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
+        [sys.executable, "-m", "infra.wiring.cli", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "TIDEMARK_DATA_DIR": str(data_dir), "TIDEMARK_LOG_FORMAT": "json",
              "TIDEMARK_ADMIN_PASSWORD": ADMIN_PASSWORD, **(env or {})})

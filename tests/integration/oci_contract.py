@@ -254,7 +254,7 @@ class RebuildContract:
         assert rebuild(registry.app, registry.db, OciView, registry.projector) == live
 
     def test_another_process_reads_its_own_writes(self, settings, registry, oci):
-        from infra.registry import build_registry
+        from infra.wiring.registry import build_registry
 
         other = build_registry(settings)
         try:

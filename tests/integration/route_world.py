@@ -12,9 +12,9 @@ import itertools
 
 from litestar.testing import TestClient
 
-from domain.roles import DEVELOPER, GUEST, MAINTAINER, PROJECT_ADMIN
-from infra.app import create_app
-from infra.registry import build_registry
+from domain.iam.roles import DEVELOPER, GUEST, MAINTAINER, PROJECT_ADMIN
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.integration.oci_client import OciClient
 from tests.integration.webhook_receivers import wait_until

@@ -14,8 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 from tests.integration.test_iam_users import API, create_user, password_of
 
@@ -76,7 +76,7 @@ def codes(response) -> list[str]:
 
 
 def recorded_events(registry) -> list:
-    from domain.sign_ins import SignInFailures
+    from domain.iam.sign_ins import SignInFailures
 
     notifications = registry.app.recorder.select_notifications(start=1, limit=100_000)
     events = [registry.app.mapper.to_domain_event(n) for n in notifications]

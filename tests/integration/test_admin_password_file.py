@@ -2,8 +2,8 @@
 
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.integration.conftest import basic
 

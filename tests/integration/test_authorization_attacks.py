@@ -4,7 +4,7 @@ import pytest
 
 from domain.base import Actor
 from domain.project import Project, project_id
-from domain.roles import PROJECT_ADMIN
+from domain.iam.roles import PROJECT_ADMIN
 from tests.integration.conftest import basic
 from tests.integration.retention_flows import policy, rule
 

@@ -1,7 +1,7 @@
 """An event log written by the code before the layout change still loads and replays.
 
 The fixture (tests/fixtures/log_2026_12, see its README) was made with main at 4ad752b,
-when events were stored under topics like `domain.tag:Tag.Created`. Today's code opens a
+when events were stored under topics like `domain.artifacts.tag:Tag.Created`. Today's code opens a
 copy, rebuilds every query model from the log and must answer the same reads.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from eventsourcing.utils import resolve_topic
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.credentials import TABLE as CREDENTIALS
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.auth.credentials import TABLE as CREDENTIALS
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.fixtures.log_2026_12.make import STORES
 from tests.fixtures.log_2026_12.reads import ADMIN_PASSWORD, read_all

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import domain.access
+import domain.iam.access
 from tests.integration.test_iam_users import (
     API, IamTests, add_member, anonymous, as_user, b64url, create_project, create_user, errors,
     jwt_part,
@@ -197,7 +197,7 @@ class TestRobots(IamTests):
         assert http.get("/v2/alpha/app/tags/list", headers=creds).status_code == 200
         # when the day has passed (as the access rules see the clock)
         later = created["expires_at"] + 1
-        monkeypatch.setattr(domain.access, "time", SimpleNamespace(time=lambda: later))
+        monkeypatch.setattr(domain.iam.access, "time", SimpleNamespace(time=lambda: later))
         # then
         assert http.get("/v2/alpha/app/tags/list", headers=creds).status_code == 401
         assert token_for(http, "repository:alpha/app:pull", headers=creds).status_code == 401

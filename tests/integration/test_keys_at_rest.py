@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import msgspec
 import pytest
 
-from infra.registry import build_registry
+from infra.wiring.registry import build_registry
 from tests.integration.conftest import basic
 from tests.integration.keys_helpers import exposed, mode, raw_bytes, refusal, running, tidemark
 from tests.integration.servers import free_port

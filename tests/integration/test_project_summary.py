@@ -3,7 +3,7 @@ PostgreSQL."""
 
 import pytest
 
-from domain.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER
+from domain.iam.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER
 from tests.integration.test_iam_users import add_member, anonymous, as_user, create_project, create_user
 
 API = "/api/v2.0"

@@ -43,7 +43,7 @@ def test_a_tick_another_scheduler_already_started_is_not_run_again(http, oci, re
     # the second process saw the same tick due before the first one's run reached its view
     policy, tick = due[0]
     from domain.errors import Conflict
-    from domain.retention_run import scheduled_run_id
+    from domain.retention.run import scheduled_run_id
     from domain.base import Actor
 
     with pytest.raises(Conflict):

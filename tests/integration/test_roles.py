@@ -4,8 +4,8 @@ node just wrote; a workers process keeps the background views current."""
 import pytest
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 
 pytestmark = pytest.mark.postgres

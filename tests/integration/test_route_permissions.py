@@ -1,4 +1,4 @@
-"""The route permission matrix: every route of infra/route_permissions.py, called by every kind
+"""The route permission matrix: every route of infra/http/route_permissions.py, called by every kind
 of caller, is allowed or refused as the table and Harbor's role matrix say.
 
 A refusal is 401, 403 or 404 (a private project is not shown to those who may not see it);
@@ -10,9 +10,9 @@ from typing import Any, Callable, NamedTuple
 
 import pytest
 
-from domain.roles import role_allows
-from infra import route_permissions as rp
-from infra.rest_guard import route_key
+from domain.iam.roles import role_allows
+from infra.http import route_permissions as rp
+from infra.http.rest_guard import route_key
 from tests.integration.route_world import API, CI_ACCESS, MEMBERS, UNRELATED, World, password
 
 

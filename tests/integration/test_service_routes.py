@@ -60,7 +60,7 @@ def test_forgotten_upload_sessions_expire_as_abandoned(http, registry):
     import os
     import time
 
-    from domain.upload import Upload
+    from domain.artifacts.upload import Upload
     from workers.upload_sweeper import sweep_expired_uploads
 
     location = http.post("/v2/library/app/blobs/uploads/").headers["location"]

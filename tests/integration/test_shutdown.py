@@ -7,10 +7,10 @@ import time
 
 from litestar.testing import TestClient
 
-from commands.messages import CreateProject
+from commands.artifacts.messages import CreateProject
 from domain.base import SYSTEM
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from projections.projector import Projector
 

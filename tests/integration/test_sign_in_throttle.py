@@ -4,8 +4,8 @@ on SQLite and on PostgreSQL (the flows are in sign_in_flows.py)."""
 import pytest
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.integration.sign_in_flows import (
     ATTACKER, CHEAP_HASHER, OWNER, SignInFlows, guess, sign_in,
 )

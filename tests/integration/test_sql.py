@@ -3,7 +3,7 @@ both backends, PostgreSQL's pipelined writes included, and queries answer their 
 
 import pytest
 
-from infra.sql import PostgresDatabase, SQLiteDatabase, returns_rows
+from infra.store.sql import PostgresDatabase, SQLiteDatabase, returns_rows
 from tests.integration.conftest import _reset_postgres
 
 

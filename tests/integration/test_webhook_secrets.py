@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from domain.base import Actor
-from domain.webhook import PolicySpec, Target, WebhookPolicy
+from domain.webhooks.policy import PolicySpec, Target, WebhookPolicy
 from tests.integration.keys_helpers import raw_bytes, refusal, running, tidemark
 from tests.integration.servers import free_port
 from tests.integration.webhook_flows import HOOKS, create_policy, fast_retries, finished_jobs
@@ -61,7 +61,7 @@ def test_export_holds_no_auth_header_of_new_or_older_policies_and_deliveries_car
     assert exported.returncode == 0, exported.stderr
     assert "new-s3cret" not in exported.stdout and "legacy-s3cret" not in exported.stdout
     events = [json.loads(line) for line in exported.stdout.splitlines()]
-    policy_events = [e for e in events if e["type"].startswith("domain.webhook:")]
+    policy_events = [e for e in events if e["type"].startswith("domain.webhooks.policy:")]
     headers = [t["auth_header"] for e in policy_events for t in e["data"].get("targets", [])]
     assert "******" in headers  # the older version's clear value, redacted
     assert sum(h.startswith("sealed:v1:") for h in headers) == 2  # the new one, the resealed one

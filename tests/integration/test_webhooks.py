@@ -8,8 +8,8 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from infra.app import create_app
-from infra.registry import build_registry
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 from tests.integration.oci_client import OciClient
 from tests.integration.webhook_flows import (

@@ -1,9 +1,9 @@
 """Who may do what: robots only through their explicit permissions, and nobody grants more
 than they hold."""
 
-from domain.access import Principal, allows, sees_project, system_allows, ungrantable
-from domain.robot import Grant
-from domain.roles import MAINTAINER, PROJECT_ADMIN
+from domain.iam.access import Principal, allows, sees_project, system_allows, ungrantable
+from domain.iam.robot import Grant
+from domain.iam.roles import MAINTAINER, PROJECT_ADMIN
 
 ADMIN = Principal(kind="user", name="admin", sysadmin=True)
 ROBOT = Principal(kind="robot", name="robot$ci", grants=[

@@ -5,11 +5,11 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import RegistryApplication
-from commands.iam_handlers import IamCommands
-from commands.iam_messages import CreateUser, SetUserEnabled
+from commands.iam.handlers import IamCommands
+from commands.iam.messages import CreateUser, SetUserEnabled
 from domain.base import Actor
 from domain.errors import WriteContended
-from domain.user import User, user_id
+from domain.iam.user import User, user_id
 
 ADMIN = Actor(name="admin")
 
@@ -65,7 +65,7 @@ def test_a_conflicting_save_brings_a_stale_cached_aggregate_up_to_the_log(app, i
 def test_conflicts_past_every_retry_are_write_contended_and_save_nothing(app, iam, monkeypatch):
     def always_conflicts(*args, **kwargs):
         raise IntegrityError("UNIQUE constraint failed")
-    monkeypatch.setattr("commands.handlers.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("commands.artifacts.handlers.time.sleep", lambda seconds: None)
     monkeypatch.setattr(app.events, "put", always_conflicts)
     head = app.recorder.max_notification_id()
     with pytest.raises(WriteContended) as refused:

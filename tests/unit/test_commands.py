@@ -5,15 +5,15 @@ import json
 import pytest
 
 from commands.application import RegistryApplication
-from commands.handlers import RegistryCommands
-from commands.messages import (
+from commands.artifacts.handlers import RegistryCommands
+from commands.artifacts.messages import (
     CreateProject, DeleteManifest, LinkBlob, MountBlob, PushManifest, RemoveTag,
 )
 from domain.base import Actor
 from domain.errors import BlobUnknown, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists
-from domain.manifest import Manifest
-from domain.manifest_format import OCI_MANIFEST, parse_manifest
-from domain.tag import Tag
+from domain.artifacts.manifest import Manifest
+from domain.artifacts.manifest_format import OCI_MANIFEST, parse_manifest
+from domain.artifacts.tag import Tag
 
 ALICE = Actor(name="alice", client_ip="10.0.0.1", request_id="r1")
 CONFIG = "sha256:" + "c" * 64

@@ -1,7 +1,7 @@
 from commands.application import RegistryApplication
 from domain.base import Actor
-from domain.tag import Tag
-from infra.event_codec import MsgspecMapper
+from domain.artifacts.tag import Tag
+from infra.store.event_codec import MsgspecMapper
 
 
 def test_events_round_trip_through_the_codec():
@@ -22,10 +22,10 @@ def test_secrets_free_stored_form_is_plain_json():
 def test_old_tag_removed_events_are_upcast_with_no_cause():
     from eventsourcing.persistence import StoredEvent
 
-    from domain.tag import Tag
+    from domain.artifacts.tag import Tag
 
     stored = StoredEvent(
-        originator_id=__import__("uuid").uuid4(), originator_version=2, topic="domain.tag:Tag.Removed",
+        originator_id=__import__("uuid").uuid4(), originator_version=2, topic="domain.artifacts.tag:Tag.Removed",
         state=b'{"timestamp":"2026-01-01T00:00:00+00:00","actor":"a","client_ip":"","request_id":"",'
               b'"repository":"library/app","tag":"v1","previous_digest":"sha256:00"}')
     event = MsgspecMapper().to_domain_event(stored)

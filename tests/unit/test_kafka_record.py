@@ -2,7 +2,7 @@
 
 import json
 
-from infra.kafka_client import kafka_record, producer_config
+from infra.messaging.kafka_client import kafka_record, producer_config
 
 
 def event(data, subject="library/app"):

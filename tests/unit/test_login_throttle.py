@@ -1,6 +1,6 @@
 """The login throttle's rules, on a fake clock."""
 
-from infra.login_throttle import LoginThrottle, Rule, source_key
+from infra.auth.login_throttle import LoginThrottle, Rule, source_key
 
 PAIR = Rule(free=5, base_seconds=2, max_seconds=900, window_seconds=3600)
 SOURCE = Rule(free=20, base_seconds=2, max_seconds=900, window_seconds=3600)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from domain.errors import ManifestInvalid
-from domain.manifest_format import OCI_INDEX, OCI_MANIFEST, parse_manifest
+from domain.artifacts.manifest_format import OCI_INDEX, OCI_MANIFEST, parse_manifest
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

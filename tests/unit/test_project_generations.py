@@ -6,15 +6,15 @@ import json
 from eventsourcing.persistence import StoredEvent
 
 from commands.application import RegistryApplication
-from commands.handlers import RegistryCommands
-from commands.iam_handlers import IamCommands
-from commands.iam_messages import DeleteProject
-from commands.messages import CreateProject, LinkBlob
+from commands.artifacts.handlers import RegistryCommands
+from commands.iam.handlers import IamCommands
+from commands.iam.messages import DeleteProject
+from commands.artifacts.messages import CreateProject, LinkBlob
 from domain.base import Actor
-from domain.blob_link import BlobLink, blob_link_id
+from domain.artifacts.blob_link import BlobLink, blob_link_id
 from domain.names import stream_id
 from domain.project import Project, project_id
-from infra.event_codec import MsgspecMapper
+from infra.store.event_codec import MsgspecMapper
 
 ALICE = Actor(name="alice")
 LAYER = "sha256:" + "d" * 64

@@ -3,12 +3,12 @@
 import pytest
 
 from commands.application import RegistryApplication
-from commands.handlers import RegistryCommands
-from commands.messages import CreateProject
-from commands.repository_info_handlers import DescribeRepository, RepositoryInfoCommands
+from commands.artifacts.handlers import RegistryCommands
+from commands.artifacts.messages import CreateProject
+from commands.artifacts.descriptions import DescribeRepository, RepositoryInfoCommands
 from domain.base import Actor
 from domain.errors import BadRequest
-from domain.repository_info import RepositoryInfo, repository_info_id
+from domain.artifacts.repository_info import RepositoryInfo, repository_info_id
 
 ALICE = Actor(name="alice", client_ip="10.0.0.1", request_id="r1")
 

@@ -3,16 +3,16 @@
 import pytest
 
 from commands.application import RegistryApplication
-from commands.handlers import RegistryCommands
-from commands.messages import CreateProject
+from commands.artifacts.handlers import RegistryCommands
+from commands.artifacts.messages import CreateProject
 from commands.retention_handlers import (
     CreateRetentionPolicy, DeleteRetentionPolicy, EndRetentionRun, RecordRetentionTask, RequestRetentionStop,
     RetentionCommands, StartRetentionRun, UpdateRetentionPolicy,
 )
 from domain.base import Actor
 from domain.errors import BadRequest, Conflict, NotFound
-from domain.retention import PolicySpec, RetentionPolicy, RetentionRule, retention_id
-from domain.retention_run import RetentionRun, scheduled_run_id
+from domain.retention.policy import PolicySpec, RetentionPolicy, RetentionRule, retention_id
+from domain.retention.run import RetentionRun, scheduled_run_id
 from domain.selectors import Selector
 
 ALICE = Actor(name="alice")

@@ -6,8 +6,8 @@ import msgspec
 import pytest
 
 from domain.errors import BadRequest
-from domain.retention import PolicySpec, RetentionRule, check_policy
-from domain.retention_eval import DAY, Candidate, evaluate
+from domain.retention.policy import PolicySpec, RetentionRule, check_policy
+from domain.retention.evaluation import DAY, Candidate, evaluate
 from domain.selectors import Selector
 
 NOW = 1_800_000_000.0

@@ -3,8 +3,8 @@ clear values of older versions."""
 
 import pytest
 
-from infra.key_files import StartupRefused
-from infra.secrets import Keyring, SecretUnavailable, key_id_of, new_key_line, redact_clear
+from infra.auth.key_files import StartupRefused
+from infra.auth.secrets import Keyring, SecretUnavailable, key_id_of, new_key_line, redact_clear
 
 PURPOSE = "webhook auth header"
 

@@ -3,8 +3,8 @@ variable, a key that names no setting is refused (file) or named (environment)."
 
 import pytest
 
-from infra.cli import main
-from infra.serve import safe_database_url
+from infra.wiring.cli import main
+from infra.wiring.serve import safe_database_url
 from infra.settings import SettingsError, load_settings, unknown_environment
 
 

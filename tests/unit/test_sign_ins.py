@@ -1,8 +1,8 @@
 """Failed sign-ins as events and as audit rows: names cut and escaped, floods counted."""
 
 from domain.base import SYSTEM
-from domain.sign_ins import MAX_NAME, SignInFailures, readable
-from projections.audit_view import sign_in_rows
+from domain.iam.sign_ins import MAX_NAME, SignInFailures, readable
+from projections.audit.view import sign_in_rows
 
 
 def failure(name: str, known: bool = False) -> dict:

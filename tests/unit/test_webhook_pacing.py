@@ -7,16 +7,16 @@ import sys
 import threading
 import time
 
-from infra.activity import ActivityFile
-from workers import webhook_pacing
-from workers.webhook_pacing import CpuShare
+from infra.http.activity import ActivityFile
+from workers.webhooks import pacing as webhook_pacing
+from workers.webhooks.pacing import CpuShare
 
 
 def test_a_request_marked_by_one_process_is_seen_by_another(tmp_path):
     reader = ActivityFile(tmp_path / "api-activity")
     assert reader.last() == 0.0
     before = time.monotonic()
-    code = ("import sys; from pathlib import Path; from infra.activity import ActivityFile; "
+    code = ("import sys; from pathlib import Path; from infra.http.activity import ActivityFile; "
             "ActivityFile(Path(sys.argv[1])).mark()")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "api-activity")], check=True)
     assert before <= reader.last() <= time.monotonic()  # one clock for every process

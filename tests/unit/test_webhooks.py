@@ -7,20 +7,20 @@ import msgspec
 import pytest
 
 from commands.application import RegistryApplication
-from commands.handlers import RegistryCommands
-from commands.messages import CreateProject, PushManifest
-from commands.webhook_log import WebhookDeliveryLog
-from commands.webhook_handlers import (
+from commands.artifacts.handlers import RegistryCommands
+from commands.artifacts.messages import CreateProject, PushManifest
+from commands.webhooks.log import WebhookDeliveryLog
+from commands.webhooks.handlers import (
     AUTH_HEADER, AttemptResult, CreatePolicy, RetryContract, RetryJob, UpdatePolicy, WebhookCommands,
 )
 from domain.base import Actor
 from domain.errors import BadRequest, Conflict
-from domain.manifest_format import OCI_MANIFEST, parse_manifest
-from domain.webhook import PolicySpec, Target, check_spec
-from domain.webhook_delivery import backoff, delivery_key, retryable
-from infra.public_events import cloud_event
-from infra.secrets import Keyring
-from projections.webhook_events import translate
+from domain.artifacts.manifest_format import OCI_MANIFEST, parse_manifest
+from domain.webhooks.policy import PolicySpec, Target, check_spec
+from domain.webhooks.delivery import backoff, delivery_key, retryable
+from infra.messaging.public_events import cloud_event
+from infra.auth.secrets import Keyring
+from projections.webhooks.events import translate
 
 ALICE = Actor(name="alice", client_ip="10.0.0.1", request_id="r1")
 CONTRACT = RetryContract(max_attempts=3, base_seconds=1.0, cap_seconds=16.0)
@@ -95,7 +95,7 @@ def test_a_policy_is_created_once_per_name_and_keeps_its_secret_when_sent_back_r
 
 
 def _policy_key():
-    from domain.webhook import policy_key
+    from domain.webhooks.policy import policy_key
 
     return policy_key("library", 1, "hook")
 
@@ -149,14 +149,14 @@ def test_a_tagged_push_is_one_push_artifact_with_its_tag_and_one_tag_created(app
     body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                        "config": {"mediaType": "x/config", "digest": "sha256:" + "c" * 64, "size": 1},
                        "layers": []}).encode()
-    from commands.messages import LinkBlob
+    from commands.artifacts.messages import LinkBlob
 
     commands.link_blob(LinkBlob("library/app", "sha256:" + "c" * 64, 1, ALICE))
     digest = "sha256:" + "e" * 64
     commands.push_manifest(PushManifest("library/app", digest, len(body),
                                         parse_manifest(body, OCI_MANIFEST), "v1", ALICE))
     notifications = app.recorder.select_notifications(start=1, limit=100)
-    from infra.event_codec import decode_state
+    from infra.store.event_codec import decode_state
 
     found = []
     for index, n in enumerate(notifications):

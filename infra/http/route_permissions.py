@@ -1,0 +1,197 @@
+"""Every HTTP route and what a caller needs to use it: the one table the permission guard
+(infra/http/rest_guard.py) enforces and tests/integration/test_route_permissions.py walks.
+
+A route that is not in this table does not start (infra/wiring/app.py refuses to build the app).
+
+Scopes:
+- PUBLIC: anyone, anonymous included (the handler may still show less to some callers).
+- LOGIN: any signed-in user or robot.
+- USER: a signed-in user (robots have no profile).
+- SYSADMIN: a system administrator: a user with the flag. Never implied by a robot permission.
+- SYSTEM: a system administrator, or a robot granted (resource, action) at system level;
+  `any_user` also admits every signed-in user (Harbor lets any user create a project).
+- PROJECT: (resource, action) in the project the request names; `via` says where the
+  project comes from (see infra/http/rest_guard.py). Callers who may not see the project get 404.
+- SELF: the user named by `{user_id}` in the path, or a system administrator.
+- ROBOT: a system robot needs a system administrator; a project robot the project's
+  (robot, action) permission.
+- LABEL: a global label needs (label, action) at system level (reads: any signed-in caller);
+  a project label needs (label, action) in its project.
+- OCI: the /v2 routes, authorized per request by the token rules (infra/auth/token_authz.py).
+"""
+
+from typing import NamedTuple
+
+PUBLIC, LOGIN, USER, SYSADMIN, SYSTEM, PROJECT, SELF, ROBOT, LABEL, OCI = (
+    "public", "login", "user", "sysadmin", "system", "project", "self", "robot", "label", "oci")
+
+# Where a PROJECT need finds its project:
+PATH = "path"            # {project_name_or_id}: a name or an id; X-Is-Resource-Name says which
+PATH_NAME = "path_name"  # {project_name}: always a name (Harbor's repository and artifact routes)
+RETENTION = "retention"  # {policy_id}: the stored project id of the retention policy
+BODY = "body"            # the request body names it: the handler checks once it has parsed it
+QUERY_ID = "query_id"    # ?project_id=N (an id)
+
+
+class Need(NamedTuple):
+    scope: str
+    resource: str = ""
+    action: str = ""
+    via: str = ""
+    any_user: bool = False
+
+
+def project(resource: str, action: str, via: str = PATH) -> Need:
+    return Need(PROJECT, resource, action, via)
+
+
+def system(resource: str, action: str, any_user: bool = False) -> Need:
+    return Need(SYSTEM, resource, action, any_user=any_user)
+
+
+API = "/api/v2.0"
+P = API + "/projects/{project_name_or_id}"
+R = API + "/projects/{project_name}/repositories/{repository_name}"
+A = R + "/artifacts/{reference}"
+W = P + "/webhook"
+RET = API + "/retentions/{policy_id}"
+
+
+def _on_repositories(resource: str, action: str) -> Need:
+    return project(resource, action, PATH_NAME)
+
+
+TABLE: dict[tuple[str, str], Need] = {
+    # Service routes
+    ("GET", API + "/ping"): Need(PUBLIC),
+    ("GET", API + "/health"): Need(PUBLIC),
+    ("GET", "/metrics"): Need(PUBLIC),
+    ("GET", "/service/token"): Need(PUBLIC),  # it checks the credentials it is given itself
+    ("GET", API + "/systeminfo"): Need(PUBLIC),
+    ("GET", API + "/search"): Need(PUBLIC),  # only what the caller may read
+    ("GET", API + "/statistics"): Need(LOGIN),  # counts of what the caller may read
+    ("GET", API + "/permissions"): Need(LOGIN),
+    # Users
+    ("GET", API + "/users"): system("user", "list"),
+    ("POST", API + "/users"): Need(SYSADMIN),
+    ("GET", API + "/users/search"): Need(LOGIN),
+    ("GET", API + "/users/current"): Need(USER),
+    ("GET", API + "/users/current/permissions"): Need(LOGIN),
+    ("GET", API + "/users/{user_id}"): Need(SELF, "user", "read"),
+    ("PUT", API + "/users/{user_id}"): Need(SELF),
+    ("PUT", API + "/users/{user_id}/password"): Need(SELF),
+    ("PUT", API + "/users/{user_id}/sysadmin"): Need(SYSADMIN),
+    ("PUT", API + "/users/{user_id}/enabled"): Need(SYSADMIN),
+    ("DELETE", API + "/users/{user_id}"): Need(SYSADMIN),
+    # Projects and members
+    ("GET", API + "/projects"): Need(PUBLIC),  # public ones and the caller's own
+    ("HEAD", API + "/projects"): Need(LOGIN),  # name taken? (a create would say so too)
+    ("POST", API + "/projects"): system("project", "create", any_user=True),
+    ("GET", P): project("project", "read"),
+    ("PUT", P): project("project", "update"),
+    ("DELETE", P): project("project", "delete"),
+    ("GET", P + "/summary"): project("project", "read"),
+    ("GET", P + "/_deletable"): project("project", "delete"),
+    ("GET", P + "/members"): project("member", "list"),
+    ("POST", P + "/members"): project("member", "create"),
+    ("GET", P + "/members/{mid}"): project("member", "read"),
+    ("PUT", P + "/members/{mid}"): project("member", "update"),
+    ("DELETE", P + "/members/{mid}"): project("member", "delete"),
+    ("GET", API + "/projects/{project_name}/logs"): project("log", "list", PATH_NAME),
+    ("GET", API + "/projects/{project_name}/changes"): project("log", "list", PATH_NAME),
+    # Repositories, artifacts, tags, labels on artifacts
+    ("GET", API + "/repositories"): Need(PUBLIC),  # only those the caller may list
+    ("GET", API + "/projects/{project_name}/repositories"): _on_repositories("repository", "list"),
+    ("GET", R): _on_repositories("repository", "read"),
+    ("PUT", R): _on_repositories("repository", "update"),
+    ("DELETE", R): _on_repositories("repository", "delete"),
+    ("GET", R + "/artifacts"): _on_repositories("artifact", "list"),
+    # the handler also checks pull on the source repository
+    ("POST", R + "/artifacts"): _on_repositories("artifact", "create"),
+    ("GET", A): _on_repositories("artifact", "read"),
+    ("DELETE", A): _on_repositories("artifact", "delete"),
+    ("GET", A + "/tags"): _on_repositories("tag", "list"),
+    ("POST", A + "/tags"): _on_repositories("tag", "create"),
+    ("DELETE", A + "/tags/{tag_name}"): _on_repositories("tag", "delete"),
+    ("GET", A + "/accessories"): _on_repositories("accessory", "list"),
+    ("POST", A + "/labels"): _on_repositories("artifact-label", "create"),
+    ("DELETE", A + "/labels/{label_id}"): _on_repositories("artifact-label", "delete"),
+    ("POST", R + "/artifacts/{digest}/undelete"): _on_repositories("artifact", "create"),
+    ("GET", R + "/tags/{tag}/history"): _on_repositories("tag", "list"),
+    ("POST", R + "/tags/{tag}/restore"): _on_repositories("tag", "create"),
+    # Labels
+    ("GET", API + "/labels"): Need(LABEL, "label", "list"),
+    ("POST", API + "/labels"): Need(LABEL, "label", "create", BODY),
+    ("GET", API + "/labels/{label_id}"): Need(LABEL, "label", "read"),
+    ("PUT", API + "/labels/{label_id}"): Need(LABEL, "label", "update"),
+    ("DELETE", API + "/labels/{label_id}"): Need(LABEL, "label", "delete"),
+    # Robots
+    ("GET", API + "/robots"): Need(ROBOT, "robot", "list"),
+    ("POST", API + "/robots"): Need(ROBOT, "robot", "create", BODY),
+    ("GET", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "read"),
+    ("PUT", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "update"),
+    ("PATCH", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "update"),
+    ("DELETE", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "delete"),
+    # Quotas (Harbor's system quota rights; no robot may hold them)
+    ("GET", API + "/quotas"): system("quota", "list"),
+    ("GET", API + "/quotas/{id}"): system("quota", "read"),
+    ("PUT", API + "/quotas/{id}"): system("quota", "update"),
+    # Immutable tag rules
+    ("GET", P + "/immutabletagrules"): project("immutable-tag", "list"),
+    ("POST", P + "/immutabletagrules"): project("immutable-tag", "create"),
+    ("PUT", P + "/immutabletagrules/{immutable_rule_id}"): project("immutable-tag", "update"),
+    ("DELETE", P + "/immutabletagrules/{immutable_rule_id}"): project("immutable-tag", "delete"),
+    # Tag retention
+    ("GET", API + "/retentions/metadatas"): Need(LOGIN),
+    ("POST", API + "/retentions"): project("tag-retention", "create", BODY),
+    ("GET", RET): project("tag-retention", "read", RETENTION),
+    ("PUT", RET): project("tag-retention", "update", RETENTION),
+    ("DELETE", RET): project("tag-retention", "delete", RETENTION),
+    ("GET", RET + "/executions"): project("tag-retention", "list", RETENTION),
+    ("POST", RET + "/executions"): project("tag-retention", "operate", RETENTION),
+    ("PATCH", RET + "/executions/{execution_id}"): project("tag-retention", "operate", RETENTION),
+    ("GET", RET + "/executions/{execution_id}/tasks"): project("tag-retention", "list", RETENTION),
+    ("GET", RET + "/executions/{execution_id}/tasks/{task_id}"):
+        project("tag-retention", "read", RETENTION),
+    # Webhooks
+    ("GET", W + "/policies"): project("webhook", "list"),
+    ("POST", W + "/policies"): project("webhook", "create"),
+    ("GET", W + "/policies/{webhook_policy_id}"): project("webhook", "read"),
+    ("PUT", W + "/policies/{webhook_policy_id}"): project("webhook", "update"),
+    ("DELETE", W + "/policies/{webhook_policy_id}"): project("webhook", "delete"),
+    ("POST", W + "/policies/{webhook_policy_id}/replay"): project("webhook", "update"),
+    ("GET", W + "/policies/{webhook_policy_id}/executions"): project("webhook", "list"),
+    ("GET", W + "/policies/{webhook_policy_id}/executions/{execution_id}/tasks"):
+        project("webhook", "list"),
+    ("GET", W + "/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log"):
+        project("webhook", "read"),
+    ("GET", W + "/events"): project("webhook", "read"),
+    ("GET", W + "/lasttrigger"): project("webhook", "read"),
+    ("GET", W + "/jobs"): project("webhook", "list"),
+    ("GET", W + "/jobs/{job_id}"): project("webhook", "read"),
+    ("POST", W + "/jobs/{job_id}/retry"): project("webhook", "update"),
+    # Garbage collection
+    ("GET", API + "/system/gc"): system("garbage-collection", "read"),
+    ("GET", API + "/system/gc/schedule"): system("garbage-collection", "read"),
+    ("POST", API + "/system/gc/schedule"): system("garbage-collection", "create"),
+    ("PUT", API + "/system/gc/schedule"): system("garbage-collection", "update"),
+    ("GET", API + "/system/gc/{gc_id}"): system("garbage-collection", "read"),
+    ("GET", API + "/system/gc/{gc_id}/log"): system("garbage-collection", "read"),
+    ("PUT", API + "/system/gc/{gc_id}"): system("garbage-collection", "stop"),
+    # Audit log and the event feed (entries only of projects the caller may read)
+    ("GET", API + "/audit-logs"): system("audit-log", "list"),
+    ("GET", API + "/events"): Need(LOGIN),
+    ("GET", API + "/events/stream"): Need(LOGIN),
+    # The OCI distribution API, authorized per request by its own token rules
+    ("*", "/v2"): Need(OCI),
+}
+
+# The OpenAPI document and its viewers (Litestar's controller): readable by anyone.
+OPENAPI_PATHS = ("", "/openapi.json", "/openapi.yaml", "/openapi.yml", "/swagger", "/redoc",
+                 "/rapidoc", "/elements", "/oauth2-redirect.html", "/{path}")
+TABLE.update({("GET", API + path): Need(PUBLIC) for path in OPENAPI_PATHS})
+
+
+def need_for(method: str, path: str) -> Need | None:
+    """The need of a route, by method and path template (parameter types left out)."""
+    return TABLE.get((method, path))

@@ -1,0 +1,266 @@
+"""The composition root: builds every part of a running registry from settings.
+
+Tests pass their own parts (blob store, authorizer) instead of the defaults.
+"""
+
+from typing import Any, Callable
+
+import anyio.to_thread
+import structlog
+
+from commands.application import RegistryApplication
+from commands.artifacts.handlers import RegistryCommands
+from commands.iam.handlers import IamCommands
+from commands.policy_handlers import PolicyCommands
+from commands.artifacts.messages import CreateProject, Outcome
+from domain.base import SYSTEM
+from domain.errors import ProjectExists
+from infra.wiring.admin import ADMIN, ensure_admin, forget_stale_password
+from infra.auth.authz import Authorizer
+from infra.auth.credentials import CredentialStore
+from infra.store.gc_lock import gc_lock_for
+from infra.auth.token_authz import TokenAuthorizer
+from infra.auth.tokens import SigningKeyFile, TokenService
+from infra.wiring.key_setup import load_keys, private_data_dir
+from infra.auth.secrets import Secrets
+from infra.store.event_store import event_store_env
+from infra.settings import Settings
+from infra.store.sql import Database, open_database
+from infra.storage import BlobStore, open_blob_store
+from infra.storage.uploads import UploadStaging
+from projections.audit.queries import AuditQueries
+from projections.audit.view import AuditView
+from projections.cache import ContentCache, ViewCache
+from projections.audit.chain_view import ChainView
+from projections.gc_view import GcQueries, GcView
+from projections.label_view import LabelQueries, LabelView
+from projections.policy_view import PolicyQueries, PolicyView
+from commands.retention_handlers import RetentionCommands
+from projections.retention_view import RetentionQueries, RetentionView
+from projections.audit.history import HistoryQueries
+from projections.iam_queries import IamQueries
+from projections.iam_view import IamView
+from projections.oci_queries import OciQueries
+from projections.oci_view import OciView
+from projections.project_periods import ProjectPeriods, ProjectPeriodView
+from projections.projector import Projector
+
+log = structlog.get_logger("registry")
+
+DEFAULT_PROJECT = "library"
+ASYNC_VIEWS = {"audit", "chain", "kafka", "webhook_dispatch"}  # eventually consistent: no request waits for them
+
+
+class Registry:
+    """Everything a running Tidemark holds: stores, the write side, the read side."""
+
+    def __init__(self, settings: Settings, app: RegistryApplication, db: Database,
+                 blobs: BlobStore, authorizer: Authorizer | None = None) -> None:
+        self.settings = settings
+        self.app = app
+        self.db = db
+        self.blobs = blobs
+        self.external_url = settings.resolved_external_url
+        self.commands = RegistryCommands(app)
+        # Mutable lookups are cached only where this process sees every write first.
+        local_only = not settings.uses_postgres
+        self.queries = OciQueries(db, cache=ViewCache(enabled=local_only))
+        self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
+        self.history = HistoryQueries(db)
+        self.project_periods = ProjectPeriods(db)
+        self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
+        self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
+        self.audit = AuditQueries(db)
+        self.policy = PolicyCommands(app)
+        self.policies = PolicyQueries(db)
+        self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
+                           Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
+                           Projector(app, db, GcView()), Projector(app, db, LabelView()),
+                           Projector(app, db, ProjectPeriodView())]
+        if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
+            from workers.kafka_relay import relay_from_settings
+
+            self.kafka_relay = relay_from_settings(app, db, settings)
+            self.projectors.append(self.kafka_relay)
+        self.retention = RetentionQueries(db)
+        self.retention_commands = RetentionCommands(app)
+        self.projectors.append(Projector(app, db, RetentionView()))
+        self.labels = LabelQueries(db)
+        from commands.label_handlers import LabelCommands
+
+        self.label_commands = LabelCommands(app)
+        from commands.artifacts.descriptions import RepositoryInfoCommands
+
+        self.repository_info = RepositoryInfoCommands(app)
+        self.gc = GcQueries(db)
+        from workers.pull_recorder import PullRecorder
+
+        self.pulls = PullRecorder(app)
+        self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
+        self.iam = IamCommands(app, self.credentials)
+        self.credentials.observers.append(self._password_set)
+        # Keys are loaded by the processes that use them (`start`), never made by the others.
+        self.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
+                                   settings.token_lifetime_seconds)
+        self.secrets = Secrets(settings.secrets_key_path, db,
+                               creates=settings.role in ("all", "write"))
+        from infra.auth.sign_in_guard import attach_sign_ins
+
+        sign_ins = attach_sign_ins(self)
+        self.authorizer = authorizer or TokenAuthorizer(
+            self.iam_queries, self.queries, self.credentials, self.tokens, sign_ins,
+            self.external_url)
+        self.uploads = UploadStaging(settings.data_path / "uploads")
+        self.gc_lock = gc_lock_for(db)
+        from infra.wiring.gc_service import GcService
+
+        self.collector = GcService(self)
+        from commands.gc_schedule_handlers import GcScheduleCommands
+
+        self.gc_schedule_commands = GcScheduleCommands(app)
+        self.gc_scheduler = None
+        from workers.retention_runner import RetentionRunner
+
+        self.retention_runner = RetentionRunner(self)
+        self.retention_scheduler = None
+        self.content = ContentCache()
+        from infra.wiring.webhooks import attach_webhooks
+
+        attach_webhooks(self)
+
+    async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
+        """Run a command off the event loop; return once the views the APIs read show its
+        events (one trip to a worker thread for both)."""
+        def handle_and_catch_up(command: Any) -> Outcome:
+            outcome = handler(command)
+            if outcome.position is not None:
+                self.catch_up_reads()
+            return outcome
+        return await anyio.to_thread.run_sync(handle_and_catch_up, command)
+
+    def catch_up_reads(self) -> None:
+        """Read-your-writes: bring the views the APIs read up to the head of the log (only
+        those the new events touch); the audit log and the hash chain follow in the background."""
+        head = self.app.head()
+        synchronous = [p for p in self.projectors if p.name not in ASYNC_VIEWS]
+        since = min(p._known for p in synchronous)
+        new = self.app.recorder.select_notifications(start=since + 1, limit=10_000, stop=head)
+        topics = {n.topic for n in new}
+        for projector in self.projectors:
+            if projector.name in ASYNC_VIEWS:
+                projector.wake()
+            elif len(new) >= 10_000 or not projector.skip_to(head, topics, since):
+                projector.catch_up()
+
+    async def run_reachable(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
+        """Like `run`, for commands that make stored bytes reachable (manifest push, mount):
+        they hold the collector's lock shared, so it never sweeps what they reference."""
+        def locked(command: Any) -> Outcome:
+            with self.gc_lock.shared():
+                return handler(command)
+        return await self.run(locked, command)
+
+    def catch_up(self) -> None:
+        """Bring every query model up to the head of the log."""
+        for projector in self.projectors:
+            projector.catch_up()
+
+    def start(self, follow: bool = True, role: str = "all") -> None:
+        """Set up and catch up the query models; with `follow`, start the background work of
+        `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
+        `workers` (log followers for every projection, interrupted-GC bookkeeping); `webhooks`
+        (only the webhook dispatcher and sender: the child process `tidemark serve` starts)."""
+        if follow:
+            load_keys(self, role)
+        for projector in self.projectors:
+            projector.setup()
+        if role == "webhooks":  # a process of its own that only dispatches and sends webhooks
+            self._start_webhooks(follow)
+            return
+        self.catch_up()
+        self._ensure_default_project()
+        ensure_admin(self)
+        self.catch_up()
+        from infra.auth.sign_in_guard import restore_sign_ins
+
+        restore_sign_ins(self)
+        if not follow:
+            return
+        if role in ("all", "write"):
+            from infra.auth.secret_rotation import seal_clear_secrets
+
+            seal_clear_secrets(self)
+        if role in ("all", "workers"):
+            self.collector.close_interrupted()
+            self.retention_runner.close_interrupted()
+            from workers.retention_scheduler import RetentionScheduler
+
+            self.retention_scheduler = RetentionScheduler(self)
+            self.retention_scheduler.start()
+            from workers.gc_scheduler import GcScheduler
+
+            self.gc_scheduler = GcScheduler(self)
+            self.gc_scheduler.start()
+            for projector in self.projectors:
+                projector.start()
+            from infra.wiring.webhooks import delivers_here
+
+            if delivers_here(self.settings, role):
+                self.webhook_worker.start()
+        if role in ("all", "write"):
+            from workers.upload_sweeper import UploadSweeper
+
+            self.sweeper = UploadSweeper(self)
+            self.sweeper.start()
+        if role in ("all", "write", "read"):
+            self.pulls.start()
+            self.sign_ins.start()
+
+    def _start_webhooks(self, follow: bool) -> None:
+        self.webhook_policy_projector.catch_up()
+        self.webhook_dispatcher.catch_up()
+        if follow:
+            self.webhook_dispatcher.start()
+            self.webhook_worker.start()
+
+    def _password_set(self, principal: str) -> None:
+        if principal == ADMIN:  # the generated password on disk may be stale now
+            forget_stale_password(self)
+
+    def _ensure_default_project(self) -> None:
+        try:
+            self.commands.create_project(CreateProject(DEFAULT_PROJECT, True, SYSTEM))
+            log.info("created default project", project=DEFAULT_PROJECT)
+        except ProjectExists:
+            return
+        self.projector.catch_up()
+
+    def close(self) -> None:
+        """Stop every thread that uses the stores and wait for each, then close the stores.
+
+        All are asked at once, so they wind down together; a follower's batch in progress
+        commits before the database closes (`Database.close` takes the write lock), and
+        once the views' database is closed no follower can start a batch that reads the
+        log, so the event store closes last."""
+        background = [getattr(self, "sweeper", None), self.retention_scheduler,
+                      self.gc_scheduler, self.pulls, self.sign_ins, *self.projectors]
+        background = [part for part in background if part is not None]
+        for part in background:
+            getattr(part, "request_stop", lambda: None)()
+        self.webhook_worker.stop()
+        self.retention_runner.close()
+        for part in background:
+            part.stop()  # joins; the pull recorder then saves the pulls still pending
+        from infra.wiring.webhooks import close_webhooks
+
+        close_webhooks(self)
+        self.db.close()
+        self.app.close()
+
+
+def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
+                   authorizer: Authorizer | None = None) -> Registry:
+    private_data_dir(settings)
+    app = RegistryApplication(env=event_store_env(settings))
+    return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
+                    authorizer)

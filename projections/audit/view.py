@@ -1,0 +1,136 @@
+"""The audit log: who did what to which resource, when, from where, in which request.
+
+A projection of the events themselves, so it cannot be switched off or
+disagree with the state; one row per operation in Harbor's shape.
+"""
+
+from datetime import datetime, timezone
+from typing import Any
+
+from domain.gc_schedule import GcSchedule
+from domain.artifacts.manifest import Manifest
+from domain.project import Project
+from domain.artifacts.pulls import PullBatch
+from domain.artifacts.repository_info import RepositoryInfo
+from domain.retention.policy import RetentionPolicy
+from domain.iam.robot import Robot
+from domain.iam.sign_ins import SignInFailures, readable
+from domain.artifacts.tag import Tag
+from domain.iam.user import User
+from infra.store.sql import Writer
+from projections.times import stamp
+
+TABLES = ("audit_log",)
+
+# event class -> (operation, resource_type, how to name the resource)
+OPERATIONS = {
+    Manifest.Pushed: ("create", "artifact", lambda e: f"{e.repository}@{e.digest}"),
+    Manifest.Repushed: ("create", "artifact", lambda e: f"{e.repository}@{e.digest}"),
+    Manifest.Deleted: ("delete", "artifact", lambda e: f"{e.repository}@{e.digest}"),
+    Tag.Created: ("create", "tag", lambda e: f"{e.repository}:{e.tag}"),
+    Tag.Moved: ("update", "tag", lambda e: f"{e.repository}:{e.tag}"),
+    Tag.Removed: ("delete", "tag", lambda e: f"{e.repository}:{e.tag}"),
+    Project.Created: ("create", "project", lambda e: e.name),
+    Project.Recreated: ("create", "project", lambda e: e.name),
+    Project.VisibilityChanged: ("update", "project", lambda e: e.name),
+    Project.Deleted: ("delete", "project", lambda e: e.name),
+    Project.MemberAdded: ("create", "project_member", lambda e: f"{e.name}/{e.member}"),
+    Project.MemberRoleChanged: ("update", "project_member", lambda e: f"{e.name}/{e.member}"),
+    Project.MemberRemoved: ("delete", "project_member", lambda e: f"{e.name}/{e.member}"),
+    User.Created: ("create", "user", lambda e: e.username),
+    User.ProfileUpdated: ("update", "user", lambda e: e.username),
+    User.PasswordChanged: ("update", "user", lambda e: e.username),
+    User.SysadminChanged: ("update", "user", lambda e: e.username),
+    User.EnabledChanged: ("update", "user", lambda e: e.username),
+    User.Deleted: ("delete", "user", lambda e: e.username),
+    Robot.Created: ("create", "robot", lambda e: e.name),
+    Robot.Recreated: ("create", "robot", lambda e: e.name),
+    Robot.Updated: ("update", "robot", lambda e: e.name),
+    Robot.SecretRefreshed: ("update", "robot", lambda e: e.name),
+    Robot.EnabledChanged: ("update", "robot", lambda e: e.name),
+    Robot.Deleted: ("delete", "robot", lambda e: e.name),
+    RetentionPolicy.Created: ("create", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Recreated: ("create", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Updated: ("update", "tag_retention", lambda e: e.project),
+    RetentionPolicy.Deleted: ("delete", "tag_retention", lambda e: e.project),
+    RepositoryInfo.Described: ("update", "repository", lambda e: e.repository),
+    RepositoryInfo.DescriptionChanged: ("update", "repository", lambda e: e.repository),
+    GcSchedule.Set: ("create", "gc_schedule", lambda e: e.kind),
+    GcSchedule.Changed: ("update", "gc_schedule", lambda e: e.kind),
+    GcSchedule.Cleared: ("delete", "gc_schedule", lambda e: "None"),
+}
+
+
+def _project(resource_type: str, resource: str) -> str | None:
+    if resource_type in ("artifact", "tag", "project", "project_member", "tag_retention", "repository"):
+        return resource.split("/", 1)[0].split("@", 1)[0].split(":", 1)[0]
+    if resource_type == "robot" and "+" in resource:
+        return resource[len("robot$"):].split("+", 1)[0]
+    return None
+
+
+class AuditView:
+    name = "audit"
+    tables = TABLES
+
+    def __init__(self, prefix: str = "audit_") -> None:
+        self.p = prefix
+
+    def create(self, w: Writer) -> None:
+        w.execute(f"""CREATE TABLE IF NOT EXISTS {self.p}audit_log (
+            id BIGINT NOT NULL, seq INTEGER NOT NULL, username TEXT NOT NULL, resource TEXT NOT NULL,
+            resource_type TEXT NOT NULL, operation TEXT NOT NULL, op_time TEXT NOT NULL,
+            project TEXT, client_ip TEXT NOT NULL, request_id TEXT NOT NULL, PRIMARY KEY (id, seq))""")
+        w.execute(f"CREATE INDEX IF NOT EXISTS {self.p}audit_project ON {self.p}audit_log (project, id)")
+
+    def drop(self, w: Writer) -> None:
+        w.execute(f"DROP TABLE IF EXISTS {self.p}audit_log")
+
+    def drop_indexes(self, w: Writer) -> None:
+        w.execute(f"DROP INDEX IF EXISTS {self.p}audit_project")
+
+    def apply(self, w: Writer, event: Any, position: int) -> set:
+        if isinstance(event, SignInFailures.Recorded):
+            w.executemany(f"INSERT INTO {self.p}audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT DO NOTHING", sign_in_rows(event, position))
+            return set()
+        if isinstance(event, PullBatch.Recorded):
+            rows = [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
+                     stamp(datetime.fromtimestamp(p["at"], timezone.utc)),
+                     p["repository"].split("/", 1)[0], p["client_ip"], p["request_id"])
+                    for seq, p in enumerate(event.pulls)]
+            w.executemany(f"INSERT INTO {self.p}audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT DO NOTHING", rows)
+            return set()
+        known = OPERATIONS.get(type(event))
+        if known is None:
+            return set()
+        operation, resource_type, name = known
+        resource = name(event)
+        w.execute(f"INSERT INTO {self.p}audit_log VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  (position, event.actor, resource, resource_type, operation, stamp(event.timestamp),
+                   _project(resource_type, resource), event.client_ip, event.request_id))
+        return set()
+
+
+def sign_in_rows(event: Any, position: int) -> list[tuple]:
+    """Failed sign-ins as audit rows. The caller is `anonymous` (it proved nothing); the
+    resource is the name tried, escaped: resource_type `user` or `robot` for an account,
+    `unknown_user` for a name that is none. A source's refused attempts are one row with
+    their count, and so are failures a flood left unitemized."""
+    rows = []
+    for seq, f in enumerate(event.failures):
+        kind = ("robot" if f["name"].startswith("robot$") else "user") if f["known"] else "unknown_user"
+        rows.append((position, seq, "anonymous", readable(f["name"]), kind, "login_failed",
+                     stamp(datetime.fromtimestamp(f["at"], timezone.utc)), None, f["client_ip"],
+                     f["request_id"]))
+    for seq, r in enumerate(event.refused, start=len(event.failures)):
+        names = ", ".join(readable(n) for n in r["names"])
+        rows.append((position, seq, "anonymous", f"{names}: {r['count']} attempts refused while waiting",
+                     "user", "login_throttled", stamp(datetime.fromtimestamp(r["last_at"], timezone.utc)),
+                     None, r["client_ip"], r["request_id"]))
+    if event.dropped:
+        rows.append((position, len(rows), "anonymous",
+                     f"{event.dropped} failed sign-ins not itemized (too many at once)", "user",
+                     "login_failed", stamp(event.timestamp), None, "", event.request_id))
+    return rows
