@@ -5,7 +5,7 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import Parameter
 
-from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
+from infra.http.resources import find_artifact, full_repository_name, project_for
 
 KNOWN = {
     "application/vnd.dev.cosign.artifact.sig.v1+json": "signature.cosign",

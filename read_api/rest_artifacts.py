@@ -1,30 +1,17 @@
 """GET routes for repositories, artifacts and tags, now or `at=` any past moment."""
 
-from urllib.parse import unquote
-
 import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
 from domain.artifacts.manifest_format import INDEX_TYPES
-from domain.names import check_repository, is_digest, is_tag
 from infra.schemas.harbor import Artifact, Repository, Tag, TagHistoryEntry
-from infra.http.rest import caller, paged, paging
+from infra.http.rest import paged, paging
+from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
 
 NEVER = "0001-01-01T00:00:00.000Z"
-
-
-def full_repository_name(project: str, name: str) -> str:
-    """Harbor clients send `a%252Fb` for `a/b` (encoded twice); it arrives as `a+b`."""
-    return check_repository(f"{project}/{unquote(name).replace('+', '/')}")
-
-
-async def project_for(request: Request):
-    """The caller and the project the path names (checked by the permission guard)."""
-    who = await caller(request)
-    return who, who.project
 
 
 def tag_resp(row, repository_id: int, artifact_id: int) -> Tag:
@@ -81,24 +68,6 @@ async def get_repository(request: Request, project_name: str = Parameter(),
         raise NotFound("repository not found", {"repository": name})
     return repository_resp(row, project.project_id)
 
-
-
-async def find_artifact(registry, name: str, reference: str, position: int | None):
-    history = registry.history
-    if is_digest(reference):
-        digest = reference
-    elif is_tag(reference):
-        tags = [t for t in await anyio.to_thread.run_sync(history.tags, name, None, position)
-                if t.name == reference]
-        if not tags:
-            raise NotFound("artifact not found", {"reference": reference})
-        digest = tags[0].digest
-    else:
-        raise NotFound("artifact not found", {"reference": reference[:200]})
-    row = await anyio.to_thread.run_sync(history.artifact, name, digest, position)
-    if row is None:
-        raise NotFound("artifact not found", {"reference": reference[:200]})
-    return row
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts")

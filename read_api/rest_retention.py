@@ -6,9 +6,10 @@ from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
 from domain.retention.policy import TEMPLATES
-from infra.http.rest import Caller, caller, paged, paging
+from infra.http.resources import RETENTIONS, retention_execution, retention_policy
+from infra.http.rest import caller, paged, paging
 
-BASE = "/api/v2.0/retentions"
+BASE = RETENTIONS
 
 METADATA = {
     "templates": [{"rule_template": name, "display_text": text, "action": "retain",
@@ -19,12 +20,6 @@ METADATA = {
     "tag_selectors": [{"display_text": "Artifacts", "kind": kind, "decorations": ["matches", "excludes"]}
                       for kind in ("doublestar", "regex")],
 }
-
-
-def retention_policy(who: Caller):
-    """The policy the path names and its project (found by its stored project id, and checked,
-    by the permission guard)."""
-    return who.target, who.project
 
 
 def _selector(selector: dict) -> dict:
@@ -88,13 +83,6 @@ async def list_retention_executions(request: Request, policy_id: int = Parameter
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.retention.runs, policy_id, offset, limit)
     return paged(request, [execution_resp(r) for r in rows], total, page, page_size)
-
-
-async def retention_execution(who: Caller, policy_id: int, execution_id: int):
-    row = await anyio.to_thread.run_sync(who.registry.retention.run, execution_id)
-    if row is None or row.policy_id != policy_id:
-        raise NotFound("retention execution not found", {"eid": execution_id})
-    return row
 
 
 @get(BASE + "/{policy_id:int}/executions/{execution_id:int}/tasks")

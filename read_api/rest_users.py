@@ -20,13 +20,6 @@ def user_resp(row) -> UserResp:
                     creation_time=row.created_at, update_time=row.updated_at, enabled=row.enabled)
 
 
-async def user_by_id(registry, user_id: int):
-    row = await anyio.to_thread.run_sync(registry.iam_queries.user_by_id, user_id)
-    if row is None:
-        raise NotFound("user not found", {"user_id": user_id})
-    return row
-
-
 @get("/api/v2.0/users")
 async def list_users(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                      username: FromQuery[str | None] = None) -> Response:

@@ -14,14 +14,15 @@ from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
 from domain.webhooks.policy import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
-from infra.http.rest import Caller, caller, paged, paging
+from infra.http.resources import WEBHOOKS, project_job, project_policy
+from infra.http.rest import caller, paged, paging
 from infra.messaging.webhook_payloads import default_body
 from infra.schemas.webhooks import (
     Execution, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookAttempt, WebhookJob,
     WebhookJobDetail, WebhookLastTrigger, WebhookPolicy, WebhookTargetObject,
 )
 
-BASE = "/api/v2.0/projects/{project_name_or_id:str}/webhook"
+BASE = WEBHOOKS
 EXECUTION_STATUS = {"pending": "Pending", "running": "Running", "scheduled": "Running",
                     "success": "Success", "error": "Error"}
 
@@ -32,16 +33,6 @@ def policy_resp(row) -> WebhookPolicy:
                          project_id=row.project_id, targets=targets, event_types=row.event_types,
                          creator=row.creator, creation_time=row.created_at,
                          update_time=row.updated_at, enabled=row.enabled)
-
-
-async def project_policy(who: Caller, policy_id: int):
-    """(project, policy): the project the path names (checked by the permission guard) and
-    its policy; 404 if it has none with that id."""
-    project = who.project
-    row = await anyio.to_thread.run_sync(who.registry.webhook_queries.policy, project.name, policy_id)
-    if row is None:
-        raise NotFound("webhook policy not found", {"id": policy_id})
-    return project, row
 
 
 def _time(epoch: int) -> str:
@@ -128,7 +119,7 @@ async def get_job(request: Request, project_name_or_id: str = Parameter(),
     """Tidemark: one job with its target, idempotency key (event id) and every attempt."""
     who = await caller(request)
     project = who.project
-    job = await _job(who, project.name, job_id)
+    job = await project_job(who, project.name, job_id)
     attempts = await anyio.to_thread.run_sync(who.registry.webhook_queries.attempts, job.job_key)
     base = msgspec.structs.asdict(job_resp(job, who.registry))
     return WebhookJobDetail(**base, address=job.address, event_id=job.event_id, position=job.position,
@@ -136,15 +127,6 @@ async def get_job(request: Request, project_name_or_id: str = Parameter(),
                                 WebhookAttempt(attempt=a.attempt, time=a.at, status_code=a.status_code,
                                                error=a.error, duration_ms=a.duration_ms)
                                 for a in attempts])
-
-
-async def _job(who: Caller, project: str, job_id: int):
-    """A job of this project: of an event since it was created (a deleted project of the same
-    name had jobs too, with their target addresses: not this one's)."""
-    job = await anyio.to_thread.run_sync(who.registry.webhook_queries.job, project, job_id, True)
-    if job is None or job.position < who.project.project_id:
-        raise NotFound("webhook job not found", {"id": job_id})
-    return job
 
 
 def execution_resp(job, registry) -> Execution:
@@ -175,7 +157,7 @@ async def list_tasks(request: Request, project_name_or_id: str = Parameter(),
     """One task per execution: the delivery job, with its number of attempts as `run_count`."""
     who = await caller(request)
     project, _ = await project_policy(who, webhook_policy_id)
-    job = await _job(who, project.name, execution_id)
+    job = await project_job(who, project.name, execution_id)
     if job.policy_id != webhook_policy_id:
         raise NotFound("execution not found", {"id": execution_id})
     created = job.started_at or _time(job.occur_at)
@@ -193,7 +175,7 @@ async def task_log(request: Request, project_name_or_id: str = Parameter(),
                    task_id: int = Parameter()) -> str:
     who = await caller(request)
     project, _ = await project_policy(who, webhook_policy_id)
-    job = await _job(who, project.name, execution_id)
+    job = await project_job(who, project.name, execution_id)
     if job.policy_id != webhook_policy_id or task_id != execution_id:
         raise NotFound("task not found", {"id": task_id})
     attempts = await anyio.to_thread.run_sync(who.registry.webhook_queries.attempts, job.job_key)

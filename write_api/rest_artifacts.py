@@ -13,7 +13,7 @@ from domain.names import TAG
 from domain.errors import BadRequest
 from infra.schemas.harbor import AtReq, TagReq
 from infra.http.rest_guard import position_in_window
-from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
+from infra.http.resources import find_artifact, full_repository_name, project_for
 
 BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}"
 

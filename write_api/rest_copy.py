@@ -12,7 +12,7 @@ from domain.iam.access import allows
 from domain.errors import BadRequest, NotFound
 from domain.artifacts.manifest_format import parse_manifest
 from domain.names import check_repository, is_digest
-from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
+from infra.http.resources import find_artifact, full_repository_name, project_for
 
 BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts"
 

@@ -9,7 +9,7 @@ from commands.label_handlers import ChangeLabel, LabelArtifact, PutLabel
 from domain.errors import BadRequest, NotFound
 from infra.http.rest import caller
 from infra.http.rest_guard import label_right
-from read_api.rest_artifacts import find_artifact, full_repository_name, project_for
+from infra.http.resources import find_artifact, full_repository_name, project_for
 
 ARTIFACT = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}"
 

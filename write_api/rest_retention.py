@@ -13,7 +13,7 @@ from domain.selectors import Selector
 from infra.schemas.policies import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
 from infra.http.rest import caller
 from infra.http.rest_guard import position_in_window, project_by_id
-from read_api.rest_retention import BASE, retention_execution, retention_policy
+from infra.http.resources import RETENTIONS as BASE, retention_execution, retention_policy
 
 
 def to_spec(body: RetentionPolicyBody) -> PolicySpec:

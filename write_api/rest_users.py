@@ -9,7 +9,7 @@ from commands.iam.messages import (
 from domain.errors import BadRequest
 from infra.schemas.harbor import PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag
 from infra.http.rest import caller
-from read_api.rest_users import user_by_id
+from infra.http.resources import user_by_id
 
 
 @post("/api/v2.0/users", status_code=201)

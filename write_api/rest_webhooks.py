@@ -11,7 +11,7 @@ from domain.errors import BadRequest
 from domain.webhooks.policy import PolicySpec, Target
 from infra.http.rest import caller
 from infra.schemas.webhooks import ReplayAccepted, ReplayRequest, WebhookPolicy
-from read_api.rest_webhooks import BASE, _job, project_policy
+from infra.http.resources import WEBHOOKS as BASE, project_job, project_policy
 
 
 def _spec(body: WebhookPolicy, name: str | None = None) -> PolicySpec:
@@ -84,7 +84,7 @@ async def retry_job(request: Request, project_name_or_id: str = Parameter(), job
     """Tidemark: send a job that gave up (or succeeded) again, with a fresh budget of attempts."""
     who = await caller(request)
     project = who.project
-    job = await _job(who, project.name, job_id)
+    job = await project_job(who, project.name, job_id)
     registry = who.registry
     await anyio.to_thread.run_sync(registry.webhooks.retry_job, RetryJob(job.job_key, who.actor))
     await anyio.to_thread.run_sync(registry.webhook_job_projector.catch_up)  # the job list shows it
