@@ -2,7 +2,7 @@
 
 import msgspec
 
-from commands.artifacts.handlers import retried
+from commands.retries import retried
 from commands.artifacts.messages import Outcome
 from domain.base import Actor
 from domain.errors import NotFound

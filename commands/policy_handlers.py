@@ -3,7 +3,7 @@
 import msgspec
 
 from commands.application import RegistryApplication
-from commands.artifacts.handlers import retried
+from commands.retries import retried
 from commands.artifacts.messages import Outcome
 from commands.quota_accounting import QuotaAccounting
 from domain.base import Actor

@@ -13,7 +13,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.webhooks.policy import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
+from domain.webhooks.targets import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
 from infra.http.resources import WEBHOOKS, project_job, project_policy
 from infra.http.rest import caller, paged, paging
 from infra.messaging.webhook_payloads import default_body

@@ -8,7 +8,7 @@ from litestar.params import JSONBody, Parameter
 
 from commands.webhooks.handlers import CreatePolicy, DeletePolicy, ReplayPolicy, RetryJob, UpdatePolicy
 from domain.errors import BadRequest
-from domain.webhooks.policy import PolicySpec, Target
+from domain.webhooks.targets import PolicySpec, Target
 from infra.http.rest import caller
 from infra.schemas.webhooks import ReplayAccepted, ReplayRequest, WebhookPolicy
 from infra.http.resources import WEBHOOKS as BASE, project_job, project_policy

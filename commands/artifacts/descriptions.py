@@ -4,7 +4,7 @@ from typing import Any
 
 import msgspec
 
-from commands.artifacts.handlers import retried
+from commands.retries import retried
 from commands.artifacts.messages import Outcome
 from domain.base import Actor
 from domain.errors import NotFound

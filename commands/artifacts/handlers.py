@@ -1,18 +1,13 @@
-"""Command handlers: load the aggregates a command touches, apply it, save atomically.
-
-Concurrent writers meet optimistic-concurrency conflicts on the same streams;
-each handler is retried from a fresh load a few times before giving up.
+"""Command handlers of the registry core (projects, blobs, manifests, tags, uploads): load
+the aggregates a command touches, apply it, save atomically (retried on conflicts:
+commands/retries.py).
 """
 
-import functools
-import random
-import time
 from typing import Callable
-
-from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands.application import RegistryApplication
 from commands.quota_accounting import QuotaAccounting
+from commands.retries import retried
 from commands.artifacts.messages import (
     AbandonUpload, AddTag, CreateProject, DeleteManifest, DeleteRepository, LinkBlob, MountBlob,
     Outcome, PushManifest, RemoveTag, UndeleteManifest, UnlinkBlob,
@@ -20,7 +15,7 @@ from commands.artifacts.messages import (
 from domain.base import Actor
 from domain.artifacts.blob_link import BlobLink, blob_link_id
 from domain.errors import (
-    BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists, WriteContended,
+    BlobUnknown, Denied, ManifestBlobUnknown, ManifestUnknown, NameUnknown, ProjectExists,
 )
 from domain.immutability import ImmutabilityRules, immutability_id
 from domain.artifacts.manifest import Manifest, manifest_id
@@ -29,28 +24,6 @@ from domain.project import Project, project_id
 from domain.iam.roles import PROJECT_ADMIN
 from domain.artifacts.tag import Tag, tag_id
 from domain.artifacts.upload import Upload
-
-ATTEMPTS = 25
-
-
-def retried(handler: Callable) -> Callable:
-    """Run a handler again from a fresh load when another writer got there first; after
-    ATTEMPTS conflicts in a row, refuse with WriteContended (503, try again) and nothing saved."""
-
-    @functools.wraps(handler)
-    def run(self: "RegistryCommands", command, *args, **kwargs):
-        for attempt in range(ATTEMPTS):
-            try:
-                return handler(self, command, *args, **kwargs)
-            except (RecordConflictError, IntegrityError) as conflict:
-                if attempt == ATTEMPTS - 1:
-                    raise WriteContended("other writers kept changing the same object; "
-                                         "nothing was changed, try again") from conflict
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # spread the next tries
-        raise AssertionError("unreachable")
-
-    return run
-
 
 class RegistryCommands:
     """The registry's write side: one method per command."""

@@ -10,7 +10,7 @@ import time
 import msgspec
 
 from commands.application import RegistryApplication
-from commands.artifacts.handlers import retried
+from commands.retries import retried
 from commands.iam.messages import (
     AddMember, ChangeMemberRole, ChangePassword, CreateRobot, CreateUser, Created, DeleteProject,
     DeleteRobot, DeleteUser, RefreshRobotSecret, RemoveMember, SetProjectPublic, SetSysadmin,

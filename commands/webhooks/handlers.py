@@ -17,13 +17,14 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from commands.application import RegistryApplication
-from commands.artifacts.handlers import retried
+from commands.retries import retried
 from commands.artifacts.messages import Outcome
 from infra.auth.secrets import key_id_of
 from domain.base import Actor
 from domain.errors import NotFound
 from domain.project import Project, project_id
-from domain.webhooks.policy import REDACTED, PolicySpec, WebhookPolicy, check_spec, policy_key
+from domain.webhooks.policy import WebhookPolicy, policy_key
+from domain.webhooks.targets import REDACTED, PolicySpec, check_spec
 from domain.webhooks.delivery import WebhookDelivery
 
 

@@ -71,25 +71,3 @@ def throttle_from(settings: Settings) -> LoginThrottle:
     source = Rule(settings.login_throttle_source_after, settings.login_throttle_base_seconds,
                   settings.login_throttle_max_seconds, window)
     return LoginThrottle(pair, source)
-
-
-def attach_sign_ins(registry) -> SignInGuard:
-    """Build the throttle and the failure recorder of a registry (`registry.sign_ins`)."""
-    from workers.sign_in_recorder import SignInRecorder
-
-    throttle = throttle_from(registry.settings)
-    # On PostgreSQL several API processes share the log: each reads the others' failures.
-    registry.sign_ins = SignInRecorder(registry.app, throttle, follow=registry.settings.uses_postgres,
-                                       summary_seconds=throttle.pair.max_seconds)
-    return SignInGuard(throttle, registry.sign_ins)
-
-
-def restore_sign_ins(registry) -> int:
-    """After a restart: feed the failures still within the window back into the throttle,
-    so an attacker's wait goes on where it was. Returns how many were applied."""
-    from workers.sign_in_recorder import since_position
-
-    recorder = registry.sign_ins
-    rule = recorder.throttle.pair
-    seconds = max(rule.window_seconds, rule.max_seconds, recorder.throttle.source.window_seconds)
-    return recorder.replay(since_position(registry.history, seconds, recorder.throttle.clock()))

@@ -1,4 +1,5 @@
-"""Starting collections (one at a time per process) and closing runs a crash interrupted."""
+"""Wiring garbage collection into a registry; starting collections (one at a time per
+process) and closing runs a crash interrupted."""
 
 import threading
 import uuid
@@ -8,6 +9,10 @@ import structlog
 from domain.base import Actor
 from domain.errors import Conflict
 from domain.gc import GcRun
+from commands.gc_schedule_handlers import GcScheduleCommands
+from infra.store.gc_lock import gc_lock_for
+from projections.gc_view import GcQueries, GcView
+from projections.projector import Projector
 from workers.gc import GarbageCollector
 
 log = structlog.get_logger("gc")
@@ -56,3 +61,12 @@ class GcService:
     @property
     def progress(self) -> dict:
         return dict(self.collector.progress)
+
+
+def attach_gc(registry) -> None:
+    registry.gc = GcQueries(registry.db)
+    registry.projectors.append(Projector(registry.app, registry.db, GcView()))
+    registry.gc_lock = gc_lock_for(registry.db)
+    registry.collector = GcService(registry)
+    registry.gc_schedule_commands = GcScheduleCommands(registry.app)
+    registry.gc_scheduler = None  # started by `start` where the role runs workers

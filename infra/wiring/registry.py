@@ -1,4 +1,6 @@
-"""The composition root: builds every part of a running registry from settings.
+"""The composition root: builds every part of a running registry from settings (the
+registry core here; each capability attaches its own parts: identity.py, policies.py,
+gc_service.py, webhooks.py).
 
 Tests pass their own parts (blob store, authorizer) instead of the defaults.
 """
@@ -9,41 +11,33 @@ import anyio.to_thread
 import structlog
 
 from commands.application import RegistryApplication
+from commands.artifacts.descriptions import RepositoryInfoCommands
 from commands.artifacts.handlers import RegistryCommands
-from commands.iam.handlers import IamCommands
-from commands.policy_handlers import PolicyCommands
 from commands.artifacts.messages import CreateProject, Outcome
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
-from infra.wiring.admin import ADMIN, ensure_admin, forget_stale_password
 from infra.auth.authz import Authorizer
-from infra.auth.credentials import CredentialStore
-from infra.store.gc_lock import gc_lock_for
-from infra.auth.token_authz import TokenAuthorizer
-from infra.auth.tokens import SigningKeyFile, TokenService
-from infra.wiring.key_setup import load_keys, private_data_dir
-from infra.auth.secrets import Secrets
-from infra.store.event_store import event_store_env
 from infra.settings import Settings
-from infra.store.sql import Database, open_database
 from infra.storage import BlobStore, open_blob_store
 from infra.storage.uploads import UploadStaging
+from infra.store.event_store import event_store_env
+from infra.store.sql import Database, open_database
+from infra.wiring.admin import ensure_admin
+from infra.wiring.gc_service import attach_gc
+from infra.wiring.identity import attach_identity, restore_sign_ins
+from infra.wiring.key_setup import load_keys, private_data_dir
+from infra.wiring.policies import attach_policies
+from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
+from projections.audit.chain_view import ChainView
+from projections.audit.history import HistoryQueries
 from projections.audit.queries import AuditQueries
 from projections.audit.view import AuditView
 from projections.cache import ContentCache, ViewCache
-from projections.audit.chain_view import ChainView
-from projections.gc_view import GcQueries, GcView
-from projections.label_view import LabelQueries, LabelView
-from projections.policy_view import PolicyQueries, PolicyView
-from commands.retention_handlers import RetentionCommands
-from projections.retention_view import RetentionQueries, RetentionView
-from projections.audit.history import HistoryQueries
-from projections.iam_queries import IamQueries
-from projections.iam_view import IamView
 from projections.oci_queries import OciQueries
 from projections.oci_view import OciView
 from projections.project_periods import ProjectPeriods, ProjectPeriodView
 from projections.projector import Projector
+from workers.pull_recorder import PullRecorder
 
 log = structlog.get_logger("registry")
 
@@ -61,71 +55,29 @@ class Registry:
         self.db = db
         self.blobs = blobs
         self.external_url = settings.resolved_external_url
-        self.commands = RegistryCommands(app)
         # Mutable lookups are cached only where this process sees every write first.
-        local_only = not settings.uses_postgres
-        self.queries = OciQueries(db, cache=ViewCache(enabled=local_only))
+        self.local_only = not settings.uses_postgres
+        self.commands = RegistryCommands(app)
+        self.queries = OciQueries(db, cache=ViewCache(enabled=self.local_only))
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
         self.history = HistoryQueries(db)
         self.project_periods = ProjectPeriods(db)
-        self.iam_queries = IamQueries(db, cache=ViewCache(enabled=local_only))
-        self.iam_projector = Projector(app, db, IamView(), on_stale=self.iam_queries.cache.invalidate)
         self.audit = AuditQueries(db)
-        self.policy = PolicyCommands(app)
-        self.policies = PolicyQueries(db)
-        self.projectors = [self.projector, self.iam_projector, Projector(app, db, AuditView()),
-                           Projector(app, db, ChainView()), Projector(app, db, PolicyView()),
-                           Projector(app, db, GcView()), Projector(app, db, LabelView()),
-                           Projector(app, db, ProjectPeriodView())]
+        self.repository_info = RepositoryInfoCommands(app)
+        self.pulls = PullRecorder(app)
+        self.uploads = UploadStaging(settings.data_path / "uploads")
+        self.content = ContentCache()
+        self.projectors = [self.projector, Projector(app, db, AuditView()),
+                           Projector(app, db, ChainView()), Projector(app, db, ProjectPeriodView())]
         if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
             from workers.kafka_relay import relay_from_settings
 
             self.kafka_relay = relay_from_settings(app, db, settings)
             self.projectors.append(self.kafka_relay)
-        self.retention = RetentionQueries(db)
-        self.retention_commands = RetentionCommands(app)
-        self.projectors.append(Projector(app, db, RetentionView()))
-        self.labels = LabelQueries(db)
-        from commands.label_handlers import LabelCommands
-
-        self.label_commands = LabelCommands(app)
-        from commands.artifacts.descriptions import RepositoryInfoCommands
-
-        self.repository_info = RepositoryInfoCommands(app)
-        self.gc = GcQueries(db)
-        from workers.pull_recorder import PullRecorder
-
-        self.pulls = PullRecorder(app)
-        self.credentials = CredentialStore(db, cache=ViewCache(enabled=local_only))
-        self.iam = IamCommands(app, self.credentials)
-        self.credentials.observers.append(self._password_set)
-        # Keys are loaded by the processes that use them (`start`), never made by the others.
-        self.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
-                                   settings.token_lifetime_seconds)
-        self.secrets = Secrets(settings.secrets_key_path, db,
-                               creates=settings.role in ("all", "write"))
-        from infra.auth.sign_in_guard import attach_sign_ins
-
-        sign_ins = attach_sign_ins(self)
-        self.authorizer = authorizer or TokenAuthorizer(
-            self.iam_queries, self.queries, self.credentials, self.tokens, sign_ins,
-            self.external_url)
-        self.uploads = UploadStaging(settings.data_path / "uploads")
-        self.gc_lock = gc_lock_for(db)
-        from infra.wiring.gc_service import GcService
-
-        self.collector = GcService(self)
-        from commands.gc_schedule_handlers import GcScheduleCommands
-
-        self.gc_schedule_commands = GcScheduleCommands(app)
-        self.gc_scheduler = None
-        from workers.retention_runner import RetentionRunner
-
-        self.retention_runner = RetentionRunner(self)
-        self.retention_scheduler = None
-        self.content = ContentCache()
-        from infra.wiring.webhooks import attach_webhooks
-
+        # Each capability adds its commands, queries, views and workers.
+        attach_identity(self, authorizer)
+        attach_policies(self)
+        attach_gc(self)
         attach_webhooks(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
@@ -181,13 +133,11 @@ class Registry:
         self._ensure_default_project()
         ensure_admin(self)
         self.catch_up()
-        from infra.auth.sign_in_guard import restore_sign_ins
-
         restore_sign_ins(self)
         if not follow:
             return
         if role in ("all", "write"):
-            from infra.auth.secret_rotation import seal_clear_secrets
+            from infra.wiring.secret_rotation import seal_clear_secrets
 
             seal_clear_secrets(self)
         if role in ("all", "workers"):
@@ -203,8 +153,6 @@ class Registry:
             self.gc_scheduler.start()
             for projector in self.projectors:
                 projector.start()
-            from infra.wiring.webhooks import delivers_here
-
             if delivers_here(self.settings, role):
                 self.webhook_worker.start()
         if role in ("all", "write"):
@@ -222,10 +170,6 @@ class Registry:
         if follow:
             self.webhook_dispatcher.start()
             self.webhook_worker.start()
-
-    def _password_set(self, principal: str) -> None:
-        if principal == ADMIN:  # the generated password on disk may be stale now
-            forget_stale_password(self)
 
     def _ensure_default_project(self) -> None:
         try:
@@ -251,8 +195,6 @@ class Registry:
         self.retention_runner.close()
         for part in background:
             part.stop()  # joins; the pull recorder then saves the pulls still pending
-        from infra.wiring.webhooks import close_webhooks
-
         close_webhooks(self)
         self.db.close()
         self.app.close()

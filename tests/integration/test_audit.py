@@ -62,7 +62,7 @@ def test_project_changes_between_two_positions(http, oci, registry):
 
 
 def test_verify_passes_on_an_untouched_log(registry, oci):
-    from infra.store.verify import verify
+    from infra.wiring.verify import verify
 
     oci.push_image("library/app", "v1")
     report = verify(registry)
@@ -72,7 +72,7 @@ def test_verify_passes_on_an_untouched_log(registry, oci):
 def test_verify_detects_an_edited_event(registry, oci, settings):
     import sqlite3
 
-    from infra.store.verify import verify
+    from infra.wiring.verify import verify
 
     oci.push_image("library/app", "v1")
     registry.catch_up()

@@ -1,7 +1,7 @@
 """An event log written by the code before the layout change still loads and replays.
 
 The fixture (tests/fixtures/log_2026_12, see its README) was made with main at 4ad752b,
-when events were stored under topics like `domain.artifacts.tag:Tag.Created`. Today's code opens a
+when events were stored under topics like `domain.tag:Tag.Created`. Today's code opens a
 copy, rebuilds every query model from the log and must answer the same reads.
 """
 

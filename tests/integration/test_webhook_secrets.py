@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from domain.base import Actor
-from domain.webhooks.policy import PolicySpec, Target, WebhookPolicy
+from domain.webhooks.policy import WebhookPolicy
+from domain.webhooks.targets import PolicySpec, Target
 from tests.integration.keys_helpers import raw_bytes, refusal, running, tidemark
 from tests.integration.servers import free_port
 from tests.integration.webhook_flows import HOOKS, create_policy, fast_retries, finished_jobs

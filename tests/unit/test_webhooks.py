@@ -16,7 +16,7 @@ from commands.webhooks.handlers import (
 from domain.base import Actor
 from domain.errors import BadRequest, Conflict
 from domain.artifacts.manifest_format import OCI_MANIFEST, parse_manifest
-from domain.webhooks.policy import PolicySpec, Target, check_spec
+from domain.webhooks.targets import PolicySpec, Target, check_spec
 from domain.webhooks.delivery import backoff, delivery_key, retryable
 from infra.messaging.public_events import cloud_event
 from infra.auth.secrets import Keyring

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from domain.webhooks.policy import METADATA_HOSTS, forbidden_address, literal_address
+from domain.webhooks.targets import METADATA_HOSTS, forbidden_address, literal_address
 
 USER_AGENT = "Tidemark-Webhook/1"
 PER_HOST = 8  # connections per target host, so one slow receiver cannot hold them all

@@ -1,16 +1,16 @@
 """`tidemark keys ...`: the key files, and rotating the key that seals secrets (ADR 0014)."""
 
 import argparse
-from typing import Callable
 
 from infra.auth.key_files import read_private
 from infra.auth.secrets import Keyring
+from infra.wiring.cli.common import registry_for
 
 
 def _status(registry) -> int:
     from cryptography.hazmat.primitives import serialization
 
-    from infra.auth.secret_rotation import usage
+    from infra.wiring.secret_rotation import usage
     from infra.auth.tokens import _kid
 
     settings = registry.settings
@@ -40,7 +40,7 @@ def _add_secrets_key(registry) -> int:
 
 def _reseal(registry) -> int:
     from domain.base import Actor
-    from infra.auth.secret_rotation import reseal
+    from infra.wiring.secret_rotation import reseal
 
     changed = reseal(registry, Actor(name="cli"))
     print(f"resealed the secrets of {changed} webhook policies with key "
@@ -49,7 +49,7 @@ def _reseal(registry) -> int:
 
 
 def _retire(registry, kid: str) -> int:
-    from infra.auth.secret_rotation import retire
+    from infra.wiring.secret_rotation import retire
 
     retire(registry, kid)
     print(f"removed secrets key {kid} from {registry.secrets.path}")
@@ -63,8 +63,14 @@ def _new_token_key(registry) -> int:
     return 0
 
 
-def add_keys_parser(sub, with_registry: Callable) -> None:
-    """Register `keys` and its verbs; `with_registry(args, action)` runs `action(registry)`."""
+def with_registry(args, action) -> int:
+    """Run a `keys` verb on the data directory's registry (status only reads)."""
+    with registry_for(args, f"keys {args.verb}", writes=args.verb != "status") as registry:
+        return action(registry)
+
+
+def add_parser(sub) -> None:
+    """Register `keys` and its verbs."""
     keys = sub.add_parser("keys", help="key files and the rotation of the secrets key")
     verbs = keys.add_subparsers(dest="verb", required=True)
     for name, action, text in (

@@ -1,0 +1,7 @@
+"""`python -m infra.wiring.cli`."""
+
+import sys
+
+from infra.wiring.cli.main import main
+
+sys.exit(main())

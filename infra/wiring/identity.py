@@ -1,0 +1,57 @@
+"""Wiring identity into a registry: users and robots (commands, queries, view), password
+hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
+
+from commands.iam.handlers import IamCommands
+from infra.auth.authz import Authorizer
+from infra.auth.credentials import CredentialStore
+from infra.auth.secrets import Secrets
+from infra.auth.sign_in_guard import SignInGuard, throttle_from
+from infra.auth.token_authz import TokenAuthorizer
+from infra.auth.tokens import SigningKeyFile, TokenService
+from infra.wiring.admin import ADMIN, forget_stale_password
+from projections.cache import ViewCache
+from projections.iam_queries import IamQueries
+from projections.iam_view import IamView
+from projections.projector import Projector
+from workers.sign_in_recorder import SignInRecorder, since_position
+
+
+def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
+    app, db, settings = registry.app, registry.db, registry.settings
+    registry.iam_queries = IamQueries(db, cache=ViewCache(enabled=registry.local_only))
+    registry.iam_projector = Projector(app, db, IamView(), on_stale=registry.iam_queries.cache.invalidate)
+    registry.projectors.insert(1, registry.iam_projector)
+    registry.credentials = CredentialStore(db, cache=ViewCache(enabled=registry.local_only))
+    registry.iam = IamCommands(app, registry.credentials)
+
+    def password_set(principal: str) -> None:
+        if principal == ADMIN:  # the generated password on disk may be stale now
+            forget_stale_password(registry)
+
+    registry.credentials.observers.append(password_set)
+    # Keys are loaded by the processes that use them (`start`), never made by the others.
+    registry.tokens = TokenService(SigningKeyFile(settings.token_key_path, db, settings.uses_postgres),
+                                   settings.token_lifetime_seconds)
+    registry.secrets = Secrets(settings.secrets_key_path, db, creates=settings.role in ("all", "write"))
+    sign_ins = attach_sign_ins(registry)
+    registry.authorizer = authorizer or TokenAuthorizer(
+        registry.iam_queries, registry.queries, registry.credentials, registry.tokens, sign_ins,
+        registry.external_url)
+
+
+def attach_sign_ins(registry) -> SignInGuard:
+    """Build the throttle and the failure recorder of a registry (`registry.sign_ins`)."""
+    throttle = throttle_from(registry.settings)
+    # On PostgreSQL several API processes share the log: each reads the others' failures.
+    registry.sign_ins = SignInRecorder(registry.app, throttle, follow=registry.settings.uses_postgres,
+                                       summary_seconds=throttle.pair.max_seconds)
+    return SignInGuard(throttle, registry.sign_ins)
+
+
+def restore_sign_ins(registry) -> int:
+    """After a restart: feed the failures still within the window back into the throttle,
+    so an attacker's wait goes on where it was. Returns how many were applied."""
+    recorder = registry.sign_ins
+    rule = recorder.throttle.pair
+    seconds = max(rule.window_seconds, rule.max_seconds, recorder.throttle.source.window_seconds)
+    return recorder.replay(since_position(registry.history, seconds, recorder.throttle.clock()))
