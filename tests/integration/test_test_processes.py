@@ -31,10 +31,13 @@ def _spawned_by(code: str) -> int:
     """Run `code` in a test-like process that spawns a server; the server's pid."""
     script = ("import os, signal, sys, time\n"
               "from tests import processes\n"
-              "server = processes.spawn([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+              "SERVER = 'import time; time.sleep(600)'\n"
+              "server = processes.spawn([sys.executable, '-c', SERVER])\n"
               # as in a real run, the server is up before the crash: setpriv has armed the
-              # signal once it has exec'd the server (arming it is not atomic with spawning)
-              "while open(f'/proc/{server.pid}/cmdline').read().startswith(processes._SETPRIV or '-'):\n"
+              # signal once it has exec'd the server (arming it is not atomic with spawning).
+              # Until then the child shows the forked test process's command line, then
+              # setpriv's: only the server's own command line says the signal is armed.
+              "while open(f'/proc/{server.pid}/cmdline').read().split(chr(0))[-2:-1] != [SERVER]:\n"
               "    time.sleep(0.01)\n"
               "print(server.pid, flush=True)\n" + code)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
