@@ -1,43 +1,72 @@
 """An event log written by the code before the layout change still loads and replays.
 
 The fixture (tests/fixtures/log_2026_12, see its README) was made with main at 4ad752b,
-when events were stored under topics like `domain.tag:Tag.Created`. Today's code opens a
-copy, rebuilds every query model from the log and must answer the same reads.
+when events were stored under topics like `domain.tag:Tag.Created`. Today's code opens it,
+rebuilds every query model from the log and must answer the same reads. On PostgreSQL the
+same stored events (topics and states as written) are copied into a fresh event store in
+log order first, so their positions are the same.
 """
 
 import json
 import shutil
 import sqlite3
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 from litestar.testing import TestClient
 
-from infra.wiring.app import create_app
 from infra.auth.credentials import TABLE as CREDENTIALS
-from infra.wiring.registry import build_registry
 from infra.settings import Settings
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
 from tests.fixtures.log_2026_12.make import STORES
 from tests.fixtures.log_2026_12.reads import ADMIN_PASSWORD, read_all
-from tests.integration.conftest import basic
+from tests.integration.conftest import _reset_postgres, basic
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "log_2026_12"
+LOGS = {"events.sqlite": "app", "webhook_deliveries.sqlite": "webhook_log"}  # store -> registry part
 
 
-@pytest.fixture
-def opened(tmp_path):
+def _stored(name: str) -> list[StoredEvent]:
+    with sqlite3.connect(FIXTURE / name) as db:
+        rows = db.execute("SELECT originator_id, originator_version, topic, state "
+                          "FROM stored_events ORDER BY rowid").fetchall()
+    return [StoredEvent(originator_id=UUID(o), originator_version=v, topic=t,
+                        state=bytes(s)) for o, v, t, s in rows]
+
+
+def _credentials() -> list[tuple]:
+    return [tuple(row) for row in json.loads((FIXTURE / "credentials.json").read_text())]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def opened(request, tmp_path):
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
-    for name in STORES:
-        shutil.copy(FIXTURE / name, data / name)
-    with sqlite3.connect(data / "views.sqlite") as views:  # the hashes only: no query model yet
-        views.execute(CREDENTIALS)
-        views.executemany("INSERT INTO credentials VALUES (?, ?, ?)",
-                          json.loads((FIXTURE / "credentials.json").read_text()))
-    settings = Settings(data_dir=str(data), external_url="http://registry.test",
-                        admin_password=ADMIN_PASSWORD)
-    registry = build_registry(settings)
+    values = {"data_dir": str(data), "external_url": "http://registry.test",
+              "admin_password": ADMIN_PASSWORD}
+    if request.param == "sqlite":
+        for name in STORES:
+            shutil.copy(FIXTURE / name, data / name)
+        with sqlite3.connect(data / "views.sqlite") as views:  # the hashes only: no query model yet
+            views.execute(CREDENTIALS)
+            views.executemany("INSERT INTO credentials VALUES (?, ?, ?)", _credentials())
+        settings = Settings(**values)
+        registry = build_registry(settings)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        settings = Settings(**values, database_url=url)
+        registry = build_registry(settings)
+        for name, part in LOGS.items():
+            getattr(registry, part).recorder.insert_events(_stored(name))
+        with registry.db.write() as w:
+            w.execute(CREDENTIALS)
+            for row in _credentials():
+                w.execute("INSERT INTO credentials VALUES (?, ?, ?)", row)
     try:
         with TestClient(create_app(settings, registry), base_url="http://registry.test") as http:
             http.headers["authorization"] = basic("admin", ADMIN_PASSWORD)
@@ -48,9 +77,10 @@ def opened(tmp_path):
 
 def test_every_stored_event_loads_as_a_domain_event(opened):
     registry, _ = opened
-    for app in (registry.app, registry.webhook_log):
+    for name, part in LOGS.items():
+        app = getattr(registry, part)
         stored = app.recorder.select_notifications(start=1, limit=100_000)
-        assert stored
+        assert len(stored) == len(_stored(name))
         for notification in stored:
             event = app.mapper.to_domain_event(notification)
             assert type(event).__qualname__ == notification.topic.split(":", 1)[1]
