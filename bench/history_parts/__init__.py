@@ -1,0 +1,1 @@
+"""Parts of the time-travel / event-log benchmark; `bench/history.py` is the entry point."""
