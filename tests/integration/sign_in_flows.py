@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 from infra.wiring.app import create_app
 from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
-from tests.integration.test_iam_users import API, create_user, password_of
+from tests.integration.iam_helpers import API, create_user, password_of
 
 ATTACKER = "203.0.113.7"
 OWNER = "198.51.100.2"

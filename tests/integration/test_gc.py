@@ -120,7 +120,7 @@ def test_gc_through_the_api_shows_history_and_log(http, oci, registry):
 def test_gc_api_refuses_bad_parameters_and_non_admins(http):
     response = http.post("/api/v2.0/system/gc/schedule", json={"parameters": {"dry_run": "yes"}})
     assert response.status_code == 400 and "dry_run" in response.json()["errors"][0]["message"]
-    from tests.integration.test_iam_users import as_user, create_user
+    from tests.integration.iam_helpers import as_user, create_user
 
     create_user(http, "olga")
     assert http.post("/api/v2.0/system/gc/schedule", json={"schedule": {"type": "Manual"}},

@@ -1,7 +1,7 @@
 """The identity-and-access REST tests again, on PostgreSQL.
 
-The tests live in test_iam_users.py, test_iam_projects.py and
-test_iam_robots_tokens.py (on SQLite). Here a selection of them runs once more
+The tests live in the test_iam_*.py modules (on SQLite; iam_suites.py gathers
+their classes). Here a selection of them runs once more
 with the query models, credentials and token signing key in PostgreSQL, where
 the in-process view caches are off and every read goes to the database. Each
 PostgreSQL test pays for a fresh schema (~0.4 s), so the selection keeps the
@@ -10,9 +10,7 @@ tests that touch storage and leaves out pure input validation.
 
 import pytest
 
-from tests.integration import test_iam_projects as projects
-from tests.integration import test_iam_robots_tokens as robots_tokens
-from tests.integration import test_iam_users as users
+from tests.integration import iam_suites as suites
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +39,7 @@ def only(*names: str):
       "test_disabled_user_is_refused_at_once",
       "test_deleted_user_is_gone_and_cannot_sign_in",
       "test_user_updates_own_profile_but_not_anothers")
-class TestUsersOnPostgres(users.TestUsers):
+class TestUsersOnPostgres(suites.TestUsers):
     pass
 
 
@@ -53,7 +51,7 @@ class TestUsersOnPostgres(users.TestUsers):
       "test_project_with_repositories_cannot_be_deleted",
       "test_empty_project_is_deleted",
       "test_paged_project_list_has_total_and_links")
-class TestProjectsOnPostgres(projects.TestProjects):
+class TestProjectsOnPostgres(suites.TestProjects):
     pass
 
 
@@ -62,7 +60,7 @@ class TestProjectsOnPostgres(projects.TestProjects):
       "test_change_a_members_role",
       "test_remove_a_member",
       "test_a_guest_cannot_add_members")
-class TestMembersOnPostgres(projects.TestMembers):
+class TestMembersOnPostgres(suites.TestMembers):
     pass
 
 
@@ -73,7 +71,7 @@ class TestMembersOnPostgres(projects.TestMembers):
       "test_disabled_robot_is_refused",
       "test_robot_with_a_duration_expires_after_that_many_days",
       "test_deleted_robot_is_gone_and_refused")
-class TestRobotsOnPostgres(robots_tokens.TestRobots):
+class TestRobotsOnPostgres(suites.TestRobots):
     pass
 
 
@@ -83,5 +81,5 @@ class TestRobotsOnPostgres(robots_tokens.TestRobots):
       "test_tampered_signature_is_unauthorized",
       "test_expired_token_is_unauthorized",
       "test_token_of_a_disabled_user_stops_working")
-class TestTokenServiceOnPostgres(robots_tokens.TestTokenService):
+class TestTokenServiceOnPostgres(suites.TestTokenService):
     pass

@@ -4,7 +4,7 @@ on SQLite and PostgreSQL."""
 import pytest
 
 from domain.iam.roles import DEVELOPER, GUEST, MAINTAINER
-from tests.integration.test_iam_users import add_member, anonymous, as_user, create_project, create_user
+from tests.integration.iam_helpers import add_member, anonymous, as_user, create_project, create_user
 
 API = "/api/v2.0"
 REPO = f"{API}/projects/library/repositories/app"

@@ -3,7 +3,7 @@ admins (and system admins) change policies; maintainers may read them."""
 
 import pytest
 
-from tests.integration.test_iam_users import add_member, anonymous, as_user, create_user, errors
+from tests.integration.iam_helpers import add_member, anonymous, as_user, create_user, errors
 
 HOOKS = "/api/v2.0/projects/library/webhook/policies"
 
