@@ -55,7 +55,6 @@ async def current_permissions(request: Request,
                               relative: FromQuery[bool] = False) -> list[dict]:
     """What the caller may do: in a project (`scope=/project/<id or name>`) or system wide."""
     who = await caller(request)
-    registry = who.registry
     scope = scope_
     if scope and scope.startswith("/project/"):
         key = scope[len("/project/"):].split("/", 1)[0]

@@ -57,8 +57,6 @@ def test_dry_run_reports_and_deletes_nothing(http, oci, registry):
 
 
 def test_history_window_keeps_what_undelete_needs(http, oci, registry):
-    import msgspec
-
     registry.collector.collector.window = 3600
     digest, body = oci.push_image("library/app", "v1")
     http.delete(f"/v2/library/app/manifests/{digest}")
