@@ -158,7 +158,7 @@ def test_a_conflict_past_every_retry_is_503_with_retry_after_in_each_protocol(ht
 
     def conflicts(*args, **kwargs):
         raise IntegrityError("UNIQUE constraint failed: stored_events.originator_id")
-    monkeypatch.setattr("commands.artifacts.handlers.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("commands.retries.time.sleep", lambda seconds: None)
     monkeypatch.setattr(registry.app.events, "put", conflicts)
     rest = http.put(f"{API}/projects/contended", json={"metadata": {"public": "true"}})
     assert rest.status_code == 503 and rest.headers["retry-after"] == "1"

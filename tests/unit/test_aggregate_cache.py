@@ -65,7 +65,7 @@ def test_a_conflicting_save_brings_a_stale_cached_aggregate_up_to_the_log(app, i
 def test_conflicts_past_every_retry_are_write_contended_and_save_nothing(app, iam, monkeypatch):
     def always_conflicts(*args, **kwargs):
         raise IntegrityError("UNIQUE constraint failed")
-    monkeypatch.setattr("commands.artifacts.handlers.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("commands.retries.time.sleep", lambda seconds: None)
     monkeypatch.setattr(app.events, "put", always_conflicts)
     head = app.recorder.max_notification_id()
     with pytest.raises(WriteContended) as refused:
