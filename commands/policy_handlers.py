@@ -16,6 +16,7 @@ class PutImmutableRule(msgspec.Struct, frozen=True):
     project: str
     rule: ImmutableRule  # id 0 adds a rule
     actor: Actor
+    only: frozenset[str] | None = None  # a partial update: just these fields of the rule change
 
 
 class DeleteImmutableRule(msgspec.Struct, frozen=True):
@@ -48,7 +49,7 @@ class PolicyCommands:
     @retried
     def put_immutable_rule(self, command: PutImmutableRule) -> Outcome:
         rules = self._rules(command.project, command.actor)
-        rule_id = rules.put_rule(command.rule, command.actor)
+        rule_id = rules.put_rule(command.rule, command.actor, command.only)
         recordings = self.app.save(rules)
         return Outcome(position=recordings[-1].notification.id, size=rule_id)
 

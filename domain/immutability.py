@@ -71,8 +71,11 @@ class ImmutabilityRules(RegistryAggregate):
         return cls._create(cls.Created, id=immutability_id(project, generation), project=project,
                            **actor.fields())
 
-    def put_rule(self, rule: ImmutableRule, actor: Actor) -> int:
-        """Add (id 0) or replace a rule; return its id."""
+    def put_rule(self, rule: ImmutableRule, actor: Actor, only: frozenset[str] | None = None) -> int:
+        """Add (id 0) or replace a rule; return its id. With `only`, just those fields of the
+        rule change (a partial update, e.g. `{"disabled": true}`) and the rest are kept."""
+        if only is not None and rule.id in self.rules:
+            rule = msgspec.structs.replace(self.rules[rule.id], **{f: getattr(rule, f) for f in only})
         if rule.id == 0:
             if len(self.rules) >= MAX_RULES:
                 raise BadRequest(f"at most {MAX_RULES} immutability rules per project")

@@ -9,7 +9,9 @@ from litestar.params import FromQuery
 from domain.iam.access import sees_project
 from infra.http.rest import caller
 
-VERSION = "tidemark-0.1.0"
+# Semver-shaped, as clients compare it: the Harbor API release whose definition Tidemark follows
+# (../shared/reference, Harbor 2.13's), and Tidemark's own version as build metadata.
+VERSION = "v2.13.0+tidemark.0.1.0"
 
 
 @get("/api/v2.0/systeminfo")

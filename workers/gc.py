@@ -70,12 +70,15 @@ class GarbageCollector:
 
     def run(self, dry_run: bool = False, delete_untagged: bool = False,
             report: Callable[[dict], None] = lambda progress: None,
-            scheduled_for: str | None = None) -> str:
+            scheduled_for: str | None = None,
+            on_recorded: Callable[[str], None] = lambda run_id: None) -> str:
+        """Collect; `on_recorded` is told the run's id once the run is recorded."""
         registry = self.registry
         run = GcRun.start(dry_run, delete_untagged, self.grace, self.window, Actor(name="gc"),
                           scheduled_for=scheduled_for)
         actor = Actor(name="gc", request_id=str(run.id))
         registry.app.save(run)
+        on_recorded(str(run.id))
         started = time.time()
         self.progress = {"id": str(run.id), "phase": "mark", "done": 0, "total": 0}
         self._run_id = run.id

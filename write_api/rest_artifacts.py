@@ -2,7 +2,7 @@
 undelete and tag restore (each a new event, never an edit of history)."""
 
 import anyio.to_thread
-from litestar import Request, delete, post, put
+from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.artifacts.messages import AddTag, DeleteManifest, DeleteRepository, RemoveTag, UndeleteManifest
@@ -61,7 +61,7 @@ async def delete_artifact(request: Request, project_name: str = Parameter(), rep
 
 @post(BASE + "/artifacts/{reference:str}/tags", status_code=201)
 async def add_tag(request: Request, data: JSONBody[TagReq], project_name: str = Parameter(),
-                  repository_name: str = Parameter(), reference: str = Parameter()) -> None:
+                  repository_name: str = Parameter(), reference: str = Parameter()) -> Response:
     who, project = await project_for(request)
     if not TAG.fullmatch(data.name):
         raise BadRequest("invalid tag name", {"field": "name"})
@@ -71,6 +71,8 @@ async def add_tag(request: Request, data: JSONBody[TagReq], project_name: str = 
     if existing is not None:
         raise Conflict("the tag already exists", {"tag": data.name})
     await who.registry.run(who.registry.commands.add_tag, AddTag(name, data.name, row.digest, who.actor))
+    return Response(None, status_code=201,
+                    headers={"Location": f"{request.url.path.rstrip('/')}/{data.name}"})  # as Harbor
 
 
 @delete(BASE + "/artifacts/{reference:str}/tags/{tag_name:str}", status_code=200)

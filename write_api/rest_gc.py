@@ -47,8 +47,10 @@ async def start_gc(request: Request, data: JSONBody[dict]) -> Response:
     kind, cron = _schedule(data)
     dry_run, untagged = _parameters(data)
     if kind == "Manual":
-        who.registry.collector.start_in_background(dry_run, untagged)
-        return Response(None, status_code=201, headers={"Location": "/api/v2.0/system/gc"})
+        run = await anyio.to_thread.run_sync(who.registry.collector.start_in_background, dry_run, untagged)
+        await anyio.to_thread.run_sync(who.registry.catch_up_reads)
+        row = await anyio.to_thread.run_sync(who.registry.gc.run, run)
+        return Response(None, status_code=201, headers={"Location": f"/api/v2.0/system/gc/{row[0]}"})
     if kind != "None" and await anyio.to_thread.run_sync(who.registry.gc.schedule) is not None:
         raise Conflict("a garbage collection schedule is set; PUT /system/gc/schedule changes it")
     await _set(who, kind, cron, dry_run, untagged)

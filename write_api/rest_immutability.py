@@ -1,12 +1,13 @@
 """Routes that change a project's tag immutability rules."""
 
+import msgspec
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.policy_handlers import DeleteImmutableRule, PutImmutableRule
 from domain.immutability import ImmutableRule
 from domain.selectors import Selector
-from infra.schemas.policies import ImmutableRuleBody
+from infra.schemas.policies import ImmutableRuleBody, ImmutableRuleUpdate
 from infra.http.rest import caller
 
 BASE = "/api/v2.0/projects/{project_name_or_id:str}/immutabletagrules"
@@ -33,12 +34,18 @@ async def create_rule(request: Request, data: JSONBody[ImmutableRuleBody],
 
 
 @put(BASE + "/{immutable_rule_id:int}")
-async def update_rule(request: Request, data: JSONBody[ImmutableRuleBody], project_name_or_id: str = Parameter(),
+async def update_rule(request: Request, data: JSONBody[ImmutableRuleUpdate], project_name_or_id: str = Parameter(),
                       immutable_rule_id: int = Parameter()) -> None:
     who = await caller(request)
     project = who.project
+    given = {name: value for name in ("tag_selectors", "scope_selectors", "priority", "disabled")
+             if (value := getattr(data, name)) is not msgspec.UNSET}
+    body = ImmutableRuleBody(tag_selectors=given.get("tag_selectors", []),
+                             scope_selectors=given.get("scope_selectors", {}),
+                             priority=given.get("priority", 0), disabled=given.get("disabled", False))
+    only = frozenset({"scope_selectors": "repository_selectors"}.get(name, name) for name in given)
     await who.registry.run(who.registry.policy.put_immutable_rule,
-                           PutImmutableRule(project.name, to_rule(data, immutable_rule_id), who.actor))
+                           PutImmutableRule(project.name, to_rule(body, immutable_rule_id), who.actor, only))
 
 
 @delete(BASE + "/{immutable_rule_id:int}", status_code=200)

@@ -7,7 +7,7 @@ from litestar import Request, Response, delete, patch, post, put
 from litestar.params import FromQuery, JSONBody, Parameter
 
 from commands.retention_handlers import CreateRetentionPolicy, DeleteRetentionPolicy, UpdateRetentionPolicy
-from domain.errors import BadRequest, Conflict
+from domain.errors import BadRequest
 from domain.retention.policy import PolicySpec, RetentionRule
 from domain.selectors import Selector
 from infra.schemas.policies import RetentionActionBody, RetentionExecutionBody, RetentionPolicyBody
@@ -88,11 +88,12 @@ async def start_retention(request: Request, data: JSONBody[RetentionExecutionBod
 @patch(BASE + "/{policy_id:int}/executions/{execution_id:int}", status_code=200)
 async def stop_retention(request: Request, data: JSONBody[RetentionActionBody], policy_id: int = Parameter(),
                          execution_id: int = Parameter()) -> None:
-    """`{"action": "stop"}`: the run stops before its next deletion and ends as Stopped."""
+    """`{"action": "stop"}`: the run stops before its next deletion and ends as Stopped. A run
+    that has ended already is left as it is (200, nothing recorded), as Harbor answers."""
     who = await caller(request)
     if data.action != "stop":
         raise BadRequest("action must be stop", {"field": "action"})
     run = await retention_execution(who, policy_id, execution_id)
     if run.status != "Running":
-        raise Conflict("the execution is not running", {"status": run.status})
+        return
     await anyio.to_thread.run_sync(who.registry.retention_runner.stop, UUID(run.run), who.actor)

@@ -4,7 +4,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from domain.iam.access import Principal
@@ -122,3 +122,16 @@ def paged(request: Request, items: Any, total: int, page: int, page_size: int) -
     if links:
         headers["Link"] = ", ".join(links)
     return Response(items, headers=headers)
+
+
+def harbor_answer(response: Response) -> Response:
+    """The app's last word on every REST answer, as Harbor gives it: a success without content
+    has an empty body (a handler returning None would be sent as `null`), and the HTML page
+    Litestar's OpenAPI router answers an unknown `/api/v2.0/...` path with is Harbor's JSON
+    404, whatever the client accepts."""
+    if response.status_code == 404 and response.media_type == MediaType.HTML:
+        return harbor_error(404, "NOT_FOUND", "no such resource")
+    if response.content is None and 200 <= response.status_code < 300:
+        response.content = b""
+        response.media_type = MediaType.TEXT  # no JSON to parse
+    return response

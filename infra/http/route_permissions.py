@@ -186,9 +186,8 @@ TABLE: dict[tuple[str, str], Need] = {
     ("*", "/v2"): Need(OCI),
 }
 
-# The OpenAPI document and its viewers (Litestar's controller): readable by anyone.
-OPENAPI_PATHS = ("", "/openapi.json", "/openapi.yaml", "/openapi.yml", "/swagger", "/redoc",
-                 "/rapidoc", "/elements", "/oauth2-redirect.html", "/{path}")
+# The OpenAPI document (Litestar's router): readable by anyone.
+OPENAPI_PATHS = ("", "/openapi.json", "/{path}")  # the schema (at "" too); any other path a 404
 TABLE.update({("GET", API + path): Need(PUBLIC) for path in OPENAPI_PATHS})
 
 

@@ -21,6 +21,20 @@ class ImmutableRuleBody(msgspec.Struct):
     params: dict = {}
 
 
+class ImmutableRuleUpdate(msgspec.Struct):
+    """A PUT of a rule: the fields sent change, the others stay (Harbor's clients send just
+    `{"disabled": true}` to toggle a rule)."""
+
+    tag_selectors: list[SelectorBody] | msgspec.UnsetType = msgspec.UNSET
+    scope_selectors: dict[str, list[SelectorBody]] | msgspec.UnsetType = msgspec.UNSET
+    priority: int | msgspec.UnsetType = msgspec.UNSET
+    disabled: bool | msgspec.UnsetType = msgspec.UNSET
+    id: int = 0
+    action: str = "immutable"
+    template: str = "immutable_template"
+    params: dict = {}
+
+
 class RetentionRuleBody(msgspec.Struct):
     template: str = ""
     params: dict = {}

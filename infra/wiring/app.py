@@ -5,10 +5,11 @@ from litestar import Litestar, Response, asgi, get
 from litestar.types import Receive, Scope, Send
 
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from infra.wiring.health import check_health
 from infra.wiring.parent_watch import exit_with_server
-from infra.http.rest import EXCEPTION_HANDLERS
+from infra.http.rest import EXCEPTION_HANDLERS, harbor_answer
 from infra.http.rest_guard import guard_routes
 from infra.http.rest_request import CheckedRequest
 from read_api import rest_projects as read_projects
@@ -117,10 +118,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     guard_routes([ping, health, prometheus, issue_token, *rest])
     app = Litestar(route_handlers=[oci, ping, health, prometheus, issue_token, *rest],
                    on_startup=[on_startup], on_shutdown=[on_shutdown],
-                   exception_handlers=EXCEPTION_HANDLERS, logging_config=None,
+                   exception_handlers=EXCEPTION_HANDLERS, after_request=harbor_answer, logging_config=None,
                    request_class=CheckedRequest,
+                   # The schema only (no viewer page: those load their scripts from a CDN).
                    openapi_config=OpenAPIConfig(title="Tidemark", version="2.0", path="/api/v2.0",
-                                                render_plugins=[]))
+                                                render_plugins=[JsonRenderPlugin()]))
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler

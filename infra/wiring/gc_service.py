@@ -1,6 +1,7 @@
 """Wiring garbage collection into a registry; starting collections (one at a time per
 process) and closing runs a crash interrupted."""
 
+import queue
 import threading
 import uuid
 
@@ -46,17 +47,28 @@ class GcService:
             self._running.release()
 
     def start_in_background(self, dry_run: bool, delete_untagged: bool,
-                            scheduled_for: str | None = None) -> None:
-        if self._running.locked():
+                            scheduled_for: str | None = None) -> str:
+        """Start a collection in a thread of its own; return its run's id once it is recorded
+        (so the API can name the run it started). One at a time per process."""
+        if not self._running.acquire(blocking=False):
             raise Conflict("a garbage collection is already running")
-        threading.Thread(target=self._background, args=(dry_run, delete_untagged, scheduled_for),
-                         name="gc", daemon=True).start()
+        recorded: queue.Queue = queue.Queue()
 
-    def _background(self, dry_run: bool, delete_untagged: bool, scheduled_for: str | None) -> None:
-        try:
-            self.run(dry_run, delete_untagged, scheduled_for=scheduled_for)
-        except Exception:
-            log.exception("background garbage collection failed")
+        def background() -> None:
+            try:
+                self.collector.run(dry_run, delete_untagged, scheduled_for=scheduled_for,
+                                   on_recorded=recorded.put)
+            except Exception as error:
+                recorded.put(error)  # read only if the run was never recorded
+                log.exception("background garbage collection failed")
+            finally:
+                self._running.release()
+
+        threading.Thread(target=background, name="gc", daemon=True).start()
+        first = recorded.get()
+        if isinstance(first, Exception):
+            raise first
+        return first
 
     @property
     def progress(self) -> dict:
