@@ -118,12 +118,13 @@ async def restore_tag(request: Request, data: JSONBody[AtReq], project_name: str
     """Tidemark addition: point the tag back at the digest it named at `at` (a new event)."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_in_window(who, data.at)
+    at = str(data.at)
+    position = await position_in_window(who, at)
     if position is None:
         raise BadRequest("at is required", {"field": "at"})
     digest = await anyio.to_thread.run_sync(who.registry.queries.tag_at, name, tag, position)
     if digest is None:
-        raise NotFound("the tag did not exist at that moment", {"tag": tag[:128], "at": data.at[:64]})
+        raise NotFound("the tag did not exist at that moment", {"tag": tag[:128], "at": at[:64]})
     row = await anyio.to_thread.run_sync(who.registry.history.last_version, name, digest)
     await anyio.to_thread.run_sync(_stored, who.registry, row)
     await who.registry.run(who.registry.commands.add_tag, AddTag(name, tag, digest, who.actor))

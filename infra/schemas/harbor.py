@@ -213,9 +213,10 @@ class TagReq(msgspec.Struct):
 
 
 class AtReq(msgspec.Struct):
-    """Tidemark addition: a moment, as an RFC 3339 time or an event position."""
+    """Tidemark addition: a moment, as an RFC 3339 time or an event position (a number, or
+    its digits in a string)."""
 
-    at: str
+    at: str | int
 
 
 class TagHistoryEntry(msgspec.Struct):

@@ -83,3 +83,15 @@ def test_the_harbor_version_is_semver_shaped_and_names_tidemark(http):
     version = http.get(f"{API}/systeminfo").json()["harbor_version"]
     assert re.fullmatch(r"v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?", version), version
     assert "tidemark" in version
+
+
+def test_a_tag_restore_takes_a_position_as_a_number(http, oci, registry):
+    first, _ = oci.push_image("library/app", "v1")
+    position = registry.app.head()
+    oci.push_image("library/app", "v1")
+    restore = f"{API}/projects/library/repositories/app/tags/v1/restore"
+    restored = http.post(restore, json={"at": position})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["digest"] == first
+    for bad in (True, -1, 1.5):
+        assert http.post(restore, json={"at": bad}).status_code == 400, bad
