@@ -25,6 +25,11 @@ def harbor_error(status: int, code: str, message: str) -> Response:
                     media_type="application/json")
 
 
+def no_such_resource() -> Response:
+    """A path no route serves."""
+    return harbor_error(404, "NOT_FOUND", "no such resource")
+
+
 def registry_error_handler(request: Request, error: RegistryError) -> Response:
     response = harbor_error(status_for(error), HARBOR_CODES.get(error.code, error.code), error.message)
     if isinstance(error, Unauthorized):
@@ -41,7 +46,7 @@ def http_error_handler(request: Request, error: HTTPException) -> Response:
         message = f"invalid request: {error.detail}" + (f" ({fields})" if fields else "")
         return harbor_error(400, "BAD_REQUEST", message)
     if isinstance(error, NotFoundException):
-        return harbor_error(404, "NOT_FOUND", "no such resource")
+        return no_such_resource()
     code = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "BAD_REQUEST")
     if error.status_code >= 500:
         return internal_error_handler(request, error)
@@ -130,7 +135,7 @@ def harbor_answer(response: Response) -> Response:
     Litestar's OpenAPI router answers an unknown `/api/v2.0/...` path with is Harbor's JSON
     404, whatever the client accepts."""
     if response.status_code == 404 and response.media_type == MediaType.HTML:
-        return harbor_error(404, "NOT_FOUND", "no such resource")
+        return no_such_resource()
     if response.content is None and 200 <= response.status_code < 300:
         response.content = b""
         response.media_type = MediaType.TEXT  # no JSON to parse
