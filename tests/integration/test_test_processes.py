@@ -29,16 +29,15 @@ def _wait_gone(pid: int) -> bool:
 
 def _spawned_by(code: str) -> int:
     """Run `code` in a test-like process that spawns a server; the server's pid."""
-    script = ("import os, signal, sys, time\n"
+    script = ("import os, signal, subprocess, sys, time\n"
               "from tests import processes\n"
-              "SERVER = 'import time; time.sleep(600)'\n"
-              "server = processes.spawn([sys.executable, '-c', SERVER])\n"
-              # as in a real run, the server is up before the crash: setpriv has armed the
-              # signal once it has exec'd the server (arming it is not atomic with spawning).
-              # Until then the child shows the forked test process's command line, then
-              # setpriv's: only the server's own command line says the signal is armed.
-              "while open(f'/proc/{server.pid}/cmdline').read().split(chr(0))[-2:-1] != [SERVER]:\n"
-              "    time.sleep(0.01)\n"
+              "SERVER = 'import time; print(\"up\", flush=True); time.sleep(600)'\n"
+              "server = processes.spawn([sys.executable, '-c', SERVER], stdout=subprocess.PIPE, text=True)\n"
+              # As in a real run, the server is up before the crash: a parent killed while
+              # its child is still being exec'd can leave the child without its death signal
+              # (7 in 40 tries here when the kill followed the new command line appearing);
+              # servers are waited for until they answer, so the test waits until it says so.
+              "assert server.stdout.readline() == 'up\\n'\n"
               "print(server.pid, flush=True)\n" + code)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=60)
