@@ -7,6 +7,7 @@ from litestar.params import FromQuery, Parameter
 from domain.errors import NotFound
 from domain.artifacts.manifest_format import INDEX_TYPES
 from infra.schemas.harbor import Artifact, Repository, Tag, TagHistoryEntry
+from infra.http.listing import INT, TIME, Key, Listing
 from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
@@ -44,17 +45,21 @@ def repository_resp(row, project_id: int) -> Repository:
                       creation_time=row.created_at, update_time=row.updated_at)
 
 
+REPOSITORY_KEYS = Listing({"name": Key(), "id": Key(INT), "description": Key(), "artifact_count": Key(INT),
+                           "pull_count": Key(INT), "creation_time": Key(TIME), "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/projects/{project_name:str}/repositories")
 async def list_repositories(request: Request, project_name: str = Parameter(), page: FromQuery[int] = 1,
                             page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
-                            at: FromQuery[str | None] = None) -> Response:
+                            sort: FromQuery[str | None] = None, at: FromQuery[str | None] = None) -> Response:
     who, project = await project_for(request)
     position = await position_in_window(who, at)
-    offset, limit = paging(page, page_size)
-    name = q.split("=~", 1)[1] if q and q.startswith("name=~") else None
-    rows, total = await anyio.to_thread.run_sync(who.registry.history.repositories, project.name,
-                                                 offset, limit, name, position)
-    return paged(request, [repository_resp(r, project.project_id) for r in rows], total, page, page_size)
+
+    def rows(offset: int, limit: int):
+        return who.registry.history.repositories(project.name, offset, limit, None, position)
+    return await REPOSITORY_KEYS.answer_rows(request, rows, lambda r: repository_resp(r, project.project_id),
+                                             q, sort, page, page_size)
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}")

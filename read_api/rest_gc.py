@@ -7,7 +7,8 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from infra.http.rest import caller, paged, paging
+from infra.http.listing import INT, TIME, Key, Listing
+from infra.http.rest import caller
 from domain.cron import next_tick
 
 
@@ -45,13 +46,18 @@ def schedule_resp(row, now: datetime) -> dict:
             "schedule": {"type": kind, "cron": cron, "next_scheduled_time": upcoming}}
 
 
+GC_KEYS = Listing({"id": Key(INT), "job_status": Key(), "job_kind": Key(), "job_name": Key(),
+                   "run_id": Key(), "creation_time": Key(TIME), "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/system/gc")
-async def gc_history(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
+async def gc_history(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
+                     q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
+    """Runs, newest first; `q=job_status=Success`, `sort=creation_time` as Harbor."""
     who = await caller(request)
-    offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.gc.runs, offset, limit)
     progress = who.registry.collector.progress
-    return paged(request, [gc_resp(r, progress) for r in rows], total, page, page_size)
+    return await GC_KEYS.answer_rows(request, who.registry.gc.runs, lambda r: gc_resp(r, progress),
+                                     q, sort, page, page_size)
 
 
 async def _run(who, gc_id: int):

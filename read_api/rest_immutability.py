@@ -1,9 +1,10 @@
 """GET route for a project's tag immutability rules (Harbor's shape)."""
 
 import anyio.to_thread
-from litestar import Request, get
-from litestar.params import Parameter
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter
 
+from infra.http.listing import BOOL, INT, Key, Listing
 from infra.http.rest import caller
 
 
@@ -17,9 +18,16 @@ def rule_resp(rule: dict) -> dict:
             "scope_selectors": {"repository": repo} if repo else {}}
 
 
+RULE_KEYS = Listing({"id": Key(INT), "priority": Key(INT), "disabled": Key(BOOL), "action": Key(),
+                     "template": Key()})
+
+
 @get("/api/v2.0/projects/{project_name_or_id:str}/immutabletagrules")
-async def list_rules(request: Request, project_name_or_id: str = Parameter()) -> list[dict]:
+async def list_rules(request: Request, project_name_or_id: str = Parameter(), page: FromQuery[int] = 1,
+                     page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
+                     sort: FromQuery[str | None] = None) -> Response:
+    """A project's rules, paged as Harbor (Terraform's provider reads pages until a short one)."""
     who = await caller(request)
     project = who.project
     rules = await anyio.to_thread.run_sync(who.registry.policies.immutable_rules, project.name)
-    return [rule_resp(rule) for rule in rules]
+    return RULE_KEYS.answer(request, [rule_resp(rule) for rule in rules], q, sort, page, page_size)

@@ -7,7 +7,8 @@ from litestar.params import FromQuery, Parameter
 from domain.errors import NotFound
 from domain.iam.roles import ROLE_NAMES
 from infra.schemas.harbor import Project, ProjectMemberEntity
-from infra.http.rest import caller, paged, paging
+from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
+from infra.http.rest import caller
 
 
 def project_resp(row, principal, owner_id: int) -> Project:
@@ -24,21 +25,32 @@ async def _owner_id(registry, username: FromQuery[str]) -> int:
     return user.user_id if user else 0
 
 
+PROJECT_KEYS = Listing({"name": Key(), "project_id": Key(INT), "public": Key(BOOL, read=lambda p: p.metadata.get("public")),
+                        "owner": Key(field="owner_name"), "owner_id": Key(INT), "repo_count": Key(INT),
+                        "creation_time": Key(TIME), "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/projects")
-async def list_projects(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10, name: FromQuery[str | None] = None,
-                        public: FromQuery[bool | None] = None) -> Response:
-    """Public projects and those the caller belongs to (every project for administrators)."""
+async def list_projects(request: Request, q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
+                        page: FromQuery[int] = 1, page_size: FromQuery[int] = 10, name: FromQuery[str | None] = None,
+                        public: FromQuery[bool | None] = None, owner: FromQuery[str | None] = None) -> Response:
+    """Public projects and those the caller belongs to (every project for administrators);
+    `name` is matched in part, `public` and `owner` exactly, `q=` as Harbor's query language."""
     who = await caller(request)
-    offset, limit = paging(page, page_size)
     principal = who.principal
     visible = None if principal.sysadmin else list(principal.roles)
     if principal.kind == "robot":
         visible = [g["namespace"] for g in principal.grants if g["kind"] == "project"]
         visible = None if "*" in visible else visible
-    rows, total = await anyio.to_thread.run_sync(who.registry.queries.projects, offset, limit,
-                                                 visible, name, public)
-    items = [project_resp(r, principal, await _owner_id(who.registry, r.created_by)) for r in rows]
-    return paged(request, items, total, page, page_size)
+    rows, _ = await anyio.to_thread.run_sync(who.registry.queries.projects, 0, EVERY, visible, name, public)
+    if owner is not None:
+        rows = [r for r in rows if r.created_by == owner]
+    owners: dict[str, int] = {}
+    for row in rows:
+        if row.created_by not in owners:
+            owners[row.created_by] = await _owner_id(who.registry, row.created_by)
+    items = [project_resp(r, principal, owners[r.created_by]) for r in rows]
+    return PROJECT_KEYS.answer(request, items, q, sort, page, page_size)
 
 
 @head("/api/v2.0/projects")
@@ -65,15 +77,20 @@ def member_resp(row, project_id: int) -> ProjectMemberEntity:
                                role_name=ROLE_NAMES[row.role], role_id=row.role, entity_id=row.user_id)
 
 
+MEMBER_KEYS = Listing({"entity_name": Key(), "entityname": Key(field="entity_name"), "id": Key(INT),
+                       "entity_id": Key(INT), "entity_type": Key(), "role_id": Key(INT), "role_name": Key()})
+
+
 @get("/api/v2.0/projects/{project_name_or_id:str}/members")
 async def list_members(request: Request, project_name_or_id: str = Parameter(), page: FromQuery[int] = 1,
-                       page_size: FromQuery[int] = 10, entityname: FromQuery[str | None] = None) -> Response:
+                       page_size: FromQuery[int] = 10, entityname: FromQuery[str | None] = None,
+                       q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
     project = who.project
-    offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
-                                                 offset, limit, entityname)
-    return paged(request, [member_resp(r, project.project_id) for r in rows], total, page, page_size)
+    rows, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
+                                             0, EVERY, entityname)
+    return MEMBER_KEYS.answer(request, [member_resp(r, project.project_id) for r in rows], q, sort,
+                              page, page_size)
 
 
 @get("/api/v2.0/projects/{project_name_or_id:str}/members/{mid:int}")

@@ -4,8 +4,9 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from domain.errors import NotFound
-from infra.http.rest import caller, paged, paging
+from domain.errors import BadRequest, NotFound
+from infra.http.listing import EVERY, INT, TIME, Key, Listing
+from infra.http.rest import caller
 
 
 def quota_resp(project, row) -> dict:
@@ -17,18 +18,26 @@ def quota_resp(project, row) -> dict:
             "creation_time": created, "update_time": updated}
 
 
+# Harbor sorts quotas by `hard.storage`, `used.storage`, `creation_time` and `update_time`.
+QUOTA_KEYS = Listing({"id": Key(INT), "creation_time": Key(TIME), "update_time": Key(TIME),
+                      "hard.storage": Key(INT, read=lambda q: q["hard"]["storage"]),
+                      "used.storage": Key(INT, read=lambda q: q["used"]["storage"])}, sorts=None)
+
+
 @get("/api/v2.0/quotas")
 async def list_quotas(request: Request, reference: FromQuery[str | None] = None,
                       reference_id: FromQuery[str | None] = None, page: FromQuery[int] = 1,
-                      page_size: FromQuery[int] = 10) -> Response:
+                      page_size: FromQuery[int] = 10, sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
-    offset, limit = paging(page, page_size)
-    projects, _ = await anyio.to_thread.run_sync(who.registry.queries.projects, 0, 1_000_000, None)
+    if reference not in (None, "", "project"):
+        raise BadRequest(f"unknown quota reference {reference[:40]!r}: Tidemark's quotas are per project",
+                         {"reference": reference[:40]})
+    projects, _ = await anyio.to_thread.run_sync(who.registry.queries.projects, 0, EVERY, None)
     if reference_id:
         projects = [p for p in projects if str(p.project_id) == reference_id]
     quotas = await anyio.to_thread.run_sync(who.registry.policies.quotas)
     items = [quota_resp(p, quotas.get(p.name)) for p in projects]
-    return paged(request, items[offset:offset + limit], len(items), page, page_size)
+    return QUOTA_KEYS.answer(request, items, None, sort, page, page_size)
 
 
 @get("/api/v2.0/quotas/{id:int}")

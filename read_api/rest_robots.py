@@ -6,7 +6,8 @@ from litestar.params import FromQuery, Parameter
 
 from domain.iam.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
 from infra.schemas.harbor import Access, Permission, Permissions, Robot, RobotPermission
-from infra.http.rest import caller, paged, paging
+from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
+from infra.http.rest import caller
 
 
 def robot_resp(row) -> Robot:
@@ -19,16 +20,23 @@ def robot_resp(row) -> Robot:
                  creation_time=row.created_at, update_time=row.updated_at)
 
 
+# Harbor's keys `Level` and `ProjectID` (the guard resolves the project; the store filters both).
+ROBOT_KEYS = Listing({"Level": Key(field="level"), "ProjectID": Key(INT), "name": Key(), "level": Key(),
+                      "id": Key(INT), "description": Key(), "disable": Key(BOOL), "duration": Key(INT),
+                      "expires_at": Key(INT), "creation_time": Key(TIME), "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/robots")
-async def list_robots(request: Request, q: FromQuery[str | None] = None, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
+async def list_robots(request: Request, q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
+                      page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
     """A project's robots (`q=ProjectID=<id>`), or every robot (system administrators)."""
     who = await caller(request)
     terms = who.target  # the parsed q, checked by the permission guard
     project = who.project.name if who.project is not None else None
-    offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.robots, offset, limit,
-                                                 terms.get("Level"), project)
-    return paged(request, [robot_resp(r) for r in rows], total, page, page_size)
+    rows, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.robots, 0, EVERY,
+                                             terms.get("Level"), project)
+    return ROBOT_KEYS.answer(request, [robot_resp(r) for r in rows], q, sort, page, page_size,
+                             skip=("ProjectID", "Level"))
 
 
 @get("/api/v2.0/robots/{robot_id:int}")

@@ -10,6 +10,7 @@ from domain.iam.access import allows, sees_project, system_allows
 from domain.errors import NotFound
 from domain.iam.roles import MATRIX, PUBLIC_PROJECT
 from infra.schemas.harbor import UserResp
+from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller, paged, paging
 from infra.http.rest_guard import find_project
 
@@ -20,14 +21,19 @@ def user_resp(row) -> UserResp:
                     creation_time=row.created_at, update_time=row.updated_at, enabled=row.enabled)
 
 
+USER_KEYS = Listing({"username": Key(), "user_id": Key(INT), "email": Key(), "realname": Key(),
+                     "comment": Key(), "sysadmin_flag": Key(BOOL), "enabled": Key(BOOL),
+                     "creation_time": Key(TIME), "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/users")
 async def list_users(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
-                     username: FromQuery[str | None] = None) -> Response:
+                     username: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+                     sort: FromQuery[str | None] = None) -> Response:
     """All users (system administrators, and robots granted user:list)."""
     who = await caller(request)
-    offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.iam_queries.users, offset, limit, username)
-    return paged(request, [user_resp(r) for r in rows], total, page, page_size)
+    rows, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.users, 0, EVERY, username)
+    return USER_KEYS.answer(request, [user_resp(r) for r in rows], q, sort, page, page_size)
 
 
 @get("/api/v2.0/users/search")

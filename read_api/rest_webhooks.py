@@ -15,7 +15,8 @@ from litestar.params import FromQuery, Parameter
 from domain.errors import NotFound
 from domain.webhooks.targets import EVENT_TYPES, NOTIFY_TYPES, PAYLOAD_FORMATS, WITHOUT_SOURCE, redacted_targets
 from infra.http.resources import WEBHOOKS, project_job, project_policy
-from infra.http.rest import caller, paged, paging
+from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
+from infra.http.rest import caller
 from infra.messaging.webhook_payloads import default_body
 from infra.schemas.webhooks import (
     Execution, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookAttempt, WebhookJob,
@@ -53,17 +54,27 @@ def _detail(job, registry) -> str:
     return msgspec.json.encode(default_body(job, job.data, registry.external_url, None)).decode()
 
 
+POLICY_KEYS = Listing({"name": Key(), "id": Key(INT), "enabled": Key(BOOL), "creator": Key(),
+                       "description": Key(), "event_types": Key(), "creation_time": Key(TIME),
+                       "update_time": Key(TIME)})
+JOB_KEYS = Listing({"id": Key(INT), "status": Key(), "event_type": Key(), "notify_type": Key(),
+                    "creation_time": Key(TIME), "update_time": Key(TIME)})
+EXECUTION_KEYS = Listing({"id": Key(INT), "status": Key(), "trigger": Key(), "vendor_id": Key(INT),
+                          "event_type": Key(read=lambda e: e.extra_attrs.get("event_type")),
+                          "start_time": Key(TIME), "end_time": Key(TIME)})
+TASK_KEYS = Listing({"id": Key(INT), "status": Key(), "run_count": Key(INT), "creation_time": Key(TIME),
+                     "update_time": Key(TIME), "start_time": Key(TIME), "end_time": Key(TIME)})
+
+
 @get(BASE + "/policies")
 async def list_policies(request: Request, project_name_or_id: str = Parameter(),
                         page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
-                        q: FromQuery[str | None] = None) -> Response:
+                        q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
     project = who.project
-    offset, limit = paging(page, page_size)
-    name = q.split("=", 1)[1].strip("~") if q and q.startswith("name=") else None
-    rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.policies,
-                                                 project.name, offset, limit, name)
-    return paged(request, [policy_resp(r) for r in rows], total, page, page_size)
+    rows, _ = await anyio.to_thread.run_sync(who.registry.webhook_queries.policies,
+                                             project.name, 0, EVERY)
+    return POLICY_KEYS.answer(request, [policy_resp(r) for r in rows], q, sort, page, page_size)
 
 
 @get(BASE + "/policies/{webhook_policy_id:int}")
@@ -89,7 +100,7 @@ async def last_trigger(request: Request, project_name_or_id: str = Parameter()) 
     who = await caller(request)
     project = who.project
     queries = who.registry.webhook_queries
-    rows, _ = await anyio.to_thread.run_sync(queries.policies, project.name, 0, 10_000)
+    rows, _ = await anyio.to_thread.run_sync(queries.policies, project.name, 0, EVERY)
     triggers = dict(((pid, kind), at) for pid, kind, at in
                     await anyio.to_thread.run_sync(queries.last_triggers, project.name))
     return [WebhookLastTrigger(policy_name=row.name, event_type=kind, enabled=row.enabled,
@@ -102,15 +113,17 @@ async def last_trigger(request: Request, project_name_or_id: str = Parameter()) 
 @get(BASE + "/jobs")
 async def list_jobs(request: Request, policy_id: FromQuery[int], project_name_or_id: str = Parameter(),
                     status: FromQuery[list[str] | None] = None, page: FromQuery[int] = 1,
-                    page_size: FromQuery[int] = 10) -> Response:
-    """Harbor's (deprecated) job list of one policy, newest first; `status` filters."""
+                    page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
+                    sort: FromQuery[str | None] = None) -> Response:
+    """Harbor's (deprecated) job list of one policy, newest first; `status` and `q=` filter."""
     who = await caller(request)
     project, _ = await project_policy(who, policy_id)
-    offset, limit = paging(page, page_size)
     statuses = [s for value in status or [] for s in value.split(",") if s]
-    rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.jobs, project.name,
-                                                 policy_id, statuses, offset, limit)
-    return paged(request, [job_resp(r, who.registry) for r in rows], total, page, page_size)
+
+    def rows(offset: int, limit: int):
+        return who.registry.webhook_queries.jobs(project.name, policy_id, statuses, offset, limit)
+    return await JOB_KEYS.answer_rows(request, rows, lambda r: job_resp(r, who.registry), q, sort,
+                                      page, page_size)
 
 
 @get(BASE + "/jobs/{job_id:int}")
@@ -142,18 +155,22 @@ def execution_resp(job, registry) -> Execution:
 @get(BASE + "/policies/{webhook_policy_id:int}/executions")
 async def list_executions(request: Request, project_name_or_id: str = Parameter(),
                           webhook_policy_id: int = Parameter(), page: FromQuery[int] = 1,
-                          page_size: FromQuery[int] = 10) -> Response:
+                          page_size: FromQuery[int] = 10, q: FromQuery[str | None] = None,
+                          sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
     project, _ = await project_policy(who, webhook_policy_id)
-    offset, limit = paging(page, page_size)
-    rows, total = await anyio.to_thread.run_sync(who.registry.webhook_queries.jobs, project.name,
-                                                 webhook_policy_id, [], offset, limit)
-    return paged(request, [execution_resp(r, who.registry) for r in rows], total, page, page_size)
+
+    def rows(offset: int, limit: int):
+        return who.registry.webhook_queries.jobs(project.name, webhook_policy_id, [], offset, limit)
+    return await EXECUTION_KEYS.answer_rows(request, rows, lambda r: execution_resp(r, who.registry),
+                                            q, sort, page, page_size)
 
 
 @get(BASE + "/policies/{webhook_policy_id:int}/executions/{execution_id:int}/tasks")
 async def list_tasks(request: Request, project_name_or_id: str = Parameter(),
-                     webhook_policy_id: int = Parameter(), execution_id: int = Parameter()) -> list[Task]:
+                     webhook_policy_id: int = Parameter(), execution_id: int = Parameter(),
+                     page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
+                     q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
     """One task per execution: the delivery job, with its number of attempts as `run_count`."""
     who = await caller(request)
     project, _ = await project_policy(who, webhook_policy_id)
@@ -161,11 +178,12 @@ async def list_tasks(request: Request, project_name_or_id: str = Parameter(),
     if job.policy_id != webhook_policy_id:
         raise NotFound("execution not found", {"id": execution_id})
     created = job.started_at or _time(job.occur_at)
-    return [Task(id=job.job_id, execution_id=job.job_id, status=EXECUTION_STATUS[job.status],
-                 status_message=job.last_error, run_count=job.attempts,
-                 extra_attrs={"address": job.address, "notify_type": job.notify_type},
-                 creation_time=created, update_time=job.updated_at or created,
-                 start_time=created, end_time=job.updated_at if job.status in ("success", "error") else "")]
+    task = Task(id=job.job_id, execution_id=job.job_id, status=EXECUTION_STATUS[job.status],
+                status_message=job.last_error, run_count=job.attempts,
+                extra_attrs={"address": job.address, "notify_type": job.notify_type},
+                creation_time=created, update_time=job.updated_at or created,
+                start_time=created, end_time=job.updated_at if job.status in ("success", "error") else "")
+    return TASK_KEYS.answer(request, [task], q, sort, page, page_size)
 
 
 @get(BASE + "/policies/{webhook_policy_id:int}/executions/{execution_id:int}/tasks/{task_id:int}/log",

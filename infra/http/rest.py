@@ -113,6 +113,8 @@ def paging(page: int, page_size: int) -> tuple[int, int]:
 
     if page < 1 or page_size < 1 or page_size > 100:
         raise BadRequest("page must be >= 1 and page_size between 1 and 100", {"field": "page_size"})
+    if (page - 1) * page_size >= 1 << 63:  # beyond what a store can skip to
+        raise BadRequest("page is out of range", {"field": "page"})
     return (page - 1) * page_size, page_size
 
 

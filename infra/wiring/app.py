@@ -10,6 +10,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from infra.wiring.health import check_health
 from infra.wiring.parent_watch import exit_with_server
 from infra.http.rest import EXCEPTION_HANDLERS, harbor_answer
+from infra.http.listing import default_empty_paging
 from infra.http.rest_guard import guard_routes
 from infra.http.rest_request import CheckedRequest
 from read_api import rest_projects as read_projects
@@ -126,7 +127,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
-    handler = BodyTimeoutMiddleware(handler, settings.body_timeout_seconds, settings.body_min_bytes)
+    handler = BodyTimeoutMiddleware(default_empty_paging(handler), settings.body_timeout_seconds,
+                                    settings.body_min_bytes)
     app.asgi_handler = middleware(handler)
     if settings.trusted_proxies:  # outermost: the request log and every event see the client
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
