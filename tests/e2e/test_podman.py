@@ -65,6 +65,8 @@ def test_podman_login_push_and_pull_through_the_token_flow(team, registry, api, 
     artifacts = api.get(f"/projects/{team['project']}/repositories/app/artifacts").json()
     assert [[t["name"] for t in a["tags"]] for a in artifacts] == [["v1"]]
     assert manifest(registry, f"{team['project']}/app", "v1")["config"]["digest"] == f"sha256:{image_id}"
+    history = api.get(f"/projects/{team['project']}/repositories/app/artifacts/v1/additions/build_history")
+    assert [entry.get("created_by") for entry in history.json()] == ["copy amd64.txt"]
 
     puller = tools("puller")  # empty storage of its own
     assert puller.podman("pull", "--tls-verify=false", target, check=False).returncode != 0  # private
