@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 from tests.helm_charts import DEPENDENCIES, HELM_CONFIG, HELM_CONTENT, README, VALUES, make_chart, tar_gz
+from tests.integration.iam_helpers import add_member, anonymous, as_user, create_project, create_user
 from tests.integration.oci_client import OCI_CONFIG, OCI_INDEX, OCI_LAYER, descriptor
 
 REPO = "/api/v2.0/projects/library/repositories"
@@ -164,3 +165,21 @@ def test_path_tricks_and_links_are_not_taken_for_the_charts_files(http, oci):
     for tag in ("tricks", "link"):
         assert addition(http, "web", tag, "values.yaml").status_code == 404
         assert addition(http, "web", tag, "readme.md").status_code == 404
+
+
+def test_only_callers_who_may_read_the_project_see_its_charts_additions(http, oci):
+    create_project(http, "team-a")
+    create_project(http, "team-b")
+    for user, project in (("reader", "team-a"), ("outsider", "team-b")):
+        create_user(http, user)
+        add_member(http, project, user, 3)  # guest
+    chart = make_chart()
+    push_chart(oci, "team-a/web", "0.1.0", chart.archive, chart.config)
+    url = "/api/v2.0/projects/team-a/repositories/web/artifacts/0.1.0/additions/values.yaml"
+    assert http.get(url, headers=as_user("reader")).text == VALUES
+    assert http.get(url, headers=as_user("outsider")).status_code == 404  # a private project, unseen
+    assert anonymous(http, "GET", url).status_code == 404  # the guard hides private projects
+    # the outsider's own project does not open the other one's chart by its digest either
+    digest = http.get("/api/v2.0/projects/team-a/repositories/web/artifacts/0.1.0").json()["digest"]
+    crossed = f"/api/v2.0/projects/team-b/repositories/web/artifacts/{digest}/additions/values.yaml"
+    assert http.get(crossed, headers=as_user("outsider")).status_code == 404
