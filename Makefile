@@ -20,7 +20,7 @@ install-test: $(VENV)/bin/python
 serve: install
 	$(VENV)/bin/tidemark serve --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
 
-# Debian packages the tests drive (skopeo, the peer registry, wrk) and a running PostgreSQL.
+# Debian packages the tests drive (skopeo, podman, buildah, the peer registry, wrk) and a running PostgreSQL.
 test-deps:
 	sh scripts/test-deps.sh
 

@@ -111,6 +111,12 @@ class NotFound(RegistryError):
     code = "NOT_FOUND"
 
 
+class Unprocessable(RegistryError):
+    """Stored content the request needs cannot be read within Tidemark's limits (answered 422)."""
+
+    code = "UNPROCESSABLE_ENTITY"
+
+
 class Conflict(RegistryError):
     code = "CONFLICT"
 

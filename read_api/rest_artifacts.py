@@ -5,7 +5,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.artifacts.manifest_format import INDEX_TYPES
+from domain.artifacts.manifest_format import HELM_CONFIG, INDEX_TYPES
 from infra.schemas.harbor import Artifact, Repository, Tag, TagHistoryEntry
 from infra.http.listing import INT, TIME, Key, Listing
 from infra.http.rest import paged, paging
@@ -30,6 +30,8 @@ def artifact_resp(row, project_id: int, repository_id: int, tags: list | None,
     kind = "IMAGE" if row.media_type not in INDEX_TYPES else "IMAGE_INDEX"
     if row.artifact_type and "image" not in row.artifact_type and row.media_type not in INDEX_TYPES:
         kind = row.artifact_type.rsplit(".", 1)[-1].upper()[:32]
+    if row.artifact_type == HELM_CONFIG:
+        kind = "CHART"
     return Artifact(id=row.id, type=kind, media_type=row.artifact_type or row.media_type,
                     manifest_media_type=row.media_type, artifact_type=row.artifact_type,
                     project_id=project_id, repository_id=repository_id,

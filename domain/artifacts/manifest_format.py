@@ -15,6 +15,7 @@ IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = IMAGE_TYPES | INDEX_TYPES
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"  # a Helm chart's config (Harbor's CHART)
 
 
 class Descriptor(msgspec.Struct, rename=None):

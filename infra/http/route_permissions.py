@@ -114,6 +114,7 @@ TABLE: dict[tuple[str, str], Need] = {
     ("POST", A + "/tags"): _on_repositories("tag", "create"),
     ("DELETE", A + "/tags/{tag_name}"): _on_repositories("tag", "delete"),
     ("GET", A + "/accessories"): _on_repositories("accessory", "list"),
+    ("GET", A + "/additions/{addition}"): _on_repositories("artifact", "read"),
     ("POST", A + "/labels"): _on_repositories("artifact-label", "create"),
     ("DELETE", A + "/labels/{label_id}"): _on_repositories("artifact-label", "delete"),
     ("POST", R + "/artifacts/{digest}/undelete"): _on_repositories("artifact", "create"),

@@ -31,6 +31,7 @@ from read_api import rest_retention as read_retention
 from write_api import rest_retention as write_retention
 from read_api.rest_gc import gc_history, gc_log, gc_schedule, gc_status
 from read_api.rest_accessories import list_accessories
+from read_api.rest_additions import get_addition
 from read_api.rest_labels import get_label, list_labels
 from read_api.rest_system import search, statistics, system_info
 from write_api import rest_labels
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_retention.retention_task_log, write_retention.create_retention, write_retention.update_retention,
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
+        get_addition,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

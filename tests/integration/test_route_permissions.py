@@ -137,6 +137,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("POST", rp.A + "/tags"): lambda w: Call(path=V1, body={"name": f"new{w.n()}"}),
     ("DELETE", rp.A + "/tags/{tag_name}"): lambda w: Call(path={**V1, "tag_name": w.fresh_tag()}),
     ("GET", rp.A + "/accessories"): _sample(path=V1),
+    ("GET", rp.A + "/additions/{addition}"): _sample(path={**V1, "addition": "build_history"}),
     ("POST", rp.A + "/labels"): lambda w: Call(path=V1, body={"id": w.label_id}),
     ("DELETE", rp.A + "/labels/{label_id}"): lambda w: Call(path={**V1, "label_id": w.fresh_artifact_label()}),
     ("POST", rp.R + "/artifacts/{digest}/undelete"): lambda w: Call(path={**REPO, "digest": w.deleted_artifact()}),
