@@ -19,6 +19,11 @@ from workers.gc import GarbageCollector
 log = structlog.get_logger("gc")
 
 
+# A run records its end just before its thread lets go of the lock: a client that saw it end
+# and starts the next one waits this long for that instead of getting a 409.
+LOCK_WAIT_SECONDS = 1.0
+
+
 class GcService:
     def __init__(self, registry) -> None:
         self.registry = registry
@@ -39,7 +44,7 @@ class GcService:
 
     def run(self, dry_run: bool, delete_untagged: bool, report=lambda progress: None,
             scheduled_for: str | None = None) -> str:
-        if not self._running.acquire(blocking=False):
+        if not self._running.acquire(timeout=LOCK_WAIT_SECONDS):
             raise Conflict("a garbage collection is already running")
         try:
             return self.collector.run(dry_run, delete_untagged, report, scheduled_for)
@@ -50,7 +55,7 @@ class GcService:
                             scheduled_for: str | None = None) -> str:
         """Start a collection in a thread of its own; return its run's id once it is recorded
         (so the API can name the run it started). One at a time per process."""
-        if not self._running.acquire(blocking=False):
+        if not self._running.acquire(timeout=LOCK_WAIT_SECONDS):
             raise Conflict("a garbage collection is already running")
         recorded: queue.Queue = queue.Queue()
 
