@@ -4,6 +4,7 @@ from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict, NameInvalid, NotFound
 from domain.names import check_project, stream_id
 from domain.iam.roles import ROLE_NAMES
+from domain.project_settings import check_allowlist, check_key, check_metadata, check_pattern
 
 
 def project_id(name: str):
@@ -42,6 +43,31 @@ class Project(RegistryAggregate):
 
         def apply(self, project: "Project") -> None:
             project.public = self.public
+
+    class MetadataChanged(RegistryAggregate.Event):
+        """Metadata keys of the project (other than `public`) were set or removed; `previous`
+        holds the values they had (absent: the key was not set)."""
+
+        name: str
+        changed: dict[str, str]
+        removed: list[str]
+        previous: dict[str, str]
+
+        def apply(self, project: "Project") -> None:
+            project.metadata.update(self.changed)
+            for key in self.removed:
+                project.metadata.pop(key, None)
+
+    class CveAllowlistChanged(RegistryAggregate.Event):
+        """The project's CVE allowlist was replaced (`expires_at`: seconds since the epoch,
+        None for never)."""
+
+        name: str
+        items: list[str]
+        expires_at: int | None
+
+        def apply(self, project: "Project") -> None:
+            project.allowlist = (list(self.items), self.expires_at)
 
     class MemberAdded(RegistryAggregate.Event):
         """A user became a member of the project with a role."""
@@ -90,6 +116,8 @@ class Project(RegistryAggregate):
         def apply(self, project: "Project") -> None:
             project.public = self.public
             project.members = {}
+            project.metadata = {}
+            project.allowlist = ([], None)
             project.deleted = False
             if self.generation:
                 project.generation = self.generation
@@ -106,6 +134,8 @@ class Project(RegistryAggregate):
         self.name = name
         self.public = public
         self.members: dict[str, int] = {}
+        self.metadata: dict[str, str] = {}  # every key but `public` (domain/project_settings.py)
+        self.allowlist: tuple[list[str], int | None] = ([], None)
         self.deleted = False
         self.generation = 1  # streams inside the project are keyed by it (domain/names.py)
 
@@ -127,6 +157,50 @@ class Project(RegistryAggregate):
         self._alive()
         if public != self.public:
             self.trigger_event(self.VisibilityChanged, name=self.name, public=public, **actor.fields())
+
+    def set_metadata(self, values: dict[str, object], actor: Actor) -> None:
+        """Set metadata keys (a merge: keys not named keep their values), `public` included;
+        nothing is recorded for values that do not change."""
+        self._alive()
+        checked = check_metadata(values)
+        public = checked.pop("public", None)
+        check_pattern({**self.metadata, **checked})
+        changed = {k: v for k, v in checked.items() if self.metadata.get(k) != v}
+        if public is not None:
+            self.set_public(public == "true", actor)
+        if changed:
+            previous = {k: self.metadata[k] for k in changed if k in self.metadata}
+            self.trigger_event(self.MetadataChanged, name=self.name, changed=changed, removed=[],
+                               previous=previous, **actor.fields())
+
+    def add_metadata(self, values: dict[str, object], actor: Actor) -> None:
+        """Add metadata keys that are not set yet (`public` always is): 409 naming a key that is."""
+        self._alive()
+        for key in sorted(values):
+            if key == "public" or key in self.metadata:
+                raise Conflict(f"metadata {key} is already set; update it instead", {"meta_name": key})
+        self.set_metadata(values, actor)
+
+    def remove_metadata(self, key: str, actor: Actor) -> None:
+        """Remove a metadata key: 404 if it is not set. `public` cannot go (every project is
+        public or private): removing it makes the project private, as Harbor then treats it."""
+        self._alive()
+        check_key(key)
+        if key == "public":
+            self.set_public(False, actor)
+            return
+        if key not in self.metadata:
+            raise NotFound(f"metadata {key} is not set", {"meta_name": key})
+        self.trigger_event(self.MetadataChanged, name=self.name, changed={}, removed=[key],
+                           previous={key: self.metadata[key]}, **actor.fields())
+
+    def set_allowlist(self, items: list[object], expires_at: object, actor: Actor) -> None:
+        """Replace the CVE allowlist; nothing is recorded when it does not change."""
+        self._alive()
+        allowlist = check_allowlist(items, expires_at)
+        if allowlist != self.allowlist:
+            self.trigger_event(self.CveAllowlistChanged, name=self.name, items=allowlist[0],
+                               expires_at=allowlist[1], **actor.fields())
 
     def add_member(self, member: str, role: int, actor: Actor) -> None:
         self._alive()

@@ -1,23 +1,54 @@
 """GET routes for projects and their members."""
 
+from typing import Any
+
 import anyio.to_thread
 from litestar import Request, Response, get, head
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
 from domain.iam.roles import ROLE_NAMES
-from infra.schemas.harbor import Project, ProjectMemberEntity
+from infra.schemas.harbor import CVEAllowlist, CVEAllowlistItem, Project, ProjectMemberEntity
 from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller
+from infra.http.rest_guard import position_in_window
 
 
-def project_resp(row, principal, owner_id: int) -> Project:
+def allowlist_resp(row, settings) -> CVEAllowlist:
+    """The project's CVE allowlist in Harbor's shape (an empty one, never expiring, if none
+    was set); its id is the project's, as a project has one allowlist."""
+    allowlist = settings.allowlist if settings is not None else None
+    if allowlist is None:
+        return CVEAllowlist(items=[], expires_at=None, id=0, project_id=row.project_id,
+                            creation_time=row.created_at, update_time=row.created_at)
+    return CVEAllowlist(items=[CVEAllowlistItem(cve_id=cve) for cve in allowlist["items"]],
+                        expires_at=allowlist["expires_at"], id=row.project_id, project_id=row.project_id,
+                        creation_time=allowlist["created"], update_time=allowlist["updated"])
+
+
+def project_resp(row, principal, owner_id: int, settings=None) -> Project:
+    """A project in Harbor's shape, with its metadata and allowlist from `settings`
+    (projections/project_settings.py: now, or at a past moment)."""
     role = principal.roles.get(row.name, 0) if principal.kind == "user" else 0
+    metadata = dict(settings.metadata) if settings is not None else {"public": "true" if row.public else "false"}
     return Project(project_id=row.project_id, owner_id=owner_id, name=row.name,
                    owner_name=row.created_by, creation_time=row.created_at,
-                   update_time=row.created_at, deleted=False, repo_count=row.repo_count,
-                   metadata={"public": "true" if row.public else "false"},
-                   current_user_role_id=role, current_user_role_ids=[role] if role else [])
+                   update_time=settings.changed_at if settings is not None else row.created_at,
+                   deleted=False, repo_count=row.repo_count, metadata=metadata,
+                   current_user_role_id=role, current_user_role_ids=[role] if role else [],
+                   cve_allowlist=allowlist_resp(row, settings))
+
+
+async def project_metadata(who, row, position: int | None = None) -> tuple[Any, dict[str, str]]:
+    """The project's settings (now or at a position) and its metadata with `retention_id`
+    (shown now only: the retention policy owns it)."""
+    settings = await anyio.to_thread.run_sync(who.registry.project_settings.of, row.name, position)
+    metadata = dict(settings.metadata) if settings is not None else {"public": "true" if row.public else "false"}
+    if position is None:
+        retention = await anyio.to_thread.run_sync(who.registry.retention.policy_of, row.name)
+        if retention is not None and retention.project_id == row.project_id:
+            metadata["retention_id"] = str(retention.id)
+    return settings, metadata
 
 
 async def _owner_id(registry, username: FromQuery[str]) -> int:
@@ -49,7 +80,8 @@ async def list_projects(request: Request, q: FromQuery[str | None] = None, sort:
     for row in rows:
         if row.created_by not in owners:
             owners[row.created_by] = await _owner_id(who.registry, row.created_by)
-    items = [project_resp(r, principal, owners[r.created_by]) for r in rows]
+    settings = await anyio.to_thread.run_sync(who.registry.project_settings.all_now, [r.name for r in rows])
+    items = [project_resp(r, principal, owners[r.created_by], settings.get(r.name)) for r in rows]
     return PROJECT_KEYS.answer(request, items, q, sort, page, page_size)
 
 
@@ -62,13 +94,17 @@ async def project_exists(request: Request, project_name: FromQuery[str]) -> None
 
 
 @get("/api/v2.0/projects/{project_name_or_id:str}")
-async def get_project(request: Request, project_name_or_id: str = Parameter()) -> Project:
+async def get_project(request: Request, project_name_or_id: str = Parameter(),
+                      at: FromQuery[str | None] = None) -> Project:
+    """The project; with `at=` (a log position or an RFC 3339 time) its metadata and CVE
+    allowlist as they were then (the rest is as now)."""
     who = await caller(request)
     row = who.project
-    body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by))
-    retention = await anyio.to_thread.run_sync(who.registry.retention.policy_of, row.name)
-    if retention is not None and retention.project_id == row.project_id:
-        body.metadata["retention_id"] = str(retention.id)
+    settings, metadata = await project_metadata(who, row, await position_in_window(who, at))
+    if settings is None and at:
+        raise NotFound("the project did not exist at that moment", {"at": str(at)[:64]})
+    body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by), settings)
+    body.metadata = metadata
     return body
 
 

@@ -1,24 +1,47 @@
 """Routes that change projects and their members."""
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
-from commands.iam.messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember, SetProjectPublic
+from commands.iam.messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember
 from commands.artifacts.messages import CreateProject
 from commands.policy_handlers import SetQuotaLimit
+from commands.project_settings import Allowlist, ConfigureProject
+from domain.project_settings import check_value
 from domain.quota import check_limit
 from domain.errors import BadRequest, NotFound
 from infra.schemas.harbor import ProjectMember, ProjectReq, RoleRequest
 from infra.http.rest import caller
 
 
-def _public_flag(data: JSONBody[ProjectReq]) -> bool | None:
-    if data.metadata is not None and data.metadata.public is not None:
-        if data.metadata.public not in ("true", "false"):
-            raise BadRequest("metadata.public must be \"true\" or \"false\"", {"field": "metadata.public"})
-        return data.metadata.public == "true"
-    return data.public
+def _metadata(data: ProjectReq) -> dict[str, object]:
+    """The metadata keys a request sets (null is "not given"); the deprecated `public` flag
+    counts where `metadata.public` is absent."""
+    values = {} if data.metadata is None else {
+        key: value for key, value in msgspec.structs.asdict(data.metadata).items() if value is not None}
+    if "public" not in values and data.public is not None:
+        values["public"] = "true" if data.public else "false"
+    return values
+
+
+def _allowlist(data: ProjectReq) -> Allowlist | None:
+    if data.cve_allowlist is None:
+        return None
+    return Allowlist([item.cve_id for item in data.cve_allowlist.items], data.cve_allowlist.expires_at)
+
+
+async def without_retention_id(who, project: str | None, values: dict[str, object]) -> dict[str, object]:
+    """The metadata without `retention_id`, which the retention policy owns: sending back the
+    value a GET showed is fine (a Terraform-like round trip), any other value is a 400."""
+    if "retention_id" not in values:
+        return values
+    policy = None if project is None else await anyio.to_thread.run_sync(who.registry.retention.policy_of, project)
+    current = str(policy.id) if policy is not None and policy.project_id == who.project.project_id else None
+    if values["retention_id"] != current:
+        check_value("retention_id", values["retention_id"])  # the 400 that says why
+    return {key: value for key, value in values.items() if key != "retention_id"}
 
 
 @post("/api/v2.0/projects", status_code=201)
@@ -30,8 +53,10 @@ async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Respon
     owner = who.principal.name if who.principal.kind == "user" else None
     if data.storage_limit is not None:
         check_limit(data.storage_limit)
+    metadata = await without_retention_id(who, None, _metadata(data))
+    public = check_value("public", metadata.pop("public", "false")) == "true"
     outcome = await who.registry.run(who.registry.commands.create_project, CreateProject(
-        data.project_name, bool(_public_flag(data)), who.actor, owner))
+        data.project_name, public, who.actor, owner, metadata, _allowlist(data)))
     if data.storage_limit is not None:
         await who.registry.run(who.registry.policy.set_quota_limit,
                                SetQuotaLimit(data.project_name, data.storage_limit, who.actor))
@@ -43,12 +68,15 @@ async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Respon
 
 @put("/api/v2.0/projects/{project_name_or_id:str}")
 async def update_project(request: Request, data: JSONBody[ProjectReq], project_name_or_id: str = Parameter()) -> None:
+    """A merge, as Harbor does: metadata keys not sent keep their values; a `cve_allowlist`
+    sent replaces the project's."""
     who = await caller(request)
     project = who.project
-    public = _public_flag(data)
-    if public is not None:
-        await who.registry.run(who.registry.iam.set_project_public,
-                               SetProjectPublic(project.name, public, who.actor))
+    metadata = await without_retention_id(who, project.name, _metadata(data))
+    allowlist = _allowlist(data)
+    if metadata or allowlist is not None:
+        await who.registry.run(who.registry.settings_commands.configure,
+                               ConfigureProject(project.name, metadata, who.actor, allowlist))
 
 
 @delete("/api/v2.0/projects/{project_name_or_id:str}", status_code=200)

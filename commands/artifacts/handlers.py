@@ -8,6 +8,7 @@ from typing import Callable
 from commands.application import RegistryApplication
 from commands.quota_accounting import QuotaAccounting
 from commands.retries import retried
+from commands.project_settings import configure
 from commands.artifacts.messages import (
     AbandonUpload, AddTag, CreateProject, DeleteManifest, DeleteRepository, LinkBlob, MountBlob,
     Outcome, PushManifest, RemoveTag, UndeleteManifest, UnlinkBlob,
@@ -71,6 +72,7 @@ class RegistryCommands:
             project.recreate(command.public, command.actor)
         if command.owner:
             project.add_member(command.owner, PROJECT_ADMIN, command.actor)
+        configure(project, command.metadata, command.allowlist, command.actor)
         recordings = self.app.save(project)
         # The project's id is the position of the event that created it, the first one saved.
         return Outcome(position=recordings[0].notification.id)

@@ -1,5 +1,7 @@
 """Commands: what a caller asks the registry to do."""
 
+from typing import Any
+
 import msgspec
 
 from domain.base import Actor
@@ -11,6 +13,8 @@ class CreateProject(msgspec.Struct, frozen=True):
     public: bool
     actor: Actor
     owner: str | None = None  # a user who becomes the project's first projectAdmin
+    metadata: dict[str, object] = {}  # more metadata keys, checked by the aggregate
+    allowlist: Any = None  # a commands.project_settings.Allowlist
 
 
 class LinkBlob(msgspec.Struct, frozen=True):

@@ -13,7 +13,7 @@ from commands.application import RegistryApplication
 from commands.retries import retried
 from commands.iam.messages import (
     AddMember, ChangeMemberRole, ChangePassword, CreateRobot, CreateUser, Created, DeleteProject,
-    DeleteRobot, DeleteUser, RefreshRobotSecret, RemoveMember, SetProjectPublic, SetSysadmin,
+    DeleteRobot, DeleteUser, RefreshRobotSecret, RemoveMember, SetSysadmin,
     SetUserEnabled, UpdateProfile, UpdateRobot,
 )
 from commands.artifacts.messages import Outcome
@@ -124,12 +124,6 @@ class IamCommands:
         outcome = self._save(user)
         self.credentials.delete(c.username)
         return outcome
-
-    @retried
-    def set_project_public(self, c: SetProjectPublic) -> Outcome:
-        project = self._project(c.project)
-        project.set_public(c.public, c.actor)
-        return self._save(project)
 
     @retried
     def delete_project(self, c: DeleteProject) -> Outcome:

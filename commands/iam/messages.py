@@ -48,12 +48,6 @@ class DeleteUser(msgspec.Struct, frozen=True):
     actor: Actor
 
 
-class SetProjectPublic(msgspec.Struct, frozen=True):
-    project: str
-    public: bool
-    actor: Actor
-
-
 class DeleteProject(msgspec.Struct, frozen=True):
     project: str
     repositories: int

@@ -42,7 +42,9 @@ def registry_error_handler(request: Request, error: RegistryError) -> Response:
 def http_error_handler(request: Request, error: HTTPException) -> Response:
     if isinstance(error, ValidationException):
         detail = error.extra if isinstance(error.extra, list) else []
-        fields = ", ".join(str(item.get("key", "")) for item in detail if isinstance(item, dict))
+        # each wrong field with what was wrong ("metadata: Object contains unknown field `x`")
+        fields = ", ".join(": ".join(str(part)[:200] for part in (item.get("key"), item.get("message")) if part)
+                           for item in detail if isinstance(item, dict))
         message = f"invalid request: {error.detail}" + (f" ({fields})" if fields else "")
         return harbor_error(400, "BAD_REQUEST", message)
     if isinstance(error, NotFoundException):

@@ -48,10 +48,13 @@ async def find_project(who: Caller, key: str, is_name: bool | None):
 
 
 def check_project(who: Caller, row, resource: str, action: str, key: object = None):
-    """The project, if the caller may do (resource, action) in it; 404 when the caller may not
-    even see it (no hint that a private project exists), refused when it may see it only."""
-    if row is None or not sees_project(who.principal, row.name, row.public):
+    """The project, if the caller may do (resource, action) in it; 404 when it does not exist,
+    else Harbor's refusal: 401 for an anonymous caller, 403 for a signed-in one (also when it
+    is a private project the caller may not see: its existence is no secret, ADR 0018)."""
+    if row is None:
         raise NotFound("project not found", {"project": str(key if key is not None else "")[:255]})
+    if not sees_project(who.principal, row.name, row.public):
+        raise who.refuse("not a member of the project")
     if not allows(who.principal, row.name, row.public, resource, action):
         raise who.refuse()
     who.project = row

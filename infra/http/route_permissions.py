@@ -11,7 +11,8 @@ Scopes:
 - SYSTEM: a system administrator, or a robot granted (resource, action) at system level;
   `any_user` also admits every signed-in user (Harbor lets any user create a project).
 - PROJECT: (resource, action) in the project the request names; `via` says where the
-  project comes from (see infra/http/rest_guard.py). Callers who may not see the project get 404.
+  project comes from (see infra/http/rest_guard.py). A project that does not exist is a 404;
+  one the caller may not see is 401 (anonymous) or 403 (signed in), as in Harbor.
 - SELF: the user named by `{user_id}` in the path, or a system administrator.
 - ROBOT: a system robot needs a system administrator; a project robot the project's
   (robot, action) permission.
@@ -97,6 +98,11 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", P + "/members/{mid}"): project("member", "read"),
     ("PUT", P + "/members/{mid}"): project("member", "update"),
     ("DELETE", P + "/members/{mid}"): project("member", "delete"),
+    ("GET", P + "/metadatas"): project("metadata", "read"),
+    ("POST", P + "/metadatas"): project("metadata", "create"),
+    ("GET", P + "/metadatas/{meta_name}"): project("metadata", "read"),
+    ("PUT", P + "/metadatas/{meta_name}"): project("metadata", "update"),
+    ("DELETE", P + "/metadatas/{meta_name}"): project("metadata", "delete"),
     ("GET", API + "/projects/{project_name}/logs"): project("log", "list", PATH_NAME),
     ("GET", API + "/projects/{project_name}/changes"): project("log", "list", PATH_NAME),
     # Repositories, artifacts, tags, labels on artifacts

@@ -24,6 +24,8 @@ TYPES = {
     "domain.project:Project.MemberRemoved": "io.tidemark.project.member_removed.v1",
     "domain.project:Project.Recreated": "io.tidemark.project.created.v1",
     "domain.project:Project.Deleted": "io.tidemark.project.deleted.v1",
+    "domain.project:Project.MetadataChanged": "io.tidemark.project.metadata_changed.v1",
+    "domain.project:Project.CveAllowlistChanged": "io.tidemark.project.cve_allowlist_changed.v1",
     "domain.artifacts.manifest:Manifest.Pushed": "io.tidemark.artifact.pushed.v1",
     "domain.artifacts.manifest:Manifest.Repushed": "io.tidemark.artifact.pushed.v1",
     "domain.artifacts.manifest:Manifest.Deleted": "io.tidemark.artifact.deleted.v1",

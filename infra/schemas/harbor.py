@@ -45,14 +45,46 @@ class UserResp(msgspec.Struct):
     enabled: bool = True
 
 
-class ProjectMetadata(msgspec.Struct, omit_defaults=True):
+class ProjectMetadata(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Harbor's project metadata keys, each a string (domain/project_settings.py checks values)."""
+
     public: str | None = None
+    enable_content_trust: str | None = None
+    enable_content_trust_cosign: str | None = None
+    prevent_vul: str | None = None
+    severity: str | None = None
+    auto_scan: str | None = None
+    auto_sbom_generation: str | None = None
+    reuse_sys_cve_allowlist: str | None = None
+    retention_id: str | None = None
+    proxy_speed_kb: str | None = None
+    max_upstream_conn: str | None = None
+    proxy_cache_local_on_not_found: str | None = None
+    proxy_referrer_api: str | None = None
+    proxy_cache_filter_pattern: str | None = None
+    proxy_cache_filter_kind: str | None = None
+
+
+class CVEAllowlistItem(msgspec.Struct):
+    cve_id: str = ""
+
+
+class CVEAllowlist(msgspec.Struct):
+    """A project's CVE allowlist; in requests, `id`, `project_id` and the times are ignored."""
+
+    items: list[CVEAllowlistItem] = []
+    expires_at: int | None = None
+    id: int = 0
+    project_id: int = 0
+    creation_time: str | None = None
+    update_time: str | None = None
 
 
 class ProjectReq(msgspec.Struct):
     project_name: str | None = None
     public: bool | None = None
     metadata: ProjectMetadata | None = None
+    cve_allowlist: CVEAllowlist | None = None
     storage_limit: int | None = None
     registry_id: int | None = None
 
@@ -71,6 +103,7 @@ class Project(msgspec.Struct):
     current_user_role_ids: list[int]
     registry_id: int = 0
     togglable: bool = True
+    cve_allowlist: CVEAllowlist | None = None
 
 
 class UserEntity(msgspec.Struct):

@@ -17,6 +17,8 @@ from read_api import rest_projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
 from write_api import rest_projects as write_projects
+from read_api import rest_project_metadata as read_metadata
+from write_api import rest_project_metadata as write_metadata
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
 from read_api import rest_artifacts as read_artifacts
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
         get_addition,
+        read_metadata.list_metadata, read_metadata.get_metadata, write_metadata.add_metadata,
+        write_metadata.update_metadata, write_metadata.delete_metadata,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

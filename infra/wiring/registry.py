@@ -14,6 +14,7 @@ from commands.application import RegistryApplication
 from commands.artifacts.descriptions import RepositoryInfoCommands
 from commands.artifacts.handlers import RegistryCommands
 from commands.artifacts.messages import CreateProject, Outcome
+from commands.project_settings import ProjectSettingsCommands
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
 from infra.auth.authz import Authorizer
@@ -36,6 +37,7 @@ from projections.cache import ContentCache, ViewCache
 from projections.oci_queries import OciQueries
 from projections.oci_view import OciView
 from projections.project_periods import ProjectPeriods, ProjectPeriodView
+from projections.project_settings import ProjectSettings, ProjectSettingsView
 from projections.projector import Projector
 from workers.pull_recorder import PullRecorder
 
@@ -62,13 +64,16 @@ class Registry:
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
         self.history = HistoryQueries(db)
         self.project_periods = ProjectPeriods(db)
+        self.project_settings = ProjectSettings(db)
+        self.settings_commands = ProjectSettingsCommands(app)
         self.audit = AuditQueries(db)
         self.repository_info = RepositoryInfoCommands(app)
         self.pulls = PullRecorder(app)
         self.uploads = UploadStaging(settings.data_path / "uploads")
         self.content = ContentCache()
         self.projectors = [self.projector, Projector(app, db, AuditView()),
-                           Projector(app, db, ChainView()), Projector(app, db, ProjectPeriodView())]
+                           Projector(app, db, ChainView()), Projector(app, db, ProjectPeriodView()),
+                           Projector(app, db, ProjectSettingsView())]
         if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
             from workers.kafka_relay import relay_from_settings
 

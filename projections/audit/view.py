@@ -33,6 +33,8 @@ OPERATIONS = {
     Project.Created: ("create", "project", lambda e: e.name),
     Project.Recreated: ("create", "project", lambda e: e.name),
     Project.VisibilityChanged: ("update", "project", lambda e: e.name),
+    Project.MetadataChanged: ("update", "project", lambda e: e.name),
+    Project.CveAllowlistChanged: ("update", "project", lambda e: e.name),
     Project.Deleted: ("delete", "project", lambda e: e.name),
     Project.MemberAdded: ("create", "project_member", lambda e: f"{e.name}/{e.member}"),
     Project.MemberRoleChanged: ("update", "project_member", lambda e: f"{e.name}/{e.member}"),

@@ -107,6 +107,8 @@ class World:
 
     def _objects(self) -> None:
         self.v1, _ = self.oci.push_image("p1/app", "v1")
+        response = self.http.put(f"{API}/projects/p1", json={"metadata": {"auto_scan": "true"}})
+        assert response.status_code == 200, response.text
         self.member_id = self.http.get(f"{API}/projects/p1/members", params={"entityname": "gary"}).json()[0]["id"]
         self.label_id = self.fresh_label()
         self.rule_id = self.fresh_rule()
@@ -139,6 +141,11 @@ class World:
         name = f"fresh{self.n()}"
         self.project_with_members(name)
         return name
+
+    def fresh_metadata(self) -> str:
+        response = self.http.put(f"{API}/projects/p1/metadatas/proxy_speed_kb", json={"proxy_speed_kb": "10"})
+        assert response.status_code == 200, response.text
+        return "proxy_speed_kb"
 
     def fresh_image(self, repository: str = "p1/app") -> str:
         digest, _ = self.oci.push_image(repository, f"d{self.n()}")

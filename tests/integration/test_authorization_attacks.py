@@ -76,10 +76,10 @@ def test_a_project_robot_works_through_the_rest_api_within_its_permissions(http,
     assert http.post(f"{API}/projects/ci/repositories/app/artifacts/v1/tags", headers=bot,
                      json={"name": "release"}).status_code == 201
     assert http.get("/v2/ci/app/manifests/release").headers["docker-content-digest"] == digest
-    # beyond its permissions: refused; another project: not even seen
+    # beyond its permissions, or in another project: refused
     assert http.delete(f"{API}/projects/ci/repositories/app/artifacts/v1", headers=bot).status_code == 403
     assert http.get(f"{API}/projects/ci/members", headers=bot).status_code == 403
-    assert http.get(f"{API}/projects/other/repositories", headers=bot).status_code == 404
+    assert http.get(f"{API}/projects/other/repositories", headers=bot).status_code == 403
 
 
 def test_a_project_cannot_be_named_like_a_project_id(http):
@@ -107,10 +107,10 @@ def test_a_retention_policy_is_found_by_its_stored_project_id_never_as_a_name(ht
     registry.catch_up()
     as_name = {**mallory, "x-is-resource-name": "true"}
     head = registry.app.head()
-    # when / then: the policy and its runs stay the victim's
-    assert http.get(url, headers=as_name).status_code == 404
-    assert http.get(f"{url}/executions", headers=as_name).status_code == 404
-    assert http.post(f"{url}/executions", headers=as_name, json={"dry_run": False}).status_code == 404
+    # when / then: the policy and its runs stay the victim's (refused: mallory is no member)
+    assert http.get(url, headers=as_name).status_code == 403
+    assert http.get(f"{url}/executions", headers=as_name).status_code == 403
+    assert http.post(f"{url}/executions", headers=as_name, json={"dry_run": False}).status_code == 403
     assert registry.app.head() == head
     assert http.get("/v2/victim/app/manifests/v1").status_code == 200
 

@@ -92,7 +92,25 @@ def test_the_query_models_rebuilt_from_the_log_answer_as_before(opened):
     answers = json.loads(json.dumps(read_all(http)))
     assert sorted(answers) == sorted(expected)
     for path in expected:
-        assert answers[path] == expected[path], path
+        assert _as_recorded(answers[path], expected[path]) == expected[path], path
+
+
+# Fields projects gained after the fixture was made (ADR 0026): `cve_allowlist` is new, and
+# `update_time` now follows the last change of the project's settings, not its creation.
+_PROJECT_CHANGES = {"cve_allowlist", "update_time"}
+
+
+def _as_recorded(answer, recorded):
+    """A project answer with what projects gained since, taken back to the recorded fields."""
+    def project(body, old):
+        if not (isinstance(body, dict) and isinstance(old, dict) and "project_id" in old and "repo_count" in old):
+            return body
+        assert body["update_time"] >= old["update_time"]
+        return {**{k: v for k, v in body.items() if k not in _PROJECT_CHANGES}, "update_time": old["update_time"]}
+    body, old = answer.get("body"), recorded.get("body")
+    if isinstance(body, list) and isinstance(old, list) and len(body) == len(old):
+        return {**answer, "body": [project(b, o) for b, o in zip(body, old)]}
+    return {**answer, "body": project(body, old)}
 
 
 def test_every_topic_the_old_code_could_write_resolves_to_a_class_of_that_name():

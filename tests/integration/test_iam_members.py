@@ -64,7 +64,7 @@ class TestMembers(IamTests):
         # then
         assert response.status_code == 200
         assert http.get(f"{API}/projects/alpha/members/{mid}", headers=as_user("alice")).status_code == 404
-        assert http.get(f"{API}/projects/alpha", headers=as_user("bob")).status_code == 404
+        assert http.get(f"{API}/projects/alpha", headers=as_user("bob")).status_code == 403
 
     @pytest.mark.parametrize("role_id", [0, 6, -1])
     def test_invalid_role_is_refused(self, http, alpha, role_id):
@@ -104,7 +104,7 @@ class TestMembers(IamTests):
         # then
         assert response.status_code == 403
         assert errors(response) == ["FORBIDDEN"]
-        assert http.get(f"{API}/projects/alpha", headers=as_user("carol")).status_code == 404
+        assert http.get(f"{API}/projects/alpha", headers=as_user("carol")).status_code == 403
 
     def test_a_guest_sees_the_member_list(self, http, alpha):
         add_member(http, "alpha", "bob", 3, headers=as_user("alice"))
@@ -114,4 +114,4 @@ class TestMembers(IamTests):
 
     def test_a_non_member_cannot_see_the_members_of_a_private_project(self, http, alpha):
         response = http.get(f"{API}/projects/alpha/members", headers=as_user("carol"))
-        assert response.status_code == 404
+        assert response.status_code == 403

@@ -76,9 +76,9 @@ class TestProjects(IamTests):
         assert errors(response) == ["CONFLICT"]
 
     def test_metadata_public_toggles_visibility(self, http):
-        # given: a private project, unseen by anonymous callers
+        # given: a private project, refused to anonymous callers
         create_project(http, "alpha", public=False)
-        assert anonymous(http, "GET", f"{API}/projects/alpha").status_code == 404
+        assert anonymous(http, "GET", f"{API}/projects/alpha").status_code == 401
         # when made public
         response = http.put(f"{API}/projects/alpha", json={"metadata": {"public": "true"}})
         # then
@@ -88,7 +88,7 @@ class TestProjects(IamTests):
         # when made private again
         assert http.put(f"{API}/projects/alpha", json={"metadata": {"public": "false"}}).status_code == 200
         # then
-        assert anonymous(http, "GET", f"{API}/projects/alpha").status_code == 404
+        assert anonymous(http, "GET", f"{API}/projects/alpha").status_code == 401
         assert http.get(f"{API}/projects/alpha").json()["metadata"]["public"] == "false"
 
     def test_metadata_public_must_be_true_or_false(self, http):
@@ -110,23 +110,25 @@ class TestProjects(IamTests):
         assert response.status_code == 403
         assert http.get(f"{API}/projects/alpha").json()["metadata"]["public"] == "false"
 
-    def test_private_project_is_hidden_from_non_members_and_anonymous(self, http):
+    def test_private_project_is_refused_to_non_members_and_anonymous_as_in_harbor(self, http):
         # given
         create_user(http, "alice")
         create_user(http, "bob")
         create_project(http, "alpha", headers=as_user("alice"))
-        # then
-        for response in (http.get(f"{API}/projects/alpha", headers=as_user("bob")),
-                         anonymous(http, "GET", f"{API}/projects/alpha")):
-            assert response.status_code == 404
-            assert errors(response) == ["NOT_FOUND"]
+        # then: 403 for a signed-in non-member, 401 for anonymous (ADR 0018, addendum)
+        response = http.get(f"{API}/projects/alpha", headers=as_user("bob"))
+        assert response.status_code == 403 and errors(response) == ["FORBIDDEN"]
+        response = anonymous(http, "GET", f"{API}/projects/alpha")
+        assert response.status_code == 401 and errors(response) == ["UNAUTHORIZED"]
+        response = http.get(f"{API}/projects/nothere", headers=as_user("bob"))
+        assert response.status_code == 404 and errors(response) == ["NOT_FOUND"]
         assert http.get(f"{API}/projects/alpha", headers=as_user("alice")).status_code == 200
 
     def test_private_project_becomes_visible_to_a_new_member(self, http):
         create_user(http, "alice")
         create_user(http, "bob")
         create_project(http, "alpha", headers=as_user("alice"))
-        assert http.get(f"{API}/projects/alpha", headers=as_user("bob")).status_code == 404
+        assert http.get(f"{API}/projects/alpha", headers=as_user("bob")).status_code == 403
         add_member(http, "alpha", "bob", 3, headers=as_user("alice"))
         response = http.get(f"{API}/projects/alpha", headers=as_user("bob"))
         assert response.status_code == 200 and response.json()["current_user_role_id"] == 3

@@ -206,8 +206,8 @@ class TestRobots(IamTests):
         create_project(http, "beta", headers=as_user("bob"))
         # when
         response = http.post(f"{API}/robots", headers=as_user("alice"), json=robot_body("beta"))
-        # then: refused, and as for any private project she cannot see, not told it exists
-        assert response.status_code == 404
+        # then: refused, as for any private project she is no member of
+        assert response.status_code == 403
         assert http.get(f"{API}/robots").json() == []
 
     def test_a_developer_cannot_create_robots(self, http, alpha):

@@ -123,7 +123,8 @@ def test_views_rebuilt_after_a_deletion_equal_the_live_ones(registry, recreated)
     registry.catch_up()
     for projector in registry.projectors:
         view = projector.view
-        if projector.name in ("oci", "label", "policy", "iam", "retention", "project_periods"):
+        if projector.name in ("oci", "label", "policy", "iam", "retention", "project_periods",
+                              "project_settings"):
             live = checksum(registry.db, view.p, view.tables)
             assert rebuild(registry.app, registry.db, type(view), projector) == live, projector.name
 

@@ -56,7 +56,7 @@ def test_summary_leaves_out_what_the_caller_may_not_see(http, oci):
     assert public.status_code == 200 and public.json() == {"repo_count": 1}
     create_user(http, "outsider")
     hidden = http.get(f"{API}/projects/team/summary", headers=as_user("outsider"))
-    assert hidden.status_code == 404 and hidden.json()["errors"][0]["code"] == "NOT_FOUND"
+    assert hidden.status_code == 403 and hidden.json()["errors"][0]["code"] == "FORBIDDEN"
     assert http.get(f"{API}/projects/nowhere/summary").status_code == 404
 
 

@@ -1,9 +1,10 @@
 """The route permission matrix: every route of infra/http/route_permissions.py, called by every kind
 of caller, is allowed or refused as the table and Harbor's role matrix say.
 
-A refusal is 401, 403 or 404 (a private project is not shown to those who may not see it);
-anything else means the request got past the permission check. Each sample request names
-objects that exist, so an allowed call never answers 404.
+A refusal is Harbor's: 401 for an anonymous caller, 403 for a signed-in one (also for a private
+project the caller is not a member of); anything else means the request got past the permission
+check. Each sample request names objects that exist, so an allowed call never answers 404, and a
+refused one never does either.
 """
 
 from typing import Any, Callable, NamedTuple
@@ -121,6 +122,12 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", rp.P + "/members/{mid}"): lambda w: Call(path={**P1, "mid": w.member_id}),
     ("PUT", rp.P + "/members/{mid}"): lambda w: Call(path={**P1, "mid": w.fresh_member()}, body={"role_id": 2}),
     ("DELETE", rp.P + "/members/{mid}"): lambda w: Call(path={**P1, "mid": w.fresh_member()}),
+    ("GET", rp.P + "/metadatas"): _sample(path=P1),
+    ("POST", rp.P + "/metadatas"): lambda w: Call(path=P1, body={"auto_scan": "true"}),  # set: allowed is 409
+    ("GET", rp.P + "/metadatas/{meta_name}"): _sample(path={**P1, "meta_name": "auto_scan"}),
+    ("PUT", rp.P + "/metadatas/{meta_name}"): _sample(path={**P1, "meta_name": "auto_scan"},
+                                                      body={"auto_scan": "true"}),
+    ("DELETE", rp.P + "/metadatas/{meta_name}"): lambda w: Call(path={**P1, "meta_name": w.fresh_metadata()}),
     ("GET", API + "/projects/{project_name}/logs"): _sample(path={"project_name": "p1"}),
     ("GET", API + "/projects/{project_name}/changes"): _sample(path={"project_name": "p1"}),
     ("GET", API + "/repositories"): _sample(),
@@ -250,7 +257,8 @@ def test_route_allows_exactly_the_callers_its_need_names(world, route):
                                       json=call.body, headers={**call.headers,
                                                                "authorization": world.credentials[name]})
         allowed = response.status_code not in (401, 403, 404)
-        if allowed != expected(need, spec, call):
+        refusal = 401 if spec.kind == "anonymous" else 403
+        if allowed != expected(need, spec, call) or (not allowed and response.status_code != refusal):
             wrong.append(f"{name}: {response.status_code} {response.text[:160]}")
         assert response.status_code < 500, f"{name}: {response.status_code} {response.text[:300]}"
     assert not wrong, f"{method} {template} ({need}):\n" + "\n".join(wrong)
