@@ -119,6 +119,12 @@ class PreconditionFailed(RegistryError):
     code = "PRECONDITION"
 
 
+class Unprocessable(RegistryError):
+    """A well-formed request asking for something this registry cannot do (answered 422)."""
+
+    code = "UNPROCESSABLE_ENTITY"
+
+
 class SignInThrottled(TooManyRequests):
     """Too many failed sign-ins from one source: it may try again in `retry_after` seconds."""
 
