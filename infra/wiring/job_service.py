@@ -49,9 +49,10 @@ class JobService:
         head = self._head()
         found = []
         for projector in self.registry.projectors:
-            position = projector.position()
+            position = getattr(projector, "reached", projector.position)()
+            state = getattr(projector, "state", "following")  # the Kafka relay may stand by
             found.append({"name": projector.name, "position": position, "lag": max(head - position, 0),
-                          "here": _alive(projector)})
+                          "here": _alive(projector), "state": state if isinstance(state, str) else "following"})
         return found
 
     def _waiting_since(self, position: int) -> float | None:
@@ -87,8 +88,8 @@ class JobService:
         now = _iso(time.time())
         started = _iso(self.started_at)
         workers = [{"id": f["name"], "pool_id": HOLDER, "job_name": f["name"], "job_id": "",
-                    "start_at": started, "check_in": f"following: at {f['position']}, {f['lag']} behind",
-                    "checkin_at": now, "kind": "follower", "state": "following",
+                    "start_at": started, "check_in": f"{f['state']}: at {f['position']}, {f['lag']} behind",
+                    "checkin_at": now, "kind": "follower", "state": f["state"],
                     "position": f["position"], "lag": f["lag"]}
                    for f in self.followers() if f["here"]]
         running = self.running_jobs()
