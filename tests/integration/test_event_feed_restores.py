@@ -67,3 +67,22 @@ def test_webhooks_send_an_undelete_as_a_push_and_a_restore_as_a_tag_set(registry
         received = [r.json() for r in receiver.wait_for(2)]
     assert sorted(r["type"] for r in received) == ["PUSH_ARTIFACT", "TAG_CREATED"]
     assert all(r["event_data"]["resources"][0]["digest"] == digest for r in received)
+
+
+def test_kafka_gets_the_same_types_as_the_feed(registry, oci, http, tmp_path):
+    from tests.integration.test_kafka_relay_delivery import relay_for
+
+    digest, _ = oci.push_image("library/app", "v1")
+    moment = registry.app.head()
+    oci.push_image("library/app", "v1")
+    assert http.delete(f"{BASE}/artifacts/{digest}").status_code == 200
+    assert http.post(f"{BASE}/artifacts/{digest}/undelete").status_code == 200
+    assert http.post(f"{BASE}/tags/v1/restore", json={"at": moment}).status_code == 200
+    sent: list = []
+    relay = relay_for(registry, tmp_path, sent)
+    relay.setup()
+    relay.deliver()
+    relayed = [headers["ce_type"].decode() for _, _, _, headers in sent]
+    fed = [e["type"] for e in http.get(f"{API}/events", params={"limit": 1000}).json()]
+    assert relayed == fed
+    assert relayed[-1] == "io.tidemark.tag.restored.v1" and "io.tidemark.artifact.undeleted.v1" in relayed
