@@ -77,10 +77,10 @@ async def list_schedules(request: Request, page: FromQuery[int] = 1, page_size: 
 
 @get("/api/v2.0/schedules/{job_type:str}/paused")
 async def schedule_paused(request: Request, job_type: str = Parameter()) -> dict:
-    """Whether the schedulers are paused: never (Tidemark's cannot be). `all` as in Harbor,
-    or one vendor type Tidemark schedules."""
+    """Whether scheduled runs are paused (`PUT /jobservice/queues/SCHEDULER`). `all` as in
+    Harbor, or one vendor type Tidemark schedules: they pause together."""
     who = await caller(request)
     every = await anyio.to_thread.run_sync(who.registry.job_service.schedules, datetime.now(timezone.utc))
     if job_type != "all" and job_type not in {task["vendor_type"] for task in every}:
         raise NotFound("no schedule of this type", {"job_type": job_type[:128]})
-    return {"paused": False}
+    return {"paused": await anyio.to_thread.run_sync(who.registry.schedule_pause.paused)}

@@ -70,6 +70,9 @@ TYPES = {
     "domain.gc_schedule:GcSchedule.Set": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Changed": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Cleared": "io.tidemark.gc.schedule_cleared.v1",
+    "domain.schedule_pause:SchedulePause.Paused": "io.tidemark.schedules.paused.v1",
+    "domain.schedule_pause:SchedulePause.PausedAgain": "io.tidemark.schedules.paused.v1",
+    "domain.schedule_pause:SchedulePause.Resumed": "io.tidemark.schedules.resumed.v1",
 }
 
 # One stored class, two public types: a field the event carries says which (events stored before

@@ -2,6 +2,9 @@
 (ADR 0029): a "pool" is a process that runs background work, a "worker" is one log follower
 or scheduler in it, a "queue" is the part of the log a follower has not handled yet.
 
+The schedulers form one more queue, Harbor's SCHEDULER: pausing it pauses every schedule
+(domain/schedule_pause.py), the one queue action that maps to something true.
+
 Positions are read fresh from the stores (a follower may run in another process); which
 process runs a follower is known for the ones that record their state (workers/worker_status.py:
 the Kafka relay, the webhook sender) and for those running in the process that answers.
@@ -10,13 +13,14 @@ the Kafka relay, the webhook sender) and for those running in the process that a
 import os
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from infra.store.event_codec import decode_state
 from workers.worker_status import HOLDER, worker_states
 
 ALL = "all"  # Harbor's name for every pool
+SCHEDULER = "SCHEDULER"  # Harbor's job type of scheduled runs: pausing it pauses every schedule
 
 
 def _iso(seconds: float) -> str:
@@ -66,11 +70,19 @@ class JobService:
         except ValueError:
             return None
 
+    def scheduler_queue(self) -> dict:
+        """Harbor's SCHEDULER queue: the schedules with a tick due and no run started yet,
+        how long the oldest has waited, and whether scheduled runs are paused."""
+        tasks = self.schedules(datetime.now(timezone.utc))
+        due = [task for task in tasks if task["lag_seconds"] or task["state"] == "due"]
+        return {"job_type": SCHEDULER, "count": len(due), "paused": self.registry.schedule_pause.paused(),
+                "latency": max((task["lag_seconds"] for task in due), default=0)}
+
     def queues(self) -> list[dict]:
         """Harbor's JobQueue per follower: `count` events not handled yet, `latency` seconds the
-        oldest of them has waited. A follower's queue cannot be paused (ADR 0029)."""
+        oldest of them has waited (a follower cannot be paused, ADR 0029); and the schedulers'."""
         now = time.time()
-        queues = []
+        queues = [self.scheduler_queue()]
         for follower in self.followers():
             waited = self._waiting_since(follower["position"]) if follower["lag"] else None
             latency = max(int(now - waited), 0) if waited is not None else 0
@@ -171,7 +183,13 @@ class JobService:
 
 
 def attach_job_service(registry: Any) -> None:
+    from commands.schedule_pause_handlers import SchedulePauseCommands
     from infra.wiring.schedules import gc_schedules, retention_schedules
+    from projections.projector import Projector
+    from projections.schedule_pause_view import SchedulePauseQueries, SchedulePauseView
 
+    registry.schedule_pause = SchedulePauseQueries(registry.db)
+    registry.schedule_pause_commands = SchedulePauseCommands(registry.app)
+    registry.projectors.append(Projector(registry.app, registry.db, SchedulePauseView()))
     # Each source lists its schedules as Harbor's ScheduleTask; a new kind adds its own here.
     registry.job_service = JobService(registry, [gc_schedules, retention_schedules])

@@ -91,3 +91,40 @@ def test_only_system_administrators_see_the_job_service(http):
     for path in (f"{JS}/pools", f"{JS}/queues", f"{API}/schedules", f"{JS}/pools/all/workers"):
         assert http.get(path, headers=dave).status_code == 403, path
         assert http.get(path, headers={"authorization": ""}).status_code == 401, path
+
+
+def test_pausing_the_scheduler_queue_pauses_every_schedule_until_resumed(http, oci, registry):
+    from datetime import datetime, timedelta, timezone
+
+    from workers.gc_scheduler import GcScheduler
+    from workers.retention_scheduler import RetentionScheduler
+
+    assert http.post(f"{API}/system/gc/schedule", json={"schedule": {"type": "Hourly"}}).status_code == 201
+    create_policy(http, rule("always"), cron="0 0 * * * *")
+    head = registry.app.head()
+    assert http.put(f"{JS}/queues/SCHEDULER", json={"action": "resume"}).status_code == 200  # never paused
+    assert registry.app.head() == head
+    assert http.put(f"{JS}/queues/SCHEDULER", json={"action": "pause"}).status_code == 200
+    assert http.get(f"{API}/schedules/all/paused").json() == {"paused": True}
+    assert {t["state"] for t in http.get(f"{API}/schedules").json()} == {"paused"}
+    scheduler = {q["job_type"]: q for q in http.get(f"{JS}/queues").json()}["SCHEDULER"]
+    assert scheduler["paused"] is True
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    assert GcScheduler(registry).tick(later) is None
+    assert RetentionScheduler(registry).tick(later, background=False) == []
+    assert http.put(f"{JS}/queues/SCHEDULER", json={"action": "stop"}).status_code == 422
+    assert http.put(f"{JS}/queues/SCHEDULER", json={"action": "resume"}).status_code == 200
+    assert http.get(f"{API}/schedules/all/paused").json() == {"paused": False}
+    assert GcScheduler(registry).tick(later) is not None  # the missed ticks run once
+    kinds = [e["type"] for e in http.get(f"{API}/events", params={"after": head}).json()
+             if ".schedules." in e["type"]]
+    assert kinds == ["io.tidemark.schedules.paused.v1", "io.tidemark.schedules.resumed.v1"]
+
+
+def test_others_may_not_pause_the_schedules(http, registry):
+    http.post(f"{API}/users", json={"username": "dave", "password": "Dave-Passw0rd", "email": "d@example.com"})
+    head = registry.app.head()
+    refused = http.put(f"{JS}/queues/SCHEDULER", json={"action": "pause"},
+                       headers={"authorization": basic("dave", "Dave-Passw0rd")})
+    assert refused.status_code == 403 and registry.app.head() == head
+    assert http.get(f"{API}/schedules/all/paused").json() == {"paused": False}
