@@ -111,11 +111,6 @@ class NotFound(RegistryError):
     code = "NOT_FOUND"
 
 
-class Unprocessable(RegistryError):
-    """Stored content the request needs cannot be read within Tidemark's limits (answered 422)."""
-
-    code = "UNPROCESSABLE_ENTITY"
-
 
 class Conflict(RegistryError):
     code = "CONFLICT"
@@ -123,6 +118,13 @@ class Conflict(RegistryError):
 
 class PreconditionFailed(RegistryError):
     code = "PRECONDITION"
+
+
+class Unprocessable(RegistryError):
+    """A well-formed request this registry cannot carry out: an action it does not have, or
+    stored content it cannot read within its limits (answered 422)."""
+
+    code = "UNPROCESSABLE_ENTITY"
 
 
 class SignInThrottled(TooManyRequests):

@@ -53,6 +53,11 @@ class Projector:
         rows = self.db.read("SELECT position FROM projection_positions WHERE name = ?", (self.name,))
         return rows[0][0] if rows else 0
 
+    def reached(self) -> int:
+        """How far the view is current as this process knows it: the stored position, or
+        further when the events after it did not concern the view (`skip_to`)."""
+        return max(self.position(), self._known)
+
     def _locked_position(self, w: Writer) -> int:
         lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
         return w.execute(f"SELECT position FROM projection_positions WHERE name = ?{lock}",

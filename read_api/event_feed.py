@@ -132,7 +132,8 @@ async def stream_events(request: Request, after: FromQuery[str | None] = None,
                         project: FromQuery[str | None] = None) -> ServerSentEvent:
     """Server-Sent Events; each message's id is the event position, so a reconnect with
     `Last-Event-ID` resumes right after the last event received."""
-    start = _position(request.headers.get("last-event-id") or after, "Last-Event-ID")
+    resume = request.headers.get("last-event-id")
+    start = _position(resume, "Last-Event-ID") if resume else _position(after, "after")
     who, feed = await _feed(request, type, project)
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:

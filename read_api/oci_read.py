@@ -43,7 +43,7 @@ async def _as_of(request: OciRequest, registry, name: str) -> int | None:
     value = request.header("tidemark-as-of")
     if value is None:
         return None
-    position = await anyio.to_thread.run_sync(registry.history.resolve_at, value)
+    position = await anyio.to_thread.run_sync(registry.history.resolve_at, value, "Tidemark-As-Of")
     principal = request.state.get("principal", ANONYMOUS)
     project = await anyio.to_thread.run_sync(registry.queries.project_by_key, project_of(name), True)
     if project is None:

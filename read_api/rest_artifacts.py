@@ -11,6 +11,7 @@ from infra.http.listing import INT, TIME, Key, Listing
 from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
+from read_api.rest_icons import icon_for
 
 NEVER = "0001-01-01T00:00:00.000Z"
 
@@ -34,6 +35,7 @@ def artifact_resp(row, project_id: int, repository_id: int, tags: list | None,
         kind = "CHART"
     return Artifact(id=row.id, type=kind, media_type=row.artifact_type or row.media_type,
                     manifest_media_type=row.media_type, artifact_type=row.artifact_type,
+                    icon=icon_for(kind, row.artifact_type),
                     project_id=project_id, repository_id=repository_id,
                     repository_name=row.repository, digest=row.digest, size=row.size,
                     push_time=row.pushed_at, pull_time=NEVER, annotations=row.annotations,

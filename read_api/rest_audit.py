@@ -74,8 +74,8 @@ async def project_changes(request: Request, project_name: str = Parameter(),
     if not 1 <= limit <= 10_000:
         raise BadRequest("limit must be between 1 and 10000", {"field": "limit"})
     history = who.registry.history
-    start = await anyio.to_thread.run_sync(history.resolve_at, from_) or 0
-    stop = await anyio.to_thread.run_sync(history.resolve_at, to)
+    start = await anyio.to_thread.run_sync(history.resolve_at, from_, "from") or 0
+    stop = await anyio.to_thread.run_sync(history.resolve_at, to, "to")
     if stop is not None and stop < start:
         raise BadRequest("to is before from", {"field": "to"})
     feed = FeedFilter(who.principal, who.registry, None, project.name)

@@ -84,8 +84,12 @@ async def gc_status(request: Request, gc_id: int = Parameter()) -> dict:
 async def gc_log(request: Request, gc_id: int = Parameter()) -> str:
     """The run's story, told from its events."""
     who = await caller(request)
-    row = await _run(who, gc_id)
-    body = gc_resp(row, who.registry.collector.progress)
+    return gc_log_text(await _run(who, gc_id), who.registry.collector.progress)
+
+
+def gc_log_text(row, progress: dict) -> str:
+    """A run's log: when it started and with what, how it ended."""
+    body = gc_resp(row, progress)
     lines = [f"{body['creation_time']} garbage collection {body['run_id']} started "
              f"(dry run: {bool(row[2])}, delete untagged: {bool(row[3])})",
              f"{body['update_time']} status {body['job_status']}: unlinked {body['unlinked']} links, "

@@ -14,6 +14,14 @@ from infra.http.rest import caller
 VERSION = "v2.13.0+tidemark.0.1.0"
 
 
+@get("/api/v2.0/systeminfo/volumes")
+async def system_volumes(request: Request) -> dict:
+    """Total and free bytes of the volume the blobs are on (Harbor's local-disk answer). An S3
+    bucket has neither: the list is empty there rather than a made-up size."""
+    capacity = await anyio.to_thread.run_sync(request.app.state.registry.blobs.capacity)
+    return {"storage": [] if capacity is None else [{"total": capacity[0], "free": capacity[1]}]}
+
+
 @get("/api/v2.0/systeminfo")
 async def system_info(request: Request) -> dict:
     registry = request.app.state.registry

@@ -34,7 +34,7 @@ class GcScheduler(Ticker):
     def due(self, now: datetime) -> tuple[datetime, bool, bool] | None:
         """The due tick with the schedule's dry_run and delete_untagged, if one is due."""
         schedule = self.registry.gc.schedule()
-        if schedule is None:
+        if schedule is None or self.registry.schedule_pause.paused():
             return None
         kind, cron, dry_run, untagged, created, updated = schedule
         since = instant(updated)

@@ -35,8 +35,10 @@ class RetentionScheduler(Ticker):
         self.clock = clock
 
     def due(self, now: datetime) -> list[tuple[PolicyRow, datetime]]:
-        """Policies whose schedule has a tick due, with that tick."""
+        """Policies whose schedule has a tick due, with that tick (none while paused)."""
         found = []
+        if self.registry.schedule_pause.paused():
+            return found
         for policy in self.registry.retention.scheduled():
             since = instant(policy.updated_at)
             if policy.last_scheduled:

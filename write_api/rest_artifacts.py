@@ -127,5 +127,6 @@ async def restore_tag(request: Request, data: JSONBody[AtReq], project_name: str
         raise NotFound("the tag did not exist at that moment", {"tag": tag[:128], "at": at[:64]})
     row = await anyio.to_thread.run_sync(who.registry.history.last_version, name, digest)
     await anyio.to_thread.run_sync(_stored, who.registry, row)
-    await who.registry.run(who.registry.commands.add_tag, AddTag(name, tag, digest, who.actor))
+    await who.registry.run(who.registry.commands.add_tag,
+                           AddTag(name, tag, digest, who.actor, restored_from=position))
     return {"tag": tag, "digest": digest, "restored_from_position": position}

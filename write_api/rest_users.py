@@ -1,13 +1,16 @@
-"""Routes that change users: create, profile, password, admin flag, enable, delete."""
+"""Routes that change users: create, profile, password, CLI secret, admin flag, enable, delete."""
 
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.iam.messages import (
-    ChangePassword, CreateUser, DeleteUser, SetSysadmin, SetUserEnabled, UpdateProfile,
+    ChangePassword, CreateUser, DeleteUser, SetCliSecret, SetSysadmin, SetUserEnabled, UpdateProfile,
 )
 from domain.errors import BadRequest
-from infra.schemas.harbor import PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag
+from domain.iam.user import DB_AUTH
+from infra.schemas.harbor import (
+    OIDCCliSecretReq, PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag,
+)
 from infra.http.rest import caller
 from infra.http.resources import user_by_id
 
@@ -41,6 +44,16 @@ async def change_password(request: Request, data: JSONBody[PasswordReq], user_id
         raise BadRequest("old_password is required", {"field": "old_password"})
     await who.registry.run(who.registry.iam.change_password, ChangePassword(
         row.username, data.old_password if own else None, data.new_password, who.actor))
+
+
+@put("/api/v2.0/users/{user_id:int}/cli_secret")
+async def set_cli_secret(request: Request, data: JSONBody[OIDCCliSecretReq], user_id: int = Parameter()) -> None:
+    """The user's secret for CLI sign-in under OIDC (the user or an administrator). Harbor's
+    412 when the auth mode is not OIDC or the user was not onboarded through it: every user
+    today, as Tidemark signs in database users only (ADR 0029)."""
+    who = await caller(request)
+    await who.registry.run(who.registry.iam.set_cli_secret,
+                           SetCliSecret(who.target.username, data.secret, DB_AUTH, who.actor))
 
 
 @put("/api/v2.0/users/{user_id:int}/sysadmin")

@@ -63,10 +63,7 @@ async def replay_policy(request: Request, data: JSONBody[ReplayRequest], project
     who = await caller(request)
     project, row = await project_policy(who, webhook_policy_id)
     registry = who.registry
-    try:
-        position = registry.history.resolve_at(str(data.from_))
-    except BadRequest as error:
-        raise BadRequest(f"from: {error.message}", {"field": "from"})
+    position = registry.history.resolve_at(str(data.from_), "from")
     start = max(position or 0, project.project_id - 1)  # never before this project existed
     head = registry.app.head()
     limit = registry.settings.webhook_replay_max_events

@@ -221,7 +221,7 @@ class RegistryCommands:
         else:
             if tag.digest not in (None, command.digest):
                 self.check_mutable(command.repository, [command.tag], "move the tag", g)
-            tag.point_at(command.digest, command.actor)
+            tag.point_at(command.digest, command.actor, restored_from=command.restored_from)
         return self._save(tag)
 
     @retried
@@ -270,7 +270,7 @@ class RegistryCommands:
             child = self.app.find(manifest_id(command.repository, digest, g), Manifest)
             if child is None or child.deleted:
                 raise ManifestBlobUnknown("undelete the index's manifests first", {"digest": digest})
-        manifest.push_again(command.size, command.parsed, command.actor)
+        manifest.push_again(command.size, command.parsed, command.actor, undeleted=True)
         touched += self.quotas.charge(command.repository, command.digest, command.size, command.actor, g, loaded)
         return self._save(*touched)
 

@@ -83,6 +83,7 @@ class AddTag(msgspec.Struct, frozen=True):
     tag: str
     digest: str
     actor: Actor
+    restored_from: int | None = None  # a tag restore: the log position the digest comes from
 
 
 class DeleteRepository(msgspec.Struct, frozen=True):

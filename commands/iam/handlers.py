@@ -14,14 +14,14 @@ from commands.retries import retried
 from commands.iam.messages import (
     AddMember, ChangeMemberRole, ChangePassword, CreateRobot, CreateUser, Created, DeleteProject,
     DeleteRobot, DeleteUser, RefreshRobotSecret, RemoveMember, SetSysadmin,
-    SetUserEnabled, UpdateProfile, UpdateRobot,
+    SetCliSecret, SetUserEnabled, UpdateProfile, UpdateRobot,
 )
 from commands.artifacts.messages import Outcome
 from domain.errors import BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed
 from domain.iam.passwords import check_password_policy
 from domain.project import Project, project_id
 from domain.iam.robot import Robot, robot_id
-from domain.iam.user import User, user_id
+from domain.iam.user import User, cli_secret_principal, user_id
 
 DAY = 86400
 
@@ -106,6 +106,18 @@ class IamCommands:
         return outcome
 
     @retried
+    def set_cli_secret(self, c: SetCliSecret) -> Outcome:
+        """Replace an OIDC user's CLI secret: the event says it was set, the hash goes where
+        password hashes go (infra/auth/credentials.py)."""
+        user = self._user(c.username)
+        user.check_cli_secret_allowed(c.auth_mode)
+        _check_secret(c.secret)
+        user.set_cli_secret(c.auth_mode, c.actor)
+        outcome = self._save(user)
+        self.credentials.set(cli_secret_principal(c.username), c.secret)
+        return outcome
+
+    @retried
     def set_sysadmin(self, c: SetSysadmin) -> Outcome:
         user = self._user(c.username)
         user.set_sysadmin(c.sysadmin, c.actor)
@@ -123,6 +135,7 @@ class IamCommands:
         user.delete(c.actor)
         outcome = self._save(user)
         self.credentials.delete(c.username)
+        self.credentials.delete(cli_secret_principal(c.username))
         return outcome
 
     @retried

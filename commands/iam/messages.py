@@ -31,6 +31,13 @@ class ChangePassword(msgspec.Struct, frozen=True):
     actor: Actor
 
 
+class SetCliSecret(msgspec.Struct, frozen=True):
+    username: str
+    secret: str
+    auth_mode: str  # the system's sign-in mode (Harbor's auth_mode)
+    actor: Actor
+
+
 class SetSysadmin(msgspec.Struct, frozen=True):
     username: str
     sysadmin: bool

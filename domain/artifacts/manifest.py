@@ -24,7 +24,10 @@ class Manifest(RegistryAggregate):
         annotations: dict[str, str]
 
     class Repushed(RegistryAggregate.Event):
-        """A manifest deleted earlier was pushed to the repository again."""
+        """A manifest deleted earlier was pushed to the repository again, or (`undeleted`)
+        brought back by an undelete: the public feed tells the two apart."""
+
+        class_version = 2
 
         repository: str
         digest: str
@@ -35,6 +38,11 @@ class Manifest(RegistryAggregate):
         blobs: list[str]
         manifests: list[str]
         annotations: dict[str, str]
+        undeleted: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["undeleted"] = False
 
         def apply(self, manifest: "Manifest") -> None:
             manifest.deleted = False
@@ -80,13 +88,15 @@ class Manifest(RegistryAggregate):
             annotations=parsed.annotations, **actor.fields(),
         )
 
-    def push_again(self, size: int, parsed: ParsedManifest, actor: Actor) -> None:
+    def push_again(self, size: int, parsed: ParsedManifest, actor: Actor,
+                   undeleted: bool = False) -> None:
+        """Bring a deleted manifest back: by a push, or by an undelete (`undeleted`)."""
         if self.deleted:
             self.trigger_event(
                 self.Repushed, repository=self.repository, digest=self.digest,
                 media_type=parsed.media_type, size=size, artifact_type=parsed.artifact_type,
                 subject=parsed.subject, blobs=parsed.blobs, manifests=parsed.manifests,
-                annotations=parsed.annotations, **actor.fields(),
+                annotations=parsed.annotations, undeleted=undeleted, **actor.fields(),
             )
 
     def delete(self, actor: Actor, cause: dict | None = None) -> None:

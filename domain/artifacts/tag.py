@@ -26,19 +26,25 @@ class Tag(RegistryAggregate):
 
     class Moved(RegistryAggregate.Event):
         """A tag now names another manifest (or names one again after removal); `pushed` as
-        for `Created`."""
+        for `Created`; `restored_from`: the log position a tag restore took the digest from
+        (None for a push or a move)."""
 
-        class_version = 2
+        class_version = 3
 
         repository: str
         tag: str
         digest: str
         previous_digest: str | None
         pushed: bool
+        restored_from: int | None
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             state["pushed"] = False
+
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state["restored_from"] = None
 
         def apply(self, tag: "Tag") -> None:
             tag.digest = self.digest
@@ -73,12 +79,15 @@ class Tag(RegistryAggregate):
             repository=repository, tag=tag, digest=digest, pushed=pushed, **actor.fields(),
         )
 
-    def point_at(self, digest: str, actor: Actor, pushed: bool = False) -> None:
-        """Point the tag at a manifest; pointing where it already points records nothing."""
+    def point_at(self, digest: str, actor: Actor, pushed: bool = False,
+                 restored_from: int | None = None) -> None:
+        """Point the tag at a manifest (the one it named at `restored_from`, for a restore);
+        pointing where it already points records nothing."""
         if digest != self.digest:
             self.trigger_event(
-                self.Moved, repository=self.repository, tag=self.tag,
-                digest=digest, previous_digest=self.digest, pushed=pushed, **actor.fields(),
+                self.Moved, repository=self.repository, tag=self.tag, digest=digest,
+                previous_digest=self.digest, pushed=pushed, restored_from=restored_from,
+                **actor.fields(),
             )
 
     def remove(self, actor: Actor, cause: dict | None = None) -> None:

@@ -4,11 +4,19 @@ was set or changed is recorded; the hash lives in the credential store."""
 import re
 
 from domain.base import Actor, RegistryAggregate
-from domain.errors import BadRequest, Conflict
+from domain.errors import BadRequest, Conflict, PreconditionFailed
 from domain.names import check_text, stream_id
 
 USERNAME = re.compile(r"[^\s,\"~#%$:/\\]{1,255}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+DB_AUTH, OIDC_AUTH = "db_auth", "oidc_auth"  # Harbor's auth modes (Tidemark has db_auth only, yet)
+
+
+def cli_secret_principal(username: str) -> str:
+    """Where a user's CLI secret hash is kept (`:` is never in a username, so no clash)."""
+    return f"cli-secret:{username}"
 
 
 def user_id(username: str):
@@ -58,6 +66,12 @@ class User(RegistryAggregate):
 
     class PasswordChanged(RegistryAggregate.Event):
         """A user's password was changed (the password itself is never recorded)."""
+
+        username: str
+
+    class CliSecretSet(RegistryAggregate.Event):
+        """An OIDC user's CLI secret (their password for docker login) was set; the old one
+        stopped working. The secret is never recorded, as for passwords."""
 
         username: str
 
@@ -115,6 +129,28 @@ class User(RegistryAggregate):
     def password_changed(self, actor: Actor) -> None:
         self._alive()
         self.trigger_event(self.PasswordChanged, username=self.username, **actor.fields())
+
+    def set_cli_secret(self, auth_mode: str, actor: Actor) -> None:
+        """Record a new CLI secret (see `check_cli_secret_allowed`)."""
+        self.check_cli_secret_allowed(auth_mode)
+        self.trigger_event(self.CliSecretSet, username=self.username, **actor.fields())
+
+    def check_cli_secret_allowed(self, auth_mode: str) -> None:
+        """A CLI secret exists only under OIDC sign-in, for a user onboarded through it
+        (Harbor's rule; PreconditionFailed, 412, otherwise)."""
+        self._alive()
+        if auth_mode != OIDC_AUTH:
+            raise PreconditionFailed(f"a CLI secret can only be set when the auth mode is {OIDC_AUTH}, "
+                                     f"not {auth_mode}", {"auth_mode": auth_mode})
+        if not self.oidc_subject:
+            raise PreconditionFailed("the user was not onboarded through OIDC sign-in",
+                                     {"username": self.username})
+
+    @property
+    def oidc_subject(self) -> str | None:
+        """The OIDC subject the user was onboarded with; None for a database user (every user
+        until the identity work records OIDC onboarding)."""
+        return getattr(self, "_oidc_subject", None)
 
     def set_sysadmin(self, sysadmin: bool, actor: Actor) -> None:
         self._alive()

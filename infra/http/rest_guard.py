@@ -255,13 +255,13 @@ async def history_window(who: Caller) -> Window:
         lambda: periods.public_since(project.name, project.project_id))
 
 
-async def position_in_window(who: Caller, at: str | None) -> int | None:
+async def position_in_window(who: Caller, at: str | None, field: str = "at") -> int | None:
     """`at` (a log position or an RFC 3339 time) as a position in the path's project's history,
     None for now; 404 for a moment before this project existed (a deleted project of the same
     name is not this one) or, for callers who see it only because it is public, a moment it
-    was private."""
-    position = await anyio.to_thread.run_sync(who.registry.history.resolve_at, at)
+    was private. Errors name `field`, the parameter `at` came in."""
+    position = await anyio.to_thread.run_sync(who.registry.history.resolve_at, at, field)
     if position is not None and not (await history_window(who)).covers(position):
-        raise NotFound("the project did not exist at that moment, or was not visible to you then",
-                       {"at": str(at)[:64]})
+        raise NotFound(f"{field}: the project did not exist at that moment, or was not visible to "
+                       "you then", {field: str(at)[:64]})
     return position

@@ -69,6 +69,8 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", "/metrics"): Need(PUBLIC),
     ("GET", "/service/token"): Need(PUBLIC),  # it checks the credentials it is given itself
     ("GET", API + "/systeminfo"): Need(PUBLIC),
+    ("GET", API + "/systeminfo/volumes"): system("system-volumes", "read"),
+    ("GET", API + "/icons/{digest}"): Need(PUBLIC),  # artifact type icons, as Harbor serves them
     ("GET", API + "/search"): Need(PUBLIC),  # only what the caller may read
     ("GET", API + "/statistics"): Need(LOGIN),  # counts of what the caller may read
     ("GET", API + "/permissions"): Need(LOGIN),
@@ -81,6 +83,7 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/users/{user_id}"): Need(SELF, "user", "read"),
     ("PUT", API + "/users/{user_id}"): Need(SELF),
     ("PUT", API + "/users/{user_id}/password"): Need(SELF),
+    ("PUT", API + "/users/{user_id}/cli_secret"): Need(SELF),
     ("PUT", API + "/users/{user_id}/sysadmin"): Need(SYSADMIN),
     ("PUT", API + "/users/{user_id}/enabled"): Need(SYSADMIN),
     ("DELETE", API + "/users/{user_id}"): Need(SYSADMIN),
@@ -185,6 +188,14 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/system/gc/{gc_id}"): system("garbage-collection", "read"),
     ("GET", API + "/system/gc/{gc_id}/log"): system("garbage-collection", "read"),
     ("PUT", API + "/system/gc/{gc_id}"): system("garbage-collection", "stop"),
+    # Harbor's job-service monitor, answered from Tidemark's followers and schedulers
+    ("GET", API + "/jobservice/pools"): Need(SYSADMIN),
+    ("GET", API + "/jobservice/pools/{pool_id}/workers"): Need(SYSADMIN),
+    ("GET", API + "/jobservice/queues"): Need(SYSADMIN),
+    ("PUT", API + "/jobservice/queues/{job_type}"): Need(SYSADMIN),
+    ("GET", API + "/jobservice/jobs/{job_id}/log"): Need(SYSADMIN),
+    ("GET", API + "/schedules"): Need(SYSADMIN),
+    ("GET", API + "/schedules/{job_type}/paused"): Need(SYSADMIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
     ("GET", API + "/events"): Need(LOGIN),

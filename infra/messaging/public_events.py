@@ -50,6 +50,7 @@ TYPES = {
     "domain.iam.user:User.Created": "io.tidemark.user.created.v1",
     "domain.iam.user:User.ProfileUpdated": "io.tidemark.user.updated.v1",
     "domain.iam.user:User.PasswordChanged": "io.tidemark.user.password_changed.v1",
+    "domain.iam.user:User.CliSecretSet": "io.tidemark.user.cli_secret_set.v1",
     "domain.iam.user:User.SysadminChanged": "io.tidemark.user.sysadmin_changed.v1",
     "domain.iam.user:User.EnabledChanged": "io.tidemark.user.enabled_changed.v1",
     "domain.iam.user:User.Deleted": "io.tidemark.user.deleted.v1",
@@ -71,7 +72,28 @@ TYPES = {
     "domain.gc_schedule:GcSchedule.Set": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Changed": "io.tidemark.gc.schedule_set.v1",
     "domain.gc_schedule:GcSchedule.Cleared": "io.tidemark.gc.schedule_cleared.v1",
+    "domain.schedule_pause:SchedulePause.Paused": "io.tidemark.schedules.paused.v1",
+    "domain.schedule_pause:SchedulePause.PausedAgain": "io.tidemark.schedules.paused.v1",
+    "domain.schedule_pause:SchedulePause.Resumed": "io.tidemark.schedules.resumed.v1",
 }
+
+# One stored class, two public types: a field the event carries says which (events stored before
+# the field existed lack it, so they keep the type they always had).
+REFINED = {
+    "domain.artifacts.manifest:Manifest.Repushed": ("undeleted", "io.tidemark.artifact.undeleted.v1"),
+    "domain.artifacts.tag:Tag.Moved": ("restored_from", "io.tidemark.tag.restored.v1"),
+}
+
+
+def public_type(topic: str, data: dict[str, Any]) -> str | None:
+    """The public type of a stored event (its topic in current form, and its fields)."""
+    refined = REFINED.get(topic)
+    if refined is not None:
+        value = data.get(refined[0])
+        if value is not None and value is not False:  # a position 0 is a position
+            return refined[1]
+    return TYPES.get(topic)
+
 
 # Fields whose values are secrets (sealed in the log, infra/auth/secrets.py) are never shown,
 # not even sealed (Harbor redacts them too).
@@ -111,10 +133,11 @@ def redact(value: Any) -> Any:
 
 def cloud_event(notification) -> dict[str, Any] | None:
     """The CloudEvents form of a stored event, or None if it has no public type."""
-    kind = TYPES.get(canonical(notification.topic))
-    if kind is None:
+    topic = canonical(notification.topic)
+    if topic not in TYPES:
         return None
     data = decode_state(notification.state)
+    kind = public_type(topic, data)
     time = data.get("timestamp", "")
     project, repository = scope_of(data)
     subject = repository or project or data.get("username") or data.get("name")

@@ -22,6 +22,10 @@ class PasswordReq(msgspec.Struct):
     old_password: str | None = None
 
 
+class OIDCCliSecretReq(msgspec.Struct):
+    secret: str
+
+
 class UserSysAdminFlag(msgspec.Struct):
     sysadmin_flag: bool
 
@@ -239,6 +243,7 @@ class Artifact(msgspec.Struct):
     extra_attrs: dict = {}
     labels: list[dict] = []
     accessories: list[dict] | None = None
+    icon: str = ""  # the digest of the type's icon (/icons/{digest})
 
 
 class TagReq(msgspec.Struct):

@@ -35,3 +35,7 @@ class BlobStore(Protocol):
 
     def list_blobs(self) -> Iterator[tuple[str, int, float]]:
         """Every stored blob as (digest, size, modified time in epoch seconds)."""
+
+    def capacity(self) -> tuple[int, int] | None:
+        """(total, free) bytes of the volume the blobs are on; None where the store has no
+        fixed size (an S3 bucket)."""

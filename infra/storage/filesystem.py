@@ -28,6 +28,10 @@ class FilesystemBlobStore:
     def local_path(self, digest: str) -> str | None:
         return str(self._path(digest))
 
+    def capacity(self) -> tuple[int, int] | None:
+        usage = shutil.disk_usage(self.root)
+        return usage.total, usage.free
+
     def read(self, digest: str) -> bytes:
         return self._path(digest).read_bytes()
 

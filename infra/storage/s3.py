@@ -32,6 +32,9 @@ class S3BlobStore:
     def local_path(self, digest: str) -> str | None:
         return None
 
+    def capacity(self) -> tuple[int, int] | None:
+        return None  # a bucket grows as it is filled: no total, no free space to report
+
     def read(self, digest: str) -> bytes:
         return self.fs.cat_file(self._key(digest))
 

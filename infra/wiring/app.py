@@ -35,13 +35,16 @@ from read_api.rest_gc import gc_history, gc_log, gc_schedule, gc_status
 from read_api.rest_accessories import list_accessories
 from read_api.rest_additions import get_addition
 from read_api.rest_labels import get_label, list_labels
-from read_api.rest_system import search, statistics, system_info
+from read_api.rest_system import search, statistics, system_info, system_volumes
+from read_api.rest_icons import get_icon
 from write_api import rest_labels
 from write_api.rest_copy import copy_artifact
 from read_api.rest_quotas import get_quota, list_quotas
 from write_api.rest_gc import start_gc, stop_gc, update_gc_schedule
 from write_api.rest_quotas import update_quota
 from write_api import rest_immutability
+from read_api import rest_jobservice as read_jobservice
+from write_api.rest_jobservice import queue_action
 from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
 from infra.http.logging import RequestLogMiddleware, configure_logging
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_users.list_users, read_users.search_users, read_users.current_user,
         read_users.current_permissions, read_users.get_user,
         write_users.create_user, write_users.update_profile, write_users.change_password,
+        write_users.set_cli_secret,
         write_users.set_sysadmin, write_users.set_enabled, write_users.delete_user,
         read_projects.list_projects, read_projects.project_exists, read_projects.get_project,
         read_projects.list_members, read_projects.get_member,
@@ -108,7 +112,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         rest_immutability.update_rule, rest_immutability.delete_rule,
         list_quotas, get_quota, update_quota, gc_history, gc_status, gc_log, start_gc, stop_gc, gc_schedule,
         update_gc_schedule,
-        system_info, statistics, search, copy_artifact, list_labels, get_label,
+        system_info, system_volumes, get_icon, statistics, search, copy_artifact, list_labels, get_label,
         rest_labels.create_label, rest_labels.update_label, rest_labels.delete_label,
         rest_labels.add_artifact_label, rest_labels.remove_artifact_label, list_accessories,
         read_retention.retention_metadata, read_retention.get_retention,
@@ -119,6 +123,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         get_addition,
         read_metadata.list_metadata, read_metadata.get_metadata, write_metadata.add_metadata,
         write_metadata.update_metadata, write_metadata.delete_metadata,
+        read_jobservice.worker_pools, read_jobservice.pool_workers, read_jobservice.job_queues,
+        read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

@@ -26,6 +26,7 @@ from infra.store.sql import Database, open_database
 from infra.wiring.admin import ensure_admin
 from infra.wiring.gc_service import attach_gc
 from infra.wiring.identity import attach_identity, restore_sign_ins
+from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
 from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
@@ -84,6 +85,7 @@ class Registry:
         attach_policies(self)
         attach_gc(self)
         attach_webhooks(self)
+        attach_job_service(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its

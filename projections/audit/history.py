@@ -71,18 +71,19 @@ class HistoryQueries:
         rows = self.db.read(f"SELECT MAX(position) FROM {self.p}event_times")
         return rows[0][0] or 0
 
-    def resolve_at(self, at: str | None) -> int | None:
-        """None for "now"; else the log position that `at` (a position or an RFC 3339 time) names."""
+    def resolve_at(self, at: str | None, field: str = "at") -> int | None:
+        """None for "now"; else the log position that `at` (a position or an RFC 3339 time) names.
+        Errors name `field`, the parameter `at` came in (`at`, `from`, `to`, a header)."""
         if at is None or at == "":
             return None
         if is_decimal(at):
             position = saturating_natural(at)
             if position > self.head():
-                raise BadRequest("at is beyond the newest event", {"at": at[:64]})
+                raise BadRequest(f"{field} is beyond the newest event", {field: at[:64]})
             return position
-        moment = parse_instant(at)
+        moment = parse_instant(at, field)
         if moment > datetime.now(moment.tzinfo):
-            raise BadRequest("at is in the future", {"at": at[:64]})
+            raise BadRequest(f"{field} is in the future", {field: at[:64]})
         rows = self.db.read(f"SELECT MAX(position) FROM {self.p}event_times WHERE at <= ?", (stamp(moment),))
         return rows[0][0] or 0  # before the first event: the empty registry
 

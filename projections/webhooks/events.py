@@ -34,7 +34,7 @@ from domain.project import Project
 from domain.quota import Quota
 from domain.retention.run import RetentionRun
 from domain.topics import canonical, stored_topics
-from infra.messaging.public_events import TYPES, event_id, redact, scope_of
+from infra.messaging.public_events import TYPES, event_id, public_type as public_type_of, redact, scope_of
 
 # Topics in their current form: stored topics are compared as `canonical(topic)`.
 PUSHED = {get_topic(Manifest.Pushed), get_topic(Manifest.Repushed)}
@@ -92,7 +92,7 @@ def translate(notification: Any, data: dict, following: Following, emptied: bool
               sub_id: str = "", stream: Stream | None = None) -> list[Occurrence]:
     """The webhook events a stored event stands for (none for most)."""
     topic = canonical(notification.topic)
-    public_type = TYPES.get(topic, "")
+    public_type = public_type_of(topic, data) or ""
     eid = event_id(notification) + sub_id
     if topic in PUSHED:
         tags = sorted({later["tag"] for topic_, later in _same_save(data, following)

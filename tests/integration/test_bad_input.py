@@ -59,7 +59,8 @@ def test_numbers_beyond_64_bits_answer_400_on_postgresql_too(http, backend):
     ("/api/v2.0/events?after=²", "after"),
     ("/api/v2.0/events?after=١٢", "after"),
     ("/api/v2.0/projects/library/repositories?at=²", "at"),
-    ("/api/v2.0/projects/library/changes?from=²", "at"),
+    ("/api/v2.0/projects/library/changes?from=²", "from"),
+    ("/api/v2.0/projects/library/changes?to=²", "to"),
     ("/api/v2.0/audit-logs?cursor=" + base64.urlsafe_b64encode(" 12".encode()).decode(), "cursor"),
 ])
 def test_digits_outside_ascii_are_not_numbers(http, path, field):

@@ -86,13 +86,26 @@ def test_every_stored_event_loads_as_a_domain_event(opened):
             assert type(event).__qualname__ == notification.topic.split(":", 1)[1]
 
 
+def _as_before(answer, before) -> bool:
+    """The answer says all it said before, the same way; an object may have gained fields
+    (an API that grows a field, like Harbor's artifact `icon`, still answers as before)."""
+    if isinstance(before, dict):
+        return isinstance(answer, dict) and all(k in answer and _as_before(answer[k], v)
+                                                for k, v in before.items())
+    if isinstance(before, list):
+        return isinstance(answer, list) and len(answer) == len(before) and \
+            all(_as_before(a, b) for a, b in zip(answer, before))
+    return answer == before
+
+
 def test_the_query_models_rebuilt_from_the_log_answer_as_before(opened):
     _, http = opened
     expected = json.loads((FIXTURE / "answers.json").read_text())
     answers = json.loads(json.dumps(read_all(http)))
     assert sorted(answers) == sorted(expected)
     for path in expected:
-        assert _as_recorded(answers[path], expected[path]) == expected[path], path
+        recorded = _as_recorded(answers[path], expected[path])
+        assert _as_before(recorded, expected[path]), (path, recorded, expected[path])
 
 
 # Fields projects gained after the fixture was made (ADR 0026): `cve_allowlist` is new, and

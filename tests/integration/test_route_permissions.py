@@ -14,6 +14,7 @@ import pytest
 from domain.iam.roles import role_allows
 from infra.http import route_permissions as rp
 from infra.http.rest_guard import route_key
+from read_api.rest_icons import ICONS
 from tests.integration.route_world import API, CI_ACCESS, MEMBERS, UNRELATED, World, password
 
 
@@ -84,6 +85,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", "/metrics"): _sample(),
     ("GET", "/service/token"): _sample(query={"service": "tidemark"}),
     ("GET", API + "/systeminfo"): _sample(),
+    ("GET", API + "/systeminfo/volumes"): _sample(),
+    ("GET", API + "/icons/{digest}"): _sample(path={"digest": ICONS["image"]}),
     ("GET", API + "/search"): _sample(query={"q": "app"}),
     ("GET", API + "/statistics"): _sample(),
     ("GET", API + "/permissions"): _sample(),
@@ -102,6 +105,9 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("PUT", API + "/users/{user_id}/password"): lambda w: Call(
         path={"user_id": w.user_ids["dave"]},
         body={"old_password": password("dave"), "new_password": password("dave")}),
+    # allowed callers get 412: a database user has no CLI secret (only OIDC users do)
+    ("PUT", API + "/users/{user_id}/cli_secret"): lambda w: Call(path={"user_id": w.user_ids["dave"]},
+                                                                 body={"secret": "Cli-Secret-9x"}),
     ("PUT", API + "/users/{user_id}/sysadmin"): lambda w: Call(path={"user_id": w.fresh_user()[1]},
                                                                body={"sysadmin_flag": False}),
     ("PUT", API + "/users/{user_id}/enabled"): lambda w: Call(path={"user_id": w.fresh_user()[1]},
@@ -213,6 +219,14 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/system/gc/{gc_id}"): lambda w: Call(path={"gc_id": w.gc_id}),
     ("GET", API + "/system/gc/{gc_id}/log"): lambda w: Call(path={"gc_id": w.gc_id}),
     ("PUT", API + "/system/gc/{gc_id}"): lambda w: Call(path={"gc_id": w.gc_id}),  # ended: 409
+    ("GET", API + "/jobservice/pools"): _sample(),
+    ("GET", API + "/jobservice/pools/{pool_id}/workers"): _sample(path={"pool_id": "all"}),
+    ("GET", API + "/jobservice/queues"): _sample(),
+    # allowed callers get 422: a log follower cannot be paused
+    ("PUT", API + "/jobservice/queues/{job_type}"): _sample(path={"job_type": "audit"}, body={"action": "pause"}),
+    ("GET", API + "/jobservice/jobs/{job_id}/log"): lambda w: Call(path={"job_id": f"gc-{w.gc_id}"}),
+    ("GET", API + "/schedules"): _sample(),
+    ("GET", API + "/schedules/{job_type}/paused"): _sample(path={"job_type": "all"}),
     ("GET", API + "/audit-logs"): _sample(),
     ("GET", API + "/events"): _sample(),
     # an allowed caller gets 400 for the bad position (the stream would never end)
