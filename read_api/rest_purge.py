@@ -1,0 +1,93 @@
+"""Audit log rotation (Harbor's /system/purgeaudit): history, schedule, one run, its log.
+
+A purge trims rows of the audit query model only; the event log keeps every entry
+(`tidemark events export` writes it out), and a rebuilt audit view trims the same rows.
+"""
+
+import json
+from datetime import datetime, timezone
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.params import FromQuery, Parameter
+
+from domain.errors import BadRequest, NotFound
+from infra.http.rest import caller, paged, paging
+from read_api.rest_gc import scheduled_job
+
+JOB_NAME = "PURGE_AUDIT"
+DEFAULT_PARAMETERS = json.dumps({"audit_retention_hour": 0, "include_event_types": "", "dry_run": False})
+
+
+def purge_resp(row: tuple) -> dict:
+    """A run in Harbor's ExecHistory shape, with Tidemark's additions (rows trimmed, cutoff)."""
+    (position, run, trigger, scheduled_for, parameters, status, purged, cutoff, reason,
+     created, updated) = row
+    body = {"id": position, "job_name": JOB_NAME, "job_kind": trigger, "job_parameters": parameters,
+            "schedule": None, "job_status": status, "deleted": False, "creation_time": created,
+            "update_time": updated, "run_id": run, "purged": purged}
+    if cutoff:
+        body["cutoff"] = cutoff
+    if scheduled_for:
+        body["scheduled_for"] = scheduled_for
+    if reason:
+        body["error"] = reason
+    return body
+
+
+async def purge_run(who, purge_id: int) -> tuple:
+    row = await anyio.to_thread.run_sync(who.registry.audit_purges.run, purge_id)
+    if row is None:
+        raise NotFound("purge run not found", {"purge_id": purge_id})
+    return row
+
+
+@get("/api/v2.0/system/purgeaudit")
+async def purge_history(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
+                        sort: FromQuery[str | None] = None) -> Response:
+    """Purge runs, newest first (`sort=creation_time` for oldest first). A purge trims the
+    audit query model only, never the event log."""
+    who = await caller(request)
+    offset, limit = paging(page, page_size)
+    if sort not in (None, "", "creation_time", "-creation_time", "id", "-id"):
+        raise BadRequest("sort must be creation_time or -creation_time", {"field": "sort"})
+    descending = not sort or sort.startswith("-")
+    rows, total = await anyio.to_thread.run_sync(who.registry.audit_purges.runs, offset, limit, descending)
+    return paged(request, [purge_resp(r) for r in rows], total, page, page_size)
+
+
+@get("/api/v2.0/system/purgeaudit/schedule")
+async def purge_schedule(request: Request) -> dict:
+    who = await caller(request)
+    row = await anyio.to_thread.run_sync(who.registry.audit_purges.schedule)
+    now = datetime.now(timezone.utc)
+    if row is None:
+        return scheduled_job(JOB_NAME, DEFAULT_PARAMETERS, None, now)
+    kind, cron, parameters, created, updated = row
+    return scheduled_job(JOB_NAME, parameters, (kind, cron, created, updated), now)
+
+
+@get("/api/v2.0/system/purgeaudit/{purge_id:int}")
+async def purge_status(request: Request, purge_id: int = Parameter()) -> dict:
+    who = await caller(request)
+    return purge_resp(await purge_run(who, purge_id))
+
+
+@get("/api/v2.0/system/purgeaudit/{purge_id:int}/log", media_type="text/plain")
+async def purge_log(request: Request, purge_id: int = Parameter()) -> str:
+    """The run's story, told from its events."""
+    who = await caller(request)
+    body = purge_resp(await purge_run(who, purge_id))
+    parameters = json.loads(body["job_parameters"])
+    lines = [f"{body['creation_time']} audit log purge {body['run_id']} started ({body['job_kind']}): "
+             f"entries older than {parameters['audit_retention_hour']} hours of event types "
+             f"{parameters['include_event_types'] or '(none)'}, dry run: {parameters['dry_run']}",
+             f"{body['update_time']} status {body['job_status']}: "
+             f"{'would trim' if parameters['dry_run'] else 'trimmed'} {body['purged']} audit entries"
+             + (f" older than {body['cutoff']}" if body.get("cutoff") else ""),
+             "the event log is untouched: every entry stays exportable with `tidemark events export`"]
+    if body.get("error"):
+        lines.append(f"error: {body['error']}")
+    return "\n".join(lines) + "\n"
+
+ROUTES = [purge_history, purge_schedule, purge_status, purge_log]
