@@ -6,10 +6,13 @@ non-transparent framing) or UDP (one datagram a line).
 the sender checks that the receiver has not closed or reset the connection, so a receiver
 that went away is noticed on loopback and nearby hosts and the batch is sent again; bytes
 a dying receiver had read but not yet kept can still be lost, as with any syslog over TCP.
-UDP gives no word of delivery at all.
+Over UDP the only word is an ICMP "port unreachable": on loopback it comes back before the
+next datagram is sent, so a receiver that is down is noticed there too; across a network it
+may come late or never, and datagrams can be lost (as with any syslog over UDP).
 """
 
 import json
+import select
 import socket
 from typing import Iterable
 
@@ -73,13 +76,23 @@ class SyslogSender:
 
     @staticmethod
     def _peer_closed(sock: socket.socket) -> bool:
-        """Whether the receiver closed or reset the connection (it never sends us anything)."""
+        """Whether the receiver closed or reset the connection (it never sends us anything, so
+        a readable socket means an end or an error)."""
         try:
-            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
             return True
+
+    @staticmethod
+    def _refused(sock: socket.socket) -> None:
+        """A UDP receiver that is not there answers with ICMP "port unreachable", which the
+        connected socket keeps as its error: raise it, so the datagram is sent again later."""
+        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            raise ConnectionRefusedError(error, "the syslog receiver refused the datagram")
 
     def send(self, lines: Iterable[bytes]) -> int:
         """Send every line; OSError (and a closed connection) if the receiver is not there."""
@@ -88,6 +101,7 @@ class SyslogSender:
             if self.protocol == "udp":
                 for line in lines:
                     sock.send(line)
+                    self._refused(sock)
                     count += 1
                 return count
             payload = b"".join(line + b"\n" for line in lines)
