@@ -43,16 +43,17 @@ async def purge_run(who, purge_id: int) -> tuple:
 
 
 @get("/api/v2.0/system/purgeaudit")
-async def purge_history(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
-                        sort: FromQuery[str | None] = None) -> Response:
-    """Purge runs, newest first (`sort=creation_time` for oldest first). A purge trims the
-    audit query model only, never the event log."""
+async def purge_history(request: Request, q: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                        page_size: FromQuery[int] = 10, sort: FromQuery[str | None] = None) -> Response:
+    """Purge runs, newest first (`sort=creation_time` for oldest first); `q` keys: job_status,
+    job_kind, creation_time, update_time. A purge trims the audit query model only, never the
+    event log."""
     who = await caller(request)
     offset, limit = paging(page, page_size)
     if sort not in (None, "", "creation_time", "-creation_time", "id", "-id"):
         raise BadRequest("sort must be creation_time or -creation_time", {"field": "sort"})
     descending = not sort or sort.startswith("-")
-    rows, total = await anyio.to_thread.run_sync(who.registry.audit_purges.runs, offset, limit, descending)
+    rows, total = await anyio.to_thread.run_sync(who.registry.audit_purges.runs, offset, limit, descending, q)
     return paged(request, [purge_resp(r) for r in rows], total, page, page_size)
 
 

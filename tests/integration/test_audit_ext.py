@@ -99,6 +99,9 @@ def test_a_manual_purge_trims_old_entries_of_the_given_types_only(http, oci, reg
     assert "create_user" in left and not left & {"create_artifact", "create_tag"}
     history = http.get(PURGE)
     assert history.headers["x-total-count"] == "1" and history.json()[0]["id"] == run["id"]
+    assert http.get(PURGE, params={"q": "job_status=Error"}).json() == []
+    assert http.get(PURGE, params={"q": "job_kind=MANUAL"}).json()[0]["id"] == run["id"]
+    assert http.get(PURGE, params={"q": "colour=blue"}).status_code == 400
     log = http.get(f"{PURGE}/{run['id']}/log")
     assert log.status_code == 200 and "trimmed 2 audit entries" in log.text and "event log is untouched" in log.text
     assert http.put(f"{PURGE}/{run['id']}").status_code == 200  # already ended: stays as it was
