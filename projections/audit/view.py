@@ -7,7 +7,7 @@ disagree with the state; one row per operation in Harbor's shape.
 from datetime import datetime, timezone
 from typing import Any
 
-from domain.audit_purge import AuditPurge
+from domain.audit_purge import AuditPurge, AuditPurgeSchedule
 from domain.gc_schedule import GcSchedule
 from domain.artifacts.manifest import Manifest
 from domain.project import Project
@@ -59,6 +59,10 @@ OPERATIONS = {
     GcSchedule.Set: ("create", "gc_schedule", lambda e: e.kind),
     GcSchedule.Changed: ("update", "gc_schedule", lambda e: e.kind),
     GcSchedule.Cleared: ("delete", "gc_schedule", lambda e: "None"),
+    AuditPurge.Started: ("create", "purge_audit", lambda e: _purge_name(e)),
+    AuditPurgeSchedule.Set: ("create", "purge_audit_schedule", lambda e: e.kind),
+    AuditPurgeSchedule.Changed: ("update", "purge_audit_schedule", lambda e: e.kind),
+    AuditPurgeSchedule.Cleared: ("delete", "purge_audit_schedule", lambda e: "None"),
 }
 
 
@@ -73,6 +77,12 @@ def event_types() -> list[str]:
     """Every event type an audit entry can have, sorted."""
     known = {f"{operation}_{resource_type}" for operation, resource_type, _ in OPERATIONS.values()}
     return sorted(known | {"pull_artifact", "login_user", "login_robot", "login_unknown_user"})
+
+
+def _purge_name(e: Any) -> str:
+    """Who trims what: a purge run in the audit log it trims."""
+    kinds = ",".join(e.event_types) or "no event types"
+    return f"{kinds} older than {e.retention_hours} hours{' (dry run)' if e.dry_run else ''}"
 
 
 def _project(resource_type: str, resource: str) -> str | None:

@@ -97,6 +97,9 @@ def test_a_manual_purge_trims_old_entries_of_the_given_types_only(http, oci, reg
     assert run["purged"] == 2 and json.loads(run["job_parameters"])["audit_retention_hour"] == 24
     left = {e["event_type"] for e in http.get(f"{API}/auditlog-exts", params={"page_size": 100}).json()}
     assert "create_user" in left and not left & {"create_artifact", "create_tag"}
+    started = http.get(f"{API}/auditlog-exts", params={"q": "event_type=create_purge_audit"}).json()
+    assert [(e["username"], e["resource"]) for e in started] == [
+        ("admin", "create_artifact,create_tag,pull_artifact older than 24 hours")]
     history = http.get(PURGE)
     assert history.headers["x-total-count"] == "1" and history.json()[0]["id"] == run["id"]
     assert http.get(PURGE, params={"q": "job_status=Error"}).json() == []
