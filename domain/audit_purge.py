@@ -13,6 +13,9 @@ from domain.base import Actor, RegistryAggregate
 from domain.gc_schedule import schedule_cron
 from domain.names import stream_id
 
+PURGE_NOTE = ("Audit log rotation trims rows of the audit query model only; it never touches the event "
+              "log, which keeps every entry (`tidemark events export` writes it out), and a rebuilt "
+              "audit view stays trimmed.")
 SCHEDULE_ID = stream_id("audit-purge-schedule", "system")
 MAX_RETENTION_HOURS = 100 * 365 * 24
 

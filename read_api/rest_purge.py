@@ -11,6 +11,7 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
+from domain.audit_purge import PURGE_NOTE
 from domain.errors import BadRequest, NotFound
 from infra.http.rest import caller, paged, paging
 from read_api.rest_gc import scheduled_job
@@ -42,7 +43,7 @@ async def purge_run(who, purge_id: int) -> tuple:
     return row
 
 
-@get("/api/v2.0/system/purgeaudit")
+@get("/api/v2.0/system/purgeaudit", description=PURGE_NOTE)
 async def purge_history(request: Request, q: FromQuery[str | None] = None, page: FromQuery[int] = 1,
                         page_size: FromQuery[int] = 10, sort: FromQuery[str | None] = None) -> Response:
     """Purge runs, newest first (`sort=creation_time` for oldest first); `q` keys: job_status,
@@ -57,7 +58,7 @@ async def purge_history(request: Request, q: FromQuery[str | None] = None, page:
     return paged(request, [purge_resp(r) for r in rows], total, page, page_size)
 
 
-@get("/api/v2.0/system/purgeaudit/schedule")
+@get("/api/v2.0/system/purgeaudit/schedule", description=PURGE_NOTE)
 async def purge_schedule(request: Request) -> dict:
     who = await caller(request)
     row = await anyio.to_thread.run_sync(who.registry.audit_purges.schedule)
@@ -68,13 +69,13 @@ async def purge_schedule(request: Request) -> dict:
     return scheduled_job(JOB_NAME, parameters, (kind, cron, created, updated), now)
 
 
-@get("/api/v2.0/system/purgeaudit/{purge_id:int}")
+@get("/api/v2.0/system/purgeaudit/{purge_id:int}", description=PURGE_NOTE)
 async def purge_status(request: Request, purge_id: int = Parameter()) -> dict:
     who = await caller(request)
     return purge_resp(await purge_run(who, purge_id))
 
 
-@get("/api/v2.0/system/purgeaudit/{purge_id:int}/log", media_type="text/plain")
+@get("/api/v2.0/system/purgeaudit/{purge_id:int}/log", media_type="text/plain", description=PURGE_NOTE)
 async def purge_log(request: Request, purge_id: int = Parameter()) -> str:
     """The run's story, told from its events."""
     who = await caller(request)

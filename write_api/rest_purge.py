@@ -9,7 +9,7 @@ from litestar import Request, Response, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.audit_purge_handlers import PurgeParameters, SetAuditPurgeSchedule, StopAuditPurge
-from domain.audit_purge import MAX_RETENTION_HOURS
+from domain.audit_purge import MAX_RETENTION_HOURS, PURGE_NOTE
 from domain.errors import BadRequest, Conflict, NotFound
 from infra.http.rest import caller
 from write_api.rest_gc import _schedule
@@ -59,7 +59,7 @@ def _body(data) -> dict:
     return data
 
 
-@post("/api/v2.0/system/purgeaudit/schedule", status_code=201)
+@post("/api/v2.0/system/purgeaudit/schedule", status_code=201, description=PURGE_NOTE)
 async def start_purge(request: Request, data: JSONBody[dict]) -> Response:
     """`{"schedule": {"type": "Manual"}, "parameters": {"audit_retention_hour": 168,
     "include_event_types": "create_artifact,pull_artifact", "dry_run": false}}` trims the audit
@@ -83,7 +83,7 @@ async def start_purge(request: Request, data: JSONBody[dict]) -> Response:
     return Response(None, status_code=201, headers={"Location": "/api/v2.0/system/purgeaudit/schedule"})
 
 
-@put("/api/v2.0/system/purgeaudit/schedule", status_code=200)
+@put("/api/v2.0/system/purgeaudit/schedule", status_code=200, description=PURGE_NOTE)
 async def update_purge_schedule(request: Request, data: JSONBody[dict]) -> None:
     """Set or change the schedule; type `None` removes it."""
     who = await caller(request)
@@ -96,7 +96,7 @@ async def update_purge_schedule(request: Request, data: JSONBody[dict]) -> None:
     await _set(who, kind, cron, parameters)
 
 
-@put("/api/v2.0/system/purgeaudit/{purge_id:int}", status_code=200)
+@put("/api/v2.0/system/purgeaudit/{purge_id:int}", status_code=200, description=PURGE_NOTE)
 async def stop_purge(request: Request, purge_id: int = Parameter()) -> None:
     """Stop a running purge before it trims; a run that already ended stays as it was (200)."""
     who = await caller(request)

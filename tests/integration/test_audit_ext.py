@@ -202,3 +202,9 @@ def test_only_administrators_purge(http):
     assert http.post(f"{PURGE}/schedule", json=body, headers=fred).status_code == 403
     assert http.get(PURGE, headers=fred).status_code == 403
     assert http.get(PURGE).headers["x-total-count"] == "0"
+
+
+def test_the_api_description_says_a_purge_never_touches_the_event_log(http):
+    paths = http.get(f"{API}/openapi.json").json()["paths"]
+    for method, operation in paths[f"{PURGE}/schedule"].items():
+        assert "never touches the event log" in operation["description"], method
