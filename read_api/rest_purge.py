@@ -12,8 +12,9 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.audit_purge import PURGE_NOTE
-from domain.errors import BadRequest, NotFound
-from infra.http.rest import caller, paged, paging
+from domain.errors import NotFound
+from infra.http.listing import INT, TIME, Key, Listing
+from infra.http.rest import caller
 from read_api.rest_gc import scheduled_job
 
 JOB_NAME = "PURGE_AUDIT"
@@ -43,19 +44,18 @@ async def purge_run(who, purge_id: int) -> tuple:
     return row
 
 
+PURGE_KEYS = Listing({"id": Key(INT), "job_status": Key(), "job_kind": Key(), "job_name": Key(),
+                      "run_id": Key(), "purged": Key(INT), "creation_time": Key(TIME),
+                      "update_time": Key(TIME)})
+
+
 @get("/api/v2.0/system/purgeaudit", description=PURGE_NOTE)
 async def purge_history(request: Request, q: FromQuery[str | None] = None, page: FromQuery[int] = 1,
                         page_size: FromQuery[int] = 10, sort: FromQuery[str | None] = None) -> Response:
-    """Purge runs, newest first (`sort=creation_time` for oldest first); `q` keys: job_status,
-    job_kind, creation_time, update_time. A purge trims the audit query model only, never the
-    event log."""
+    """Purge runs, newest first; `q=job_status=Success`, `sort=creation_time` as Harbor."""
     who = await caller(request)
-    offset, limit = paging(page, page_size)
-    if sort not in (None, "", "creation_time", "-creation_time", "id", "-id"):
-        raise BadRequest("sort must be creation_time or -creation_time", {"field": "sort"})
-    descending = not sort or sort.startswith("-")
-    rows, total = await anyio.to_thread.run_sync(who.registry.audit_purges.runs, offset, limit, descending, q)
-    return paged(request, [purge_resp(r) for r in rows], total, page, page_size)
+    return await PURGE_KEYS.answer_rows(request, who.registry.audit_purges.runs, purge_resp,
+                                        q, sort, page, page_size)
 
 
 @get("/api/v2.0/system/purgeaudit/schedule", description=PURGE_NOTE)

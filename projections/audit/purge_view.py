@@ -5,7 +5,6 @@ from typing import Any
 
 from domain.audit_purge import AuditPurge, AuditPurgeSchedule
 from domain.input_limits import parse_natural
-from infra.schemas.query_language import parse_query, to_sql
 from infra.store.sql import Writer
 from projections.times import stamp
 
@@ -77,16 +76,11 @@ class PurgeQueries:
         self.db = db
         self.p = prefix
 
-    FILTERS = {"job_status": "status", "job_kind": "trigger_kind", "creation_time": "created_at",
-               "update_time": "updated_at"}
-
-    def runs(self, offset: int, limit: int, descending: bool = True,
-             q: str | None = None) -> tuple[list[tuple], int]:
-        """A page of runs; `q` in Harbor's query language on the FILTERS keys."""
-        where, params = to_sql(parse_query(q, set(self.FILTERS)), self.FILTERS)
-        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}purge_runs WHERE {where}", params)[0][0]
-        rows = self.db.read(f"SELECT {self.COLUMNS} FROM {self.p}purge_runs WHERE {where} ORDER BY id "
-                            f"{'DESC' if descending else 'ASC'} LIMIT ? OFFSET ?", [*params, limit, offset])
+    def runs(self, offset: int, limit: int) -> tuple[list[tuple], int]:
+        """A page of runs, newest first, and how many there are."""
+        total = self.db.read(f"SELECT COUNT(*) FROM {self.p}purge_runs")[0][0]
+        rows = self.db.read(f"SELECT {self.COLUMNS} FROM {self.p}purge_runs ORDER BY id DESC LIMIT ? OFFSET ?",
+                            (limit, offset))
         return rows, total
 
     def run(self, purge_id: int) -> tuple | None:
