@@ -21,6 +21,10 @@ class Settings(msgspec.Struct, kw_only=True):
     # Where a relay that never ran starts: the first event, or the log's head when Kafka is
     # turned on for a registry whose history subscribers should not receive.
     kafka_start: Literal["beginning", "head"] = "beginning"
+    # Audit entries also go to this syslog receiver (host:port is TCP; udp://host:port), except
+    # the event types listed (comma-separated); until /configurations stores them (ADR 0028).
+    audit_log_forward_endpoint: str = ""
+    audit_log_disabled_event_types: str = ""
     external_url: str = ""
     admin_password: str = ""
     log_format: str = ""

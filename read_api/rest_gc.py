@@ -34,16 +34,24 @@ def gc_resp(row, progress: dict) -> dict:
     return body
 
 
+def scheduled_job(job_name: str, parameters: str, row: tuple | None, now: datetime) -> dict:
+    """Harbor's answer for a system job's GET .../schedule (an execution record with the
+    schedule in it); `row` is (type, cron, created, updated), or None when none is set."""
+    body = {"job_name": job_name, "job_kind": "SCHEDULE", "job_parameters": parameters, "deleted": False}
+    if row is None:
+        return {**body, "schedule": None}
+    kind, cron, created, updated = row
+    upcoming = next_tick(cron, now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {**body, "creation_time": created, "update_time": updated,
+            "schedule": {"type": kind, "cron": cron, "next_scheduled_time": upcoming}}
+
+
 def schedule_resp(row, now: datetime) -> dict:
     """Harbor's answer for GET /system/gc/schedule (a GCHistory with the schedule in it)."""
-    body = {"job_name": "GARBAGE_COLLECTION", "job_kind": "SCHEDULE", "deleted": False}
     if row is None:
-        return {**body, "schedule": None, "job_parameters": _parameters(False, False)}
+        return scheduled_job("GARBAGE_COLLECTION", _parameters(False, False), None, now)
     kind, cron, dry_run, untagged, created, updated = row
-    upcoming = next_tick(cron, now).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {**body, "job_parameters": _parameters(dry_run, untagged), "creation_time": created,
-            "update_time": updated,
-            "schedule": {"type": kind, "cron": cron, "next_scheduled_time": upcoming}}
+    return scheduled_job("GARBAGE_COLLECTION", _parameters(dry_run, untagged), (kind, cron, created, updated), now)
 
 
 GC_KEYS = Listing({"id": Key(INT), "job_status": Key(), "job_kind": Key(), "job_name": Key(),

@@ -56,6 +56,8 @@ class KafkaRelay:
     so `tidemark projections status` and `/metrics` show its position and lag.
     """
 
+    label = "kafka relay"  # how the log names this follower
+
     def __init__(self, app: Any, db: Database, producer_factory: Callable[[], Any], topic: str,
                  *, lease: Any = None, name: str = NAME, batch: int = 5000,
                  interval: float = 0.25, backoff_initial: float = 0.5,
@@ -126,7 +128,7 @@ class KafkaRelay:
             self.interval = interval
         self._stop.clear()
         self.state = "following"
-        log.info("kafka relay started", relay=self.name, topic=self.topic,
+        log.info(f"{self.label} started", relay=self.name, topic=self.topic,
                  position=self.position())
         self._thread = threading.Thread(target=self._follow, name=f"relay-{self.name}",
                                         daemon=True)
@@ -249,12 +251,12 @@ class KafkaRelay:
         from kafka.errors import KafkaError
 
         if not isinstance(error, (KafkaError, OSError)):
-            log.error("kafka relay failed", relay=self.name, exc_info=error, **fields)
+            log.error(f"{self.label} failed", relay=self.name, exc_info=error, **fields)
         if self.state != "stalled":
             self.stalled_since = time.time()
             self._enter("stalled", **fields)
         else:
-            log.info("kafka relay still stalled", relay=self.name, **fields)
+            log.info(f"{self.label} still stalled", relay=self.name, **fields)
             self.board.report("stalled", topic=self.topic, **fields)
 
     def _resumed(self) -> None:
@@ -268,9 +270,9 @@ class KafkaRelay:
         if state == self.state:
             return
         previous, self.state = self.state, state
-        event = {"stalled": "kafka relay stalled", "standby": "kafka relay standing by",
-                 "following": "kafka relay resumed" if previous == "stalled"
-                 else "kafka relay leading"}[state]
+        event = {"stalled": f"{self.label} stalled", "standby": f"{self.label} standing by",
+                 "following": f"{self.label} resumed" if previous == "stalled"
+                 else f"{self.label} leading"}[state]
         level = log.warning if state == "stalled" else log.info
         level(event, relay=self.name, previous=previous, **fields)
         if state != "standby":  # the row is the holder's; a standby has nothing to add

@@ -198,6 +198,17 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/schedules/{job_type}/paused"): Need(SYSADMIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
+    ("GET", API + "/auditlog-exts"): system("audit-log", "list"),
+    ("GET", API + "/auditlog-exts/events"): system("audit-log", "list"),
+    ("GET", API + "/projects/{project_name}/auditlog-exts"): project("log", "list", PATH_NAME),
+    # Audit log rotation (trims the audit query model, never the event log)
+    ("GET", API + "/system/purgeaudit"): system("purge-audit", "read"),
+    ("GET", API + "/system/purgeaudit/schedule"): system("purge-audit", "read"),
+    ("POST", API + "/system/purgeaudit/schedule"): system("purge-audit", "create"),
+    ("PUT", API + "/system/purgeaudit/schedule"): system("purge-audit", "update"),
+    ("GET", API + "/system/purgeaudit/{purge_id}"): system("purge-audit", "read"),
+    ("GET", API + "/system/purgeaudit/{purge_id}/log"): system("purge-audit", "read"),
+    ("PUT", API + "/system/purgeaudit/{purge_id}"): system("purge-audit", "stop"),
     ("GET", API + "/events"): Need(LOGIN),
     ("GET", API + "/events/stream"): Need(LOGIN),
     # The OCI distribution API, authorized per request by its own token rules

@@ -37,7 +37,7 @@ def _worker(registry, state: dict, head: int) -> dict:
     component = {"name": name, "status": "unhealthy" if state["state"] == "stalled" else "healthy"}
     if state.get("error") and state["state"] == "stalled":
         component["error"] = state["error"]
-    if name in ("kafka", "webhooks"):
+    if name in ("kafka", "webhooks", "audit_forward"):
         component["lag"] = _lag(registry, name, head)
     if name == "webhooks":
         component["retrying"] = registry.webhook_queries.retrying()

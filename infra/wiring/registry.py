@@ -24,6 +24,7 @@ from infra.storage.uploads import UploadStaging
 from infra.store.event_store import event_store_env
 from infra.store.sql import Database, open_database
 from infra.wiring.admin import ensure_admin
+from infra.wiring.audit_service import attach_audit, start_audit_workers
 from infra.wiring.gc_service import attach_gc
 from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
@@ -45,7 +46,7 @@ from workers.pull_recorder import PullRecorder
 log = structlog.get_logger("registry")
 
 DEFAULT_PROJECT = "library"
-ASYNC_VIEWS = {"audit", "chain", "kafka", "webhook_dispatch"}  # eventually consistent: no request waits for them
+ASYNC_VIEWS = {"audit", "chain", "kafka", "webhook_dispatch", "audit_forward"}  # eventually consistent: no request waits for them
 
 
 class Registry:
@@ -86,6 +87,7 @@ class Registry:
         attach_gc(self)
         attach_webhooks(self)
         attach_job_service(self)
+        attach_audit(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its
@@ -158,6 +160,7 @@ class Registry:
 
             self.gc_scheduler = GcScheduler(self)
             self.gc_scheduler.start()
+            start_audit_workers(self)
             for projector in self.projectors:
                 projector.start()
             if delivers_here(self.settings, role):
@@ -194,7 +197,7 @@ class Registry:
         once the views' database is closed no follower can start a batch that reads the
         log, so the event store closes last."""
         background = [getattr(self, "sweeper", None), self.retention_scheduler,
-                      self.gc_scheduler, self.pulls, self.sign_ins, *self.projectors]
+                      self.gc_scheduler, self.audit_purge_scheduler, self.pulls, self.sign_ins, *self.projectors]
         background = [part for part in background if part is not None]
         for part in background:
             getattr(part, "request_stop", lambda: None)()

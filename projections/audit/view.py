@@ -7,6 +7,7 @@ disagree with the state; one row per operation in Harbor's shape.
 from datetime import datetime, timezone
 from typing import Any
 
+from domain.audit_purge import AuditPurge, AuditPurgeSchedule
 from domain.gc_schedule import GcSchedule
 from domain.artifacts.manifest import Manifest
 from domain.project import Project
@@ -60,7 +61,30 @@ OPERATIONS = {
     GcSchedule.Set: ("create", "gc_schedule", lambda e: e.kind),
     GcSchedule.Changed: ("update", "gc_schedule", lambda e: e.kind),
     GcSchedule.Cleared: ("delete", "gc_schedule", lambda e: "None"),
+    AuditPurge.Started: ("create", "purge_audit", lambda e: _purge_name(e)),
+    AuditPurgeSchedule.Set: ("create", "purge_audit_schedule", lambda e: e.kind),
+    AuditPurgeSchedule.Changed: ("update", "purge_audit_schedule", lambda e: e.kind),
+    AuditPurgeSchedule.Cleared: ("delete", "purge_audit_schedule", lambda e: "None"),
 }
+
+
+# Harbor's extended audit log names a failed sign-in operation `login` with a false result;
+# these SQL forms give every row its Harbor operation and event type (`create_artifact`).
+FAILED_OPERATIONS = ("login_failed", "login_throttled")
+OPERATION_SQL = (f"(CASE WHEN operation IN {FAILED_OPERATIONS!r} THEN 'login' ELSE operation END)")
+EVENT_TYPE_SQL = f"({OPERATION_SQL} || '_' || resource_type)"
+
+
+def event_types() -> list[str]:
+    """Every event type an audit entry can have, sorted."""
+    known = {f"{operation}_{resource_type}" for operation, resource_type, _ in OPERATIONS.values()}
+    return sorted(known | {"pull_artifact", "login_user", "login_robot", "login_unknown_user"})
+
+
+def _purge_name(e: Any) -> str:
+    """Who trims what: a purge run in the audit log it trims."""
+    kinds = ",".join(e.event_types) or "no event types"
+    return f"{kinds} older than {e.retention_hours} hours{' (dry run)' if e.dry_run else ''}"
 
 
 def _project(resource_type: str, resource: str) -> str | None:
@@ -92,27 +116,52 @@ class AuditView:
         w.execute(f"DROP INDEX IF EXISTS {self.p}audit_project")
 
     def apply(self, w: Writer, event: Any, position: int) -> set:
-        if isinstance(event, SignInFailures.Recorded):
-            w.executemany(f"INSERT INTO {self.p}audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT DO NOTHING", sign_in_rows(event, position))
+        if isinstance(event, AuditPurge.Finished):
+            purge(w, self.p, event)
             return set()
-        if isinstance(event, PullBatch.Recorded):
-            rows = [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
-                     stamp(datetime.fromtimestamp(p["at"], timezone.utc)),
-                     p["repository"].split("/", 1)[0], p["client_ip"], p["request_id"])
-                    for seq, p in enumerate(event.pulls)]
+        rows = audit_rows(event, position)
+        if rows:
             w.executemany(f"INSERT INTO {self.p}audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                           "ON CONFLICT DO NOTHING", rows)
-            return set()
-        known = OPERATIONS.get(type(event))
-        if known is None:
-            return set()
-        operation, resource_type, name = known
-        resource = name(event)
-        w.execute(f"INSERT INTO {self.p}audit_log VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  (position, event.actor, resource, resource_type, operation, stamp(event.timestamp),
-                   _project(resource_type, resource), event.client_ip, event.request_id))
         return set()
+
+
+def audit_rows(event: Any, position: int) -> list[tuple]:
+    """The audit entries an event makes: (id, seq, username, resource, resource_type,
+    operation, op_time, project, client_ip, request_id); none for most events."""
+    if isinstance(event, SignInFailures.Recorded):
+        return sign_in_rows(event, position)
+    if isinstance(event, PullBatch.Recorded):
+        return [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
+                 stamp(datetime.fromtimestamp(p["at"], timezone.utc)),
+                 p["repository"].split("/", 1)[0], p["client_ip"], p["request_id"])
+                for seq, p in enumerate(event.pulls)]
+    known = OPERATIONS.get(type(event))
+    if known is None:
+        return []
+    operation, resource_type, name = known
+    resource = name(event)
+    return [(position, 0, event.actor, resource, resource_type, operation, stamp(event.timestamp),
+             _project(resource_type, resource), event.client_ip, event.request_id)]
+
+
+def purge_filter(event_types: list[str]) -> tuple[str, list]:
+    """SQL matching entries of the given event types (`create_artifact`) or bare operations
+    (`create`, Harbor's older form); an empty list matches nothing (as in Harbor)."""
+    if not event_types:
+        return "1 = 0", []
+    marks = ", ".join("?" for _ in event_types)
+    return f"({EVENT_TYPE_SQL} IN ({marks}) OR {OPERATION_SQL} IN ({marks}))", [*event_types, *event_types]
+
+
+def purge(w: Writer, prefix: str, event: Any) -> None:
+    """Apply a finished purge: trim the entries it names (a dry run trims nothing). Only rows
+    before the purge's `until` position, so a rebuild trims exactly what the live view did."""
+    if event.dry_run:
+        return
+    matching, params = purge_filter(event.event_types)
+    w.execute(f"DELETE FROM {prefix}audit_log WHERE id < ? AND op_time < ? AND {matching}",
+              [event.until, event.cutoff, *params])
 
 
 def sign_in_rows(event: Any, position: int) -> list[tuple]:

@@ -15,7 +15,7 @@ from domain.iam.roles import role_allows
 from infra.http import route_permissions as rp
 from infra.http.rest_guard import route_key
 from read_api.rest_icons import ICONS
-from tests.integration.route_world import API, CI_ACCESS, MEMBERS, UNRELATED, World, password
+from tests.integration.route_world import API, CI_ACCESS, MEMBERS, PURGE_NOTHING, UNRELATED, World, password
 
 
 class Spec(NamedTuple):
@@ -228,6 +228,16 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/schedules"): _sample(),
     ("GET", API + "/schedules/{job_type}/paused"): _sample(path={"job_type": "all"}),
     ("GET", API + "/audit-logs"): _sample(),
+    ("GET", API + "/auditlog-exts"): _sample(query={"q": "event_type=create_artifact"}),
+    ("GET", API + "/auditlog-exts/events"): _sample(),
+    ("GET", API + "/projects/{project_name}/auditlog-exts"): _sample(path={"project_name": "p1"}),
+    ("GET", API + "/system/purgeaudit"): _sample(),
+    ("GET", API + "/system/purgeaudit/schedule"): _sample(),
+    ("POST", API + "/system/purgeaudit/schedule"): _sample(body=PURGE_NOTHING),
+    ("PUT", API + "/system/purgeaudit/schedule"): _sample(body={"schedule": {"type": "None"}}),
+    ("GET", API + "/system/purgeaudit/{purge_id}"): lambda w: Call(path={"purge_id": w.purge_id}),
+    ("GET", API + "/system/purgeaudit/{purge_id}/log"): lambda w: Call(path={"purge_id": w.purge_id}),
+    ("PUT", API + "/system/purgeaudit/{purge_id}"): lambda w: Call(path={"purge_id": w.purge_id}),  # ended: 200
     ("GET", API + "/events"): _sample(),
     # an allowed caller gets 400 for the bad position (the stream would never end)
     ("GET", API + "/events/stream"): _sample(headers={"last-event-id": "not-a-position"}),
