@@ -75,7 +75,7 @@ class AuditPurgeScheduler(CronScheduler):
 
     def schedule(self):
         row = self._queries.schedule()
-        if row is None:
+        if row is None or self.registry.schedule_pause.paused():
             return None
         kind, cron, parameters, created, updated = row
         return cron, updated, schedule_parameters(parameters)

@@ -184,7 +184,7 @@ class JobService:
 
 def attach_job_service(registry: Any) -> None:
     from commands.schedule_pause_handlers import SchedulePauseCommands
-    from infra.wiring.schedules import gc_schedules, retention_schedules
+    from infra.wiring.schedules import gc_schedules, purge_audit_schedules, retention_schedules
     from projections.projector import Projector
     from projections.schedule_pause_view import SchedulePauseQueries, SchedulePauseView
 
@@ -192,4 +192,4 @@ def attach_job_service(registry: Any) -> None:
     registry.schedule_pause_commands = SchedulePauseCommands(registry.app)
     registry.projectors.append(Projector(registry.app, registry.db, SchedulePauseView()))
     # Each source lists its schedules as Harbor's ScheduleTask; a new kind adds its own here.
-    registry.job_service = JobService(registry, [gc_schedules, retention_schedules])
+    registry.job_service = JobService(registry, [gc_schedules, retention_schedules, purge_audit_schedules])

@@ -13,7 +13,7 @@ from typing import Any
 from domain.cron import due_tick, instant, next_tick
 
 # Harbor's vendor types for the schedules Tidemark has
-GARBAGE_COLLECTION, RETENTION = "GARBAGE_COLLECTION", "RETENTION"
+GARBAGE_COLLECTION, RETENTION, PURGE_AUDIT = "GARBAGE_COLLECTION", "RETENTION", "PURGE_AUDIT_LOG"
 
 
 def _stamp(moment: datetime) -> str:
@@ -61,3 +61,16 @@ def retention_schedules(registry: Any, now: datetime) -> list[dict]:
                                    bool(last) and last.status == "Running", paused))
     return found
 
+
+
+def purge_audit_schedules(registry: Any, now: datetime) -> list[dict]:
+    """The audit log purge schedule, if one is set (vendor_id -1: there is only one)."""
+    schedule = registry.audit_purges.schedule()
+    if schedule is None:
+        return []
+    kind, cron, parameters, created, updated = schedule
+    scheduled = [row for row in registry.audit_purges.runs(0, 100)[0] if row[2] == "SCHEDULE"]
+    last = max(scheduled, key=lambda row: row[0], default=None)
+    return [schedule_task(PURGE_AUDIT, -1, cron, updated, registry.audit_purges.last_scheduled(),
+                          last[0] if last else None, now, bool(last) and last[5] == "Running",
+                          registry.schedule_pause.paused())]
