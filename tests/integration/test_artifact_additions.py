@@ -177,8 +177,8 @@ def test_only_callers_who_may_read_the_project_see_its_charts_additions(http, oc
     push_chart(oci, "team-a/web", "0.1.0", chart.archive, chart.config)
     url = "/api/v2.0/projects/team-a/repositories/web/artifacts/0.1.0/additions/values.yaml"
     assert http.get(url, headers=as_user("reader")).text == VALUES
-    assert http.get(url, headers=as_user("outsider")).status_code == 404  # a private project, unseen
-    assert anonymous(http, "GET", url).status_code == 404  # the guard hides private projects
+    assert http.get(url, headers=as_user("outsider")).status_code == 403  # Harbor's answer (ADR 0018)
+    assert anonymous(http, "GET", url).status_code == 401
     # the outsider's own project does not open the other one's chart by its digest either
     digest = http.get("/api/v2.0/projects/team-a/repositories/web/artifacts/0.1.0").json()["digest"]
     crossed = f"/api/v2.0/projects/team-b/repositories/web/artifacts/{digest}/additions/values.yaml"
