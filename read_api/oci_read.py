@@ -5,7 +5,9 @@ import bisect
 import anyio.to_thread
 
 from domain.iam.access import ANONYMOUS
-from domain.errors import BlobUnknown, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid
+from domain.errors import (
+    BlobUnknown, DigestInvalid, ManifestInvalid, ManifestUnknown, NameUnknown, RangeInvalid,
+)
 from domain.history_window import window_for
 from domain.input_limits import parse_natural, saturating_natural
 from domain.artifacts.manifest_format import OCI_INDEX
@@ -57,9 +59,22 @@ async def _as_of(request: OciRequest, registry, name: str) -> int | None:
     return position
 
 
+def _readable_digest(reference: str) -> str | None:
+    try:
+        return check_digest(reference)
+    except DigestInvalid:
+        return None
+
+
 async def get_manifest(request: OciRequest, registry, name: str, reference: str) -> Response:
+    """A reference that is neither a valid tag nor a valid digest names no manifest: 404
+    MANIFEST_UNKNOWN, as the distribution spec's conformance suite expects (a PUT of it
+    answers 400)."""
     if is_digest(reference):
-        digest = check_digest(reference)
+        digest = _readable_digest(reference)
+        if digest is None:
+            raise ManifestUnknown("manifest unknown: not a valid digest",
+                                  {"reference": reference[:200]})
     elif is_tag(reference):
         position = await _as_of(request, registry, name)
         if position is None:
@@ -69,7 +84,8 @@ async def get_manifest(request: OciRequest, registry, name: str, reference: str)
         if digest is None:
             raise ManifestUnknown("manifest unknown", {"tag": reference})
     else:
-        raise ManifestInvalid("invalid tag or digest", {"reference": reference[:200]})
+        raise ManifestUnknown("manifest unknown: not a valid tag or digest",
+                              {"reference": reference[:200]})
     row = await manifest_row(registry, name, digest)
     if row is None:
         raise ManifestUnknown("manifest unknown", {"digest": digest})

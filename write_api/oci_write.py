@@ -21,8 +21,11 @@ async def handle(request: OciRequest, registry) -> Response:
     if route not in ("manifest", "uploads", "upload", "blob"):
         raise Unsupported("operation not supported", {"method": method})
     name = check_repository(request.params["name"])
-    actions = {"delete"} if method == "DELETE" else {"push"}
-    actor = await registry.authorizer.authorize(request, name, actions)
+    # Cancelling an upload session is part of pushing (clients cancel the session a refused
+    # mount started); deleting a manifest, tag or blob needs `delete`.
+    actions = {"delete"} if method == "DELETE" and route != "upload" else {"push"}
+    source = _mount_source(request) if route == "uploads" and method == "POST" else None
+    actor = await registry.authorizer.authorize(request, name, actions, mount_from=source)
     await require_project(registry, name)
     if route == "manifest" and method == "PUT":
         return await put_manifest(request, registry, name, request.params["reference"], actor)
@@ -56,17 +59,29 @@ def _upload_accepted(registry, name: str, upload_id: str, size: int, status: int
         header("content-length", 0)])
 
 
+def _mount_source(request: OciRequest) -> str | None:
+    """The valid `from` repository of a mount request (`?mount=<digest>&from=<name>`)."""
+    source = request.query.get("from")
+    if not request.query.get("mount") or not source:
+        return None
+    try:
+        return check_repository(source)
+    except NameInvalid:
+        return None  # not mountable: an ordinary upload session
+
+
 async def start_upload(request: OciRequest, registry, name: str, actor) -> Response:
-    mount, source = request.query.get("mount"), request.query.get("from")
-    if mount and source:
-        digest = check_digest(mount)
+    if request.query.get("mount") and request.query.get("from"):
+        digest = check_digest(request.query["mount"])
+        source = _mount_source(request)
         try:
-            source = check_repository(source)
-            if await registry.authorizer.may_pull(request, source):
+            # A caller (or token) that may not pull from the source gets an upload session,
+            # as for a blob the source does not have: nothing tells the two apart.
+            if source is not None and await registry.authorizer.may_pull(request, source):
                 await registry.run_reachable(registry.commands.mount_blob,
                                              MountBlob(name, digest, source, actor))
                 return _blob_created(registry, name, digest)
-        except (BlobUnknown, NameInvalid):
+        except BlobUnknown:
             pass  # not mountable: fall back to an ordinary upload session
     digest = request.query.get("digest")
     upload_id = await anyio.to_thread.run_sync(registry.uploads.start, name)

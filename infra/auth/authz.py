@@ -10,10 +10,12 @@ from domain.base import Actor
 
 
 class Authorizer(Protocol):
-    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+    async def authorize(self, request, repository: str | None, actions: set[str],
+                        mount_from: str | None = None) -> Actor:
         """The caller as an Actor, if allowed; raise Unauthorized or Denied otherwise.
 
         Actions: pull, push, delete on a repository; catalog with no repository.
+        `mount_from`: the source of a cross-repository mount (its pull is asked for too).
         """
 
     async def may_pull(self, request, repository: str) -> bool:
@@ -26,7 +28,8 @@ class Authorizer(Protocol):
 class OpenAuthorizer:
     """Anonymous access with every right."""
 
-    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+    async def authorize(self, request, repository: str | None, actions: set[str],
+                        mount_from: str | None = None) -> Actor:
         return Actor(name="anonymous", client_ip=request.client_ip, request_id=request.request_id)
 
     async def may_pull(self, request, repository: str) -> bool:

@@ -1,12 +1,15 @@
 """The authorization seam filled in: Basic credentials or Docker bearer tokens.
 
-- No credentials: 401 with a Bearer challenge naming the token realm.
+- No credentials: 401 with a Bearer challenge naming the token realm and the scopes
+  the request needs (infra/auth/challenges.py, ADR 0023).
 - Bearer token: signature, issuer, audience and expiry are checked, then the
-  action must be in the token's `access` claim, and the principal behind it
-  must still be enabled (a disabled user's tokens stop working at once).
+  action must be in the token's `access` claim (else 401 `insufficient_scope`, so the
+  client fetches a token for it), and the principal behind it must still be enabled
+  (a disabled user's tokens stop working at once).
 - Basic credentials (users and robots): verified against the credential store,
   with a short-lived cache of successful checks; failed guesses are throttled per
-  source address and recorded (infra/auth/sign_in_guard.py, ADR 0015).
+  source address and recorded (infra/auth/sign_in_guard.py, ADR 0015). A caller
+  without the right gets 403: other credentials, not another token, would change it.
 """
 
 import base64
@@ -22,12 +25,14 @@ from domain.iam.access import ANONYMOUS, Principal, allows, oci_actions, system_
 from domain.base import Actor
 from domain.errors import Denied, Unauthorized
 from domain.names import project_of
+from infra.auth.challenges import CATALOG_SCOPE, challenge, request_scopes
 from infra.auth.login_throttle import source_key
 from infra.auth.sign_in_guard import SignInAttempt
-from infra.auth.tokens import SERVICE, token_allows
+from infra.auth.tokens import token_allows
 from projections.cache import MISS
 
 BASIC_CACHE_SECONDS = 60
+INSUFFICIENT = "insufficient scope: the token does not grant what this request needs"
 
 
 class TokenAuthorizer:
@@ -135,42 +140,43 @@ class TokenAuthorizer:
 
     # -- OCI routes -----------------------------------------------------------------
 
-    def _challenge(self, repository: str | None, actions: set[str]) -> Unauthorized:
-        error = Unauthorized("authentication required")
-        scope = f',scope="repository:{repository}:{",".join(sorted(actions))}"' if repository and actions else ""
-        if repository is None and "catalog" in actions:
-            scope = ',scope="registry:catalog:*"'
-        error.challenge = f'Bearer realm="{self.realm}",service="{SERVICE}"{scope}'
-        return error
-
-    async def authorize(self, request, repository: str | None, actions: set[str]) -> Actor:
+    async def authorize(self, request, repository: str | None, actions: set[str],
+                        mount_from: str | None = None) -> Actor:
+        """`mount_from`: the source repository of a cross-repository mount, whose `pull` the
+        challenge also asks for (the mount itself checks it: `may_pull`)."""
         authorization = request.header("authorization")
+        scopes = request_scopes(repository, actions, mount_from)
         if not authorization:
-            raise self._challenge(repository, actions)
+            raise challenge(self.realm, scopes)
         scheme = authorization.split(" ", 1)[0].lower()
         if scheme == "bearer":
-            principal = await self._bearer(authorization[7:].strip(), repository, actions)
+            principal = await self._bearer(authorization[7:].strip(), repository, actions, scopes)
         else:
             principal = await self.basic_principal(authorization, _oci_attempt(request))
             await self._check(principal, repository, actions)
         request.state["principal"] = principal  # for time travel: whose window on the history
         return Actor(name=principal.name, client_ip=request.client_ip, request_id=request.request_id)
 
-    async def _bearer(self, token: str, repository: str | None, actions: set[str]) -> Principal:
-        claims = await self._verify(token)
+    async def _bearer(self, token: str, repository: str | None, actions: set[str],
+                      scopes: list[str]) -> Principal:
+        """The token's principal if the token grants every action; else a challenge naming
+        the scopes the request needs, so the client asks the token service again (a 403
+        would end it: clients re-authenticate only on 401)."""
+        try:
+            claims = await self._verify(token)
+        except Unauthorized as error:
+            raise challenge(self.realm, scopes, "invalid_token", error.message)
         subject = claims["sub"]
         principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
         if principal is None or not principal.usable():
-            raise Unauthorized("the token's account is disabled, expired or gone")
+            raise challenge(self.realm, scopes, "invalid_token",
+                            "the token's account is disabled, expired or gone")
         if repository is None:
             if "catalog" in actions and not token_allows(claims, "registry", "catalog", "*"):
-                raise Denied("requested access to the catalog is denied")
+                raise challenge(self.realm, scopes, "insufficient_scope", INSUFFICIENT)
             return principal
-        for action in actions:
-            if not token_allows(claims, "repository", repository, action):
-                if principal.anonymous:
-                    raise self._challenge(repository, actions)
-                raise Denied("requested access to the resource is denied")
+        if not all(token_allows(claims, "repository", repository, action) for action in actions):
+            raise challenge(self.realm, scopes, "insufficient_scope", INSUFFICIENT)
         return principal
 
     async def _check(self, principal: Principal, repository: str | None, actions: set[str]) -> None:
@@ -195,7 +201,7 @@ class TokenAuthorizer:
         or a token granting `registry:catalog:*`), else those it may pull from."""
         authorization = request.header("authorization")
         if not authorization:
-            raise self._challenge(None, {"catalog"})
+            raise challenge(self.realm, [CATALOG_SCOPE])
         if authorization.split(" ", 1)[0].lower() == "bearer":
             claims = await self._verify(authorization[7:].strip())
             if token_allows(claims, "registry", "catalog", "*"):
@@ -211,7 +217,8 @@ class TokenAuthorizer:
         return {name for name, public in projects if allows(principal, name, public, "repository", "pull")}
 
     async def may_pull(self, request, repository: str) -> bool:
-        """For cross-repository mounts: may the caller read the source repository?"""
+        """For cross-repository mounts: may the caller read the source repository? A bearer
+        token must grant its pull itself; the mount is no way to read past the token."""
         try:
             await self.authorize(request, repository, {"pull"})
             return True

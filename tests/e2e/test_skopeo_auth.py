@@ -1,6 +1,7 @@
 """skopeo through the real token flow: who may push and pull what."""
 
 import itertools
+import json
 
 import httpx
 import pytest
@@ -29,6 +30,19 @@ def world(api, tmp_path):
         assert response.status_code == 201
     image = oci_images.build_image(tmp_path / "image", tag="v1", seed=n)
     return {"project": project, "dev": dev, "guest": guest, "image": image}
+
+
+def _request_log(registry) -> list[dict]:
+    """The server's request lines (JSON, one per request; never query strings)."""
+    entries = []
+    for line in registry.log_path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("event") == "request":
+            entries.append(entry)
+    return entries
 
 
 def creds(user: str) -> str:
@@ -98,3 +112,43 @@ def test_disabled_user_is_refused_at_once(world, api, registry, tmp_path):
     refused = skopeo.run("inspect", "--tls-verify=false", "--creds", creds(world["dev"]), target,
                          check=False)
     assert refused.returncode != 0
+
+
+def test_copy_between_projects_mounts_layers_through_the_token_flow(world, api, registry, tmp_path):
+    # given an image in one private project, and a user who may only pull there (guest)
+    # but may push to a second private project (developer)
+    source_project, user = world["project"], world["guest"]
+    target_project = f"{source_project}-dst"
+    assert api.post("/projects", json={"project_name": target_project,
+                                       "metadata": {"public": "false"}}).status_code == 201
+    assert api.post(f"/projects/{target_project}/members",
+                    json={"role_id": 2, "member_user": {"username": user}}).status_code == 201
+    image = oci_images.build_image(tmp_path / "mounted", tag="v1", seed=7000 + next(_names))
+    skopeo = fresh_skopeo(tmp_path, registry, "mounts")
+    source, target = f"{source_project}/app", f"{target_project}/app"
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(source, "v1"),
+                "--dest-creds", f"admin:{ADMIN_PASSWORD}")
+
+    # when the user copies it from one project to the other with their own token
+    skopeo.copy(registry.ref(source, "v1"), registry.ref(target, "v1"),
+                "--src-creds", creds(user), "--dest-creds", creds(user))
+
+    # then the registry linked every layer into the target by mounting it from the source
+    events = api.get("/events", params={"limit": 10_000, "project": target_project,
+                                        "type": "io.tidemark.blob.linked.v1"}).json()
+    linked = {e["data"]["digest"]: e["data"]["mounted_from"] for e in events
+              if e["data"]["repository"] == target}
+    requests = [(e["method"], e["path"], e["status"]) for e in _request_log(registry)
+                if e["path"].startswith(f"/v2/{target}/")]
+    assert {digest: linked.get(digest) for digest in image.layer_digests} == \
+        {digest: source for digest in image.layer_digests}, requests
+    # and the server's request log shows no layer sent again: at most one blob upload (the
+    # config's, which clients send rather than mount) finished in the target
+    uploaded = [entry for entry in _request_log(registry) if entry["method"] == "PUT"
+                and entry["path"].startswith(f"/v2/{target}/blobs/uploads/")]
+    mounts = [entry for entry in _request_log(registry) if entry["method"] == "POST"
+              and entry["path"].startswith(f"/v2/{target}/blobs/uploads") and entry["status"] == 201]
+    assert len(uploaded) <= 1, uploaded
+    assert len(mounts) >= len(image.layer_digests), mounts
+    assert skopeo.inspect_json(registry.ref(target, "v1"), "--creds", creds(user))["Digest"] == \
+        image.manifest_digest

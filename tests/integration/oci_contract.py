@@ -3,6 +3,8 @@
 import hashlib
 import json
 
+import pytest
+
 from tests.integration.oci_client import (
     OCI_INDEX, OCI_LAYER, OCI_MANIFEST, descriptor, sha256,
 )
@@ -122,6 +124,23 @@ class ManifestContract:
         assert response.status_code == 400 and error_code(response) == "MANIFEST_BLOB_UNKNOWN"
         assert events(registry) == before
         assert http.get("/v2/library/app/manifests/v1").status_code == 404
+
+    @pytest.mark.parametrize("reference", ["-starts-with-dash", "t" * 129, "sha256:not-hex",
+                                           "sha256:abc", "md5:" + "0" * 32, "a@b"])
+    def test_get_or_head_of_an_invalid_reference_is_manifest_unknown(self, http, oci, reference):
+        oci.push_image("library/app", "v1")
+        response = http.get(f"/v2/library/app/manifests/{reference}")
+        assert response.status_code == 404 and error_code(response) == "MANIFEST_UNKNOWN"
+        assert http.head(f"/v2/library/app/manifests/{reference}").status_code == 404
+
+    @pytest.mark.parametrize("reference", ["-starts-with-dash", "t" * 129, "a@b"])
+    def test_put_with_an_invalid_reference_stays_400(self, http, oci, registry, reference):
+        manifest = oci.image_manifest("library/app")
+        before = events(registry)
+        response = http.put(f"/v2/library/app/manifests/{reference}", content=json.dumps(manifest),
+                            headers={"content-type": OCI_MANIFEST})
+        assert response.status_code == 400 and error_code(response) == "MANIFEST_INVALID"
+        assert events(registry) == before
 
     def test_malformed_manifest_is_refused(self, http):
         response = http.put("/v2/library/app/manifests/v1", content=b"{not json",

@@ -144,8 +144,14 @@ class TestTokenService(IamTests):
         token = token_for(http, "repository:alpha/app:pull,push", headers=as_user("carol")).json()["token"]
         assert http.get("/v2/alpha/app/manifests/v1", headers=bearer(token)).status_code == 200
         refused = http.post("/v2/alpha/app/blobs/uploads/", headers=bearer(token))
-        assert refused.status_code == 403
-        assert refused.json()["errors"][0]["code"] == "DENIED"
+        # a token without the scope is challenged for it (RFC 6750), as Distribution does
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        assert refused.headers["www-authenticate"] == \
+            CHALLENGE + ',scope="repository:alpha/app:pull,push",error="insufficient_scope"'
+        # and asking again gets carol no push: the next try is refused the same way
+        again = token_for(http, "repository:alpha/app:pull,push", headers=as_user("carol")).json()["token"]
+        assert http.post("/v2/alpha/app/blobs/uploads/", headers=bearer(again)).status_code == 401
 
     def test_token_for_one_repository_does_not_open_another(self, http, world):
         # given: bob may pull both, but asked only for alpha/app
@@ -153,15 +159,17 @@ class TestTokenService(IamTests):
         # when
         response = http.get("/v2/alpha/other/manifests/v1", headers=bearer(token))
         # then
-        assert response.status_code == 403
-        assert response.json()["errors"][0]["code"] == "DENIED"
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == \
+            CHALLENGE + ',scope="repository:alpha/other:pull",error="insufficient_scope"'
 
     def test_anonymous_token_for_one_repository_is_challenged_on_another(self, http, world):
         token = token_for(http, "repository:library/app:pull", anonymously=True).json()["token"]
         assert http.get("/v2/library/app/manifests/v1", headers=bearer(token)).status_code == 200
         response = http.get("/v2/alpha/app/manifests/v1", headers=bearer(token))
         assert response.status_code == 401
-        assert response.headers["www-authenticate"] == CHALLENGE + ',scope="repository:alpha/app:pull"'
+        assert response.headers["www-authenticate"] == \
+            CHALLENGE + ',scope="repository:alpha/app:pull",error="insufficient_scope"'
 
     def test_tampered_signature_is_unauthorized(self, http, world):
         token = token_for(http, "repository:alpha/app:pull", headers=as_user("bob")).json()["token"]
@@ -208,7 +216,8 @@ class TestTokenService(IamTests):
         token = registry.tokens.issue("bob", repo_access("alpha/app", "pull"))["token"]
         response = http.get("/v2/alpha/app/manifests/v1", headers=bearer(token))
         assert response.status_code == 401
-        assert response.headers["www-authenticate"].startswith("Bearer ")
+        assert response.headers["www-authenticate"] == \
+            CHALLENGE + ',scope="repository:alpha/app:pull",error="invalid_token"'
 
     def test_token_of_a_disabled_user_stops_working(self, http, world):
         token = token_for(http, "repository:alpha/app:pull", headers=as_user("bob")).json()["token"]
