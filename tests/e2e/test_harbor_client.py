@@ -181,3 +181,58 @@ def test_repositories(world: World) -> None:
                                             client.get_repositories(PROJECT))]
         assert f"{PROJECT}/doomed" not in names
     run(scenario)
+
+
+def test_list_queries(world: World) -> None:
+    """q= in Harbor's syntax and sort= on the lists a script filters before acting."""
+    async def scenario() -> None:
+        client = harbor_client(world)
+        projects = await call("get_projects q=name=~", client.get_projects(query="name=~h",
+                                                                          sort="-name"))
+        names = [p.name for p in projects]
+        assert PROJECT in names and names == sorted(names, reverse=True)
+        repos = await call("get_repositories q=name=~", client.get_repositories(
+            PROJECT, query=f"name=~{REPOSITORY}"))
+        assert [r.name for r in repos] == [f"{PROJECT}/{REPOSITORY}"]
+        tags = await call("get_artifact_tags q=name=", client.get_artifact_tags(
+            PROJECT, REPOSITORY, world.digest, query="name=v1"))
+        assert [t.name for t in tags] == ["v1"]
+        assert await call("get_artifact_tags q=name= (none)", client.get_artifact_tags(
+            PROJECT, REPOSITORY, world.digest, query="name=nope")) == []
+        artifacts = await call("get_artifacts q=tags=", client.get_artifacts(
+            PROJECT, REPOSITORY, query="tags=v1"))
+        assert [a.digest for a in artifacts] == [world.digest]
+        assert await call("get_artifacts q=tags= (none)", client.get_artifacts(
+            PROJECT, REPOSITORY, query="tags=nope")) == []
+        logs = await call("get_audit_logs q=operation=", client.get_audit_logs(
+            query="operation=create", sort="-op_time", page_size=100))
+        assert logs and {x.operation for x in logs} == {"create"}
+        assert [x.op_time for x in logs] == sorted((x.op_time for x in logs), reverse=True)
+    run(scenario)
+
+
+def test_project_deletable_and_metadatas(world: World) -> None:
+    async def scenario() -> None:
+        client = harbor_client(world)
+        deletable = await call("get_project_deletable", client.get_project_deletable(PROJECT))
+        assert deletable.deletable is False  # it holds hc/app
+        await call("set_project_metadata", client.set_project_metadata(
+            PROJECT, m.ProjectMetadata(auto_scan="false")))
+        metadata = await call("get_project_metadata", client.get_project_metadata(PROJECT))
+        assert (metadata.public, metadata.auto_scan) == ("true", "false")
+        entry = await call("get_project_metadata_entry", client.get_project_metadata_entry(
+            PROJECT, "auto_scan"))
+        assert entry == {"auto_scan": "false"}
+    run(scenario)
+
+
+def test_configurations(world: World) -> None:
+    async def scenario() -> None:
+        client = harbor_client(world)
+        config = await call("get_config", client.get_config())
+        assert config.auth_mode.value == "db_auth"
+        await call("update_config", client.update_config(m.Configurations(
+            banner_message="hello from the client suite")))
+        config = await call("get_config after update", client.get_config())
+        assert config.banner_message.value == "hello from the client suite"
+    run(scenario)
