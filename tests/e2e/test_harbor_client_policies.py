@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from harborapi import models as m  # the test extra installs it
+from harborapi.exceptions import NotFound
 
 from .harbor_client_world import PROJECT, REPOSITORY, World, call, harbor_client, run, world  # noqa: F401
 
 pytestmark = pytest.mark.e2e
-pytest.importorskip("harborapi")
-
-from harborapi import models as m  # noqa: E402  (after the importorskip)
 
 
 def _id(location: str) -> int:
@@ -179,6 +178,9 @@ def test_retention(world: World) -> None:
         assert isinstance(log, str)
         await call("stop_retention_execution (ended)",
                    client.stop_retention_execution(retention_id, execution_id))
+        await call("delete_retention_policy", client.delete_retention_policy(retention_id))
+        with pytest.raises(NotFound):  # harborapi's 404
+            await client.get_retention_policy(retention_id)
     run(scenario)
 
 
