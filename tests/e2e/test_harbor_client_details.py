@@ -18,22 +18,22 @@ pytestmark = pytest.mark.e2e
 def test_audit_log_rotation(world: World) -> None:
     async def scenario() -> None:
         client = harbor_client(world)
-        location = await call("create_audit_log_rotation_schedule (Manual: run now)",
-                              client.create_audit_log_rotation_schedule(m.Schedule(
+        location = await call("create_purge_job_schedule (Manual: run now)",
+                              client.create_purge_job_schedule(m.Schedule(
                                   schedule=m.ScheduleObj(type="Manual"),
                                   parameters={"audit_retention_hour": 24 * 365, "dry_run": True,
                                               "include_event_types": "create_artifact"})))
         purge_id = int(location.rstrip("/").rsplit("/", 1)[-1])
         for _ in range(100):
-            job = await call("get_audit_log_rotation", client.get_audit_log_rotation(purge_id))
+            job = await call("get_purge_job", client.get_purge_job(purge_id))
             if job.job_status in ("Success", "Error", "Stopped"):
                 break
             await asyncio.sleep(0.1)
         assert (job.id, job.job_status) == (purge_id, "Success")
-        history = await call("get_audit_log_rotation_history",
-                             client.get_audit_log_rotation_history())
+        history = await call("get_purge_job_history",
+                             client.get_purge_job_history())
         assert purge_id in [h.id for h in history]
-        log = await call("get_audit_log_rotation_log", client.get_audit_log_rotation_log(purge_id))
+        log = await call("get_purge_job_log", client.get_purge_job_log(purge_id))
         assert log.strip()
         # a dry run of a year's retention trims nothing: the push is still in the audit log
         logs = await call("get_audit_logs", client.get_audit_logs(page_size=100))
