@@ -228,3 +228,16 @@ def test_filters_work_with_time_travel(http, oci, registry):
     assert digests(http, P + "/artifacts", q="tags=v1", at=str(before_tag)) == [digest]
     old_tags = listed(http, f"{BASE}/{digest}/tags", at=str(before_tag))
     assert [t["name"] for t in old_tags] == ["v1"]
+
+
+def test_pull_time_is_shown_filtered_and_sorted(http, oci, registry):
+    pulled, _, _ = push_image(oci, "library/app", "v1")
+    never, _, _ = push_image(oci, "library/app", "v2")
+    assert http.get("/v2/library/app/manifests/v1", headers={"accept": OCI_MANIFEST}).status_code == 200
+    registry.pulls.flush()
+    registry.catch_up()  # the pull batch is in the log; the views have it
+    times = {a["digest"]: a["pull_time"] for a in listed(http)}
+    assert times[never] == "0001-01-01T00:00:00.000Z" and times[pulled] > "2000"
+    assert digests(http, q="pull_time=[2000-01-01T00:00:00Z~]") == [pulled]
+    assert digests(http, sort="-pull_time") == [pulled, never]
+    assert digests(http, sort="pull_time") == [never, pulled]
