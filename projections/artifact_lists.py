@@ -163,6 +163,11 @@ class ArtifactLists:
             f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
         return [TagRow(*row) for row in rows], total
 
+    def pulled_at(self, repository: str, digest: str) -> str | None:
+        rows = self.db.read(f"SELECT last_pulled_at FROM {self.p}pulls WHERE repository = ? AND digest = ?",
+                            (repository, digest))
+        return rows[0][0] if rows else None
+
     def repository_ids(self, names: list[str]) -> dict[str, int]:
         if not names:
             return {}

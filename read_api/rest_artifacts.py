@@ -90,10 +90,10 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
     name = full_repository_name(project.name, repository_name)
     position = await position_in_window(who, at)
     row = await find_artifact(who.registry, name, reference, position)
-    pulled = await anyio.to_thread.run_sync(who.registry.history.pull_times, name)
+    pulled = await anyio.to_thread.run_sync(who.registry.artifact_lists.pulled_at, name, row.digest)
     include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)
     items = await anyio.to_thread.run_sync(artifact_items, who.registry, project.name, project.project_id,
-                                           [(row, pulled.get(row.digest))], include, position)
+                                           [(row, pulled)], include, position)
     return items[0]
 
 

@@ -238,6 +238,7 @@ def test_pull_time_is_shown_filtered_and_sorted(http, oci, registry):
     registry.catch_up()  # the pull batch is in the log; the views have it
     times = {a["digest"]: a["pull_time"] for a in listed(http)}
     assert times[never] == "0001-01-01T00:00:00.000Z" and times[pulled] > "2000"
+    assert http.get(f"{BASE}/v1").json()["pull_time"] == times[pulled]
     assert digests(http, q="pull_time=[2000-01-01T00:00:00Z~]") == [pulled]
     assert digests(http, sort="-pull_time") == [pulled, never]
     assert digests(http, sort="pull_time") == [never, pulled]
