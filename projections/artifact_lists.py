@@ -2,8 +2,11 @@
 of any log position: the conditions are SQL over the OCI and label query models, the same
 text on SQLite and PostgreSQL."""
 
+from datetime import datetime, timezone
+
 from domain.artifacts.kinds import artifact_kind
 from domain.errors import BadRequest
+from domain.input_limits import is_decimal
 from infra.schemas.query_language import Term, order_sql, parse_query, to_sql
 from infra.store.sql import Database
 from projections.audit.history import _ARTIFACT, ArtifactRow, TagRow, _artifact
@@ -32,12 +35,35 @@ def _refuse(term: Term, expected: str) -> BadRequest:
 
 
 def _instant(term: Term, text: str | None) -> str | None:
+    """A time as the views store it: RFC 3339 (UTC when it names no zone, as the other lists
+    read it) or seconds since the epoch."""
     if text is None:
         return None
+    text = text.strip()
     try:
+        if is_decimal(text) and len(text) < 12:
+            return stamp(datetime.fromtimestamp(int(text), timezone.utc))
+        if len(text) == 10:
+            text += "T00:00:00Z"  # a date: its start, in UTC
+        elif not any(zone in text[10:] for zone in ("Z", "z", "+", "-")):
+            text += "Z"
         return stamp(parse_instant(text))
-    except BadRequest:
-        raise _refuse(term, f"{text[:40]!r} is not an RFC 3339 time with a time zone") from None
+    except (BadRequest, ValueError, OverflowError, OSError):
+        raise _refuse(term, f"{text[:40]!r} is not a time (RFC 3339 or seconds since the epoch)") from None
+
+
+def _sql(terms: list[Term], columns: dict[str, str]) -> tuple[str, list]:
+    """to_sql, with `k=~v` matching in part whatever the case (as the other lists do)."""
+    clauses, params = [], []
+    for term in terms:
+        if term.op == "fuzzy":
+            clauses.append(f"LOWER({columns[term.key]}) LIKE ?")
+            params.append(f"%{str(term.value).lower()}%")
+        else:
+            clause, values = to_sql([term], columns)
+            clauses.append(clause)
+            params += values
+    return " AND ".join(clauses) or "1 = 1", params
 
 
 def _time_term(term: Term) -> Term:
@@ -70,7 +96,7 @@ class ArtifactLists:
             return ("EXISTS" if term.value == "*" else "NOT EXISTS") + f" ({inside})", vparams
         if term.op == "range":
             raise _refuse(term, "tags takes *, nil, a name, ~part or a set {a b}")
-        where, params = to_sql([Term("tags", term.op, term.value)], {"tags": "t.tag"})
+        where, params = _sql([Term("tags", term.op, term.value)], {"tags": "t.tag"})
         return f"EXISTS ({inside} AND {where})", [*vparams, *params]
 
     def _label_condition(self, term: Term, position: int | None) -> tuple[str, list]:
@@ -115,7 +141,7 @@ class ArtifactLists:
             else:
                 if term.key in ("push_time", "pull_time"):
                     term = _time_term(term)
-                clause, values = to_sql([term], columns)
+                clause, values = _sql([term], columns)
             clauses.append(clause)
             params += values
         return clauses, params
@@ -153,7 +179,7 @@ class ArtifactLists:
         terms = [_time_term(t) if t.key == "push_time" else t for t in parse_query(q, TAG_KEYS)]
         order = order_sql(sort, TAG_SORTS, "t.moved_at DESC, t.valid_from DESC")
         valid, vparams = _valid("t", position)
-        filters, fparams = to_sql(terms, {"name": "t.tag", "push_time": "t.moved_at"})
+        filters, fparams = _sql(terms, {"name": "t.tag", "push_time": "t.moved_at"})
         where = f"t.repository = ? AND t.digest = ? AND {valid} AND {filters}"
         params = [repository, digest, *vparams, *fparams]
         total = self.db.read(f"SELECT COUNT(*) FROM {self.p}tags t WHERE {where}", params)[0][0]

@@ -6,8 +6,7 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from infra.http.list_params import page_numbers
-from infra.http.rest import paged
+from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.schemas.query_language import parse_query
 
@@ -37,7 +36,7 @@ def accessory_resp(registry, name: str, subject, row) -> dict:
 def _matches(accessory: dict, terms) -> bool:
     for term in terms:
         value = accessory[term.key]
-        if term.op == "eq" and value != term.value or term.op == "fuzzy" and term.value not in value \
+        if term.op == "eq" and value != term.value or term.op == "fuzzy" and term.value.lower() not in value.lower() \
                 or term.op == "in" and value not in term.value \
                 or term.op == "range" and not ((term.value[0] or "") <= value <= (term.value[1] or value)):
             return False
@@ -51,12 +50,12 @@ def _accessories(registry, name: str, subject) -> list[dict]:
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/accessories")
 async def list_accessories(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                            reference: str = Parameter(), q: FromQuery[str | None] = None,
-                           page: FromQuery[str | None] = None, page_size: FromQuery[str | None] = None) -> Response:
+                           page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     terms = parse_query(q, {"type", "digest"})
-    number, size, offset, limit = page_numbers(page, page_size)
+    offset, limit = paging(page, page_size)
     subject = await find_artifact(who.registry, name, reference, None)
     found = [a for a in await anyio.to_thread.run_sync(_accessories, who.registry, name, subject)
              if _matches(a, terms)]
-    return paged(request, found[offset:offset + limit], len(found), number, size)
+    return paged(request, found[offset:offset + limit], len(found), page, page_size)

@@ -5,10 +5,9 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from infra.http.list_params import page_numbers
 from infra.schemas.harbor import Artifact, Repository, TagHistoryEntry
 from infra.http.listing import INT, TIME, Key, Listing
-from infra.http.rest import paged
+from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
 from projections.artifact_lists import repository
@@ -54,19 +53,19 @@ async def artifact_page(request: Request, who, project, scope, q, sort, page, pa
                         at: str | None, latest_in_repository: bool = False) -> Response:
     """One page of the artifacts in `scope` (a repository or a project) as Harbor lists them."""
     position = await position_in_window(who, at)
-    number, size, offset, limit = page_numbers(page, page_size)
+    offset, limit = paging(page, page_size)
     registry = who.registry
     pairs, total = await anyio.to_thread.run_sync(registry.artifact_lists.artifacts, scope, q, sort, offset,
                                                   limit, position, latest_in_repository)
     items = await anyio.to_thread.run_sync(artifact_items, registry, project.name, project.project_id, pairs,
                                            include, position)
-    return paged(request, items, total, number, size)
+    return paged(request, items, total, page, page_size)
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts")
 async def list_artifacts(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                          q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
-                         page: FromQuery[str | None] = None, page_size: FromQuery[str | None] = None,
+                         page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                          with_tag: FromQuery[bool] = True, with_label: FromQuery[bool] = False,
                          with_immutable_status: FromQuery[bool] = False, with_accessory: FromQuery[bool] = False,
                          with_signature: FromQuery[bool] = False, with_scan_overview: FromQuery[bool] = False,
@@ -100,14 +99,14 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/tags")
 async def list_tags(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                     reference: str = Parameter(), q: FromQuery[str | None] = None,
-                    sort: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
-                    page_size: FromQuery[str | None] = None, with_immutable_status: FromQuery[bool] = False,
+                    sort: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                    page_size: FromQuery[int] = 10, with_immutable_status: FromQuery[bool] = False,
                     at: FromQuery[str | None] = None) -> Response:
     """An artifact's tags: `q` (name, push_time), `sort` (name, push_time, id), paging."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_in_window(who, at)
-    number, size, offset, limit = page_numbers(page, page_size)
+    offset, limit = paging(page, page_size)
     row = await find_artifact(who.registry, name, reference, position)
     registry = who.registry
     tags, total = await anyio.to_thread.run_sync(registry.artifact_lists.tags, name, row.digest, q, sort,
@@ -116,7 +115,7 @@ async def list_tags(request: Request, project_name: str = Parameter(), repositor
     immutable = (await anyio.to_thread.run_sync(immutable_test, registry, project.name)
                  if with_immutable_status else None)
     items = [tag_resp(t, ids.get(name, 0), row.id, bool(immutable and immutable(name, t.name))) for t in tags]
-    return paged(request, items, total, number, size)
+    return paged(request, items, total, page, page_size)
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/tags/{tag:str}/history")

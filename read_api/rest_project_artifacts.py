@@ -14,8 +14,8 @@ from read_api.rest_artifacts import artifact_page
 @get("/api/v2.0/projects/{project_name_or_id:str}/artifacts")
 async def list_project_artifacts(
         request: Request, project_name_or_id: str = Parameter(), q: FromQuery[str | None] = None,
-        sort: FromQuery[str | None] = None, page: FromQuery[str | None] = None,
-        page_size: FromQuery[str | None] = None, with_tag: FromQuery[bool] = True,
+        sort: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+        page_size: FromQuery[int] = 10, with_tag: FromQuery[bool] = True,
         with_label: FromQuery[bool] = False, with_immutable_status: FromQuery[bool] = False,
         with_accessory: FromQuery[bool] = False, with_signature: FromQuery[bool] = False,
         with_scan_overview: FromQuery[bool] = False, with_sbom_overview: FromQuery[bool] = False,

@@ -116,6 +116,7 @@ def test_q_filters_by_each_key(http, oci):
     assert digests(http, q="tags=nil") == [second]
     assert digests(http, q="tags=v1") == [first]
     assert set(digests(http, q="tags=~lat")) == {third}
+    assert set(digests(http, q="tags=~LAT")) == {third}  # in part, whatever the case
     assert set(digests(http, q="tags={v1 latest}")) == {first, third}
     assert set(digests(http, q=f"labels={labels[0]}")) == {first, third}
     assert digests(http, q=f"labels={{{labels[0]} {labels[1]}}}") == [first]  # a set means all of them
@@ -127,6 +128,8 @@ def test_q_filters_by_each_key(http, oci):
     pushed = http.get(f"{BASE}/{third}").json()["push_time"]
     assert set(digests(http, q=f"push_time=[{pushed}~]")) == {third, index_digest}
     assert digests(http, q="push_time=[2000-01-01T00:00:00Z~2000-01-02T00:00:00Z]") == []
+    assert len(digests(http, q="push_time=[946684800~]")) == 4  # seconds since the epoch: 2000-01-01
+    assert len(digests(http, q="push_time=[2000-01-01~]")) == 4
     assert digests(http, q="pull_time=[2000-01-01T00:00:00Z~]") == []  # never pulled
 
 
@@ -211,7 +214,7 @@ def test_accessories_filter_by_type_and_page(http, oci):
     path = f"{BASE}/v1/accessories"
     assert sorted(a["type"] for a in listed(http, path)) == ["sbom.spdx", "signature.cosign"]
     assert [a["type"] for a in listed(http, path, q="type=sbom.spdx")] == ["sbom.spdx"]
-    assert [a["type"] for a in listed(http, path, q="type=~signature")] == ["signature.cosign"]
+    assert [a["type"] for a in listed(http, path, q="type=~Signature")] == ["signature.cosign"]
     page = http.get(path, params={"page_size": "1"})
     assert page.headers["x-total-count"] == "2" and len(page.json()) == 1 and 'rel="next"' in page.headers["link"]
     assert http.get(path, params={"q": "size=1"}).status_code == 400
