@@ -5,42 +5,13 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.errors import NotFound
-from domain.artifacts.manifest_format import HELM_CONFIG, INDEX_TYPES
-from infra.schemas.harbor import Artifact, Repository, Tag, TagHistoryEntry
+from infra.schemas.harbor import Artifact, Repository, TagHistoryEntry
 from infra.http.listing import INT, TIME, Key, Listing
 from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
-from read_api.rest_icons import icon_for
-
-NEVER = "0001-01-01T00:00:00.000Z"
-
-
-def tag_resp(row, repository_id: int, artifact_id: int) -> Tag:
-    return Tag(id=row.id, repository_id=repository_id, artifact_id=artifact_id, name=row.name,
-               push_time=row.moved_at, pull_time=NEVER)
-
-
-def _label(row) -> dict:
-    return {"id": row.id, "name": row.name, "description": row.description, "color": row.color,
-            "scope": row.scope, "creation_time": row.creation_time, "update_time": row.update_time}
-
-
-def artifact_resp(row, project_id: int, repository_id: int, tags: list | None,
-                  labels: list | None = None) -> Artifact:
-    kind = "IMAGE" if row.media_type not in INDEX_TYPES else "IMAGE_INDEX"
-    if row.artifact_type and "image" not in row.artifact_type and row.media_type not in INDEX_TYPES:
-        kind = row.artifact_type.rsplit(".", 1)[-1].upper()[:32]
-    if row.artifact_type == HELM_CONFIG:
-        kind = "CHART"
-    return Artifact(id=row.id, type=kind, media_type=row.artifact_type or row.media_type,
-                    manifest_media_type=row.media_type, artifact_type=row.artifact_type,
-                    icon=icon_for(kind, row.artifact_type),
-                    project_id=project_id, repository_id=repository_id,
-                    repository_name=row.repository, digest=row.digest, size=row.size,
-                    push_time=row.pushed_at, pull_time=NEVER, annotations=row.annotations,
-                    references=[{"parent_id": row.id, "child_digest": child} for child in row.children],
-                    tags=tags, labels=[_label(label) for label in labels or []])
+from projections.artifact_lists import repository
+from read_api.artifact_items import Include, artifact_items, immutable_test, tag_resp
 
 
 def repository_resp(row, project_id: int) -> Repository:
@@ -78,53 +49,73 @@ async def get_repository(request: Request, project_name: str = Parameter(),
     return repository_resp(row, project.project_id)
 
 
+async def artifact_page(request: Request, who, project, scope, q, sort, page, page_size, include: Include,
+                        at: str | None, latest_in_repository: bool = False) -> Response:
+    """One page of the artifacts in `scope` (a repository or a project) as Harbor lists them."""
+    position = await position_in_window(who, at)
+    offset, limit = paging(page, page_size)
+    registry = who.registry
+    pairs, total = await anyio.to_thread.run_sync(registry.artifact_lists.artifacts, scope, q, sort, offset,
+                                                  limit, position, latest_in_repository)
+    items = await anyio.to_thread.run_sync(artifact_items, registry, project.name, project.project_id, pairs,
+                                           include, position)
+    return paged(request, items, total, page, page_size)
+
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts")
 async def list_artifacts(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
+                         q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
                          page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
-                         with_tag: FromQuery[bool] = True, at: FromQuery[str | None] = None) -> Response:
+                         with_tag: FromQuery[bool] = True, with_label: FromQuery[bool] = False,
+                         with_immutable_status: FromQuery[bool] = False, with_accessory: FromQuery[bool] = False,
+                         with_signature: FromQuery[bool] = False, with_scan_overview: FromQuery[bool] = False,
+                         with_sbom_overview: FromQuery[bool] = False,
+                         at: FromQuery[str | None] = None) -> Response:
+    """Harbor's artifact list, with `q`, `sort`, paging and the `with_*` flags (read_api/artifact_items.py)."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    position = await position_in_window(who, at)
-    offset, limit = paging(page, page_size)
-    history = who.registry.history
-    rows, total = await anyio.to_thread.run_sync(history.artifacts, name, offset, limit, position)
-    repo = await anyio.to_thread.run_sync(history.repository, name, position)
-    repo_id = repo.id if repo else 0
-    digests = [r.digest for r in rows]
-    tags = await anyio.to_thread.run_sync(history.tags, name, digests, position) if with_tag else []
-    labels = await anyio.to_thread.run_sync(who.registry.labels.of_artifacts, name, digests, position)
-    items = [artifact_resp(r, project.project_id, repo_id,
-                           [tag_resp(t, repo_id, r.id) for t in tags if t.digest == r.digest] if with_tag else None,
-                           labels.get(r.digest))
-             for r in rows]
-    return paged(request, items, total, page, page_size)
+    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)
+    return await artifact_page(request, who, project, repository(name), q, sort, page, page_size, include, at)
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}")
 async def get_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
-                       reference: str = Parameter(), at: FromQuery[str | None] = None) -> Artifact:
+                       reference: str = Parameter(), with_tag: FromQuery[bool] = True,
+                       with_label: FromQuery[bool] = False, with_immutable_status: FromQuery[bool] = False,
+                       with_accessory: FromQuery[bool] = False, with_signature: FromQuery[bool] = False,
+                       with_scan_overview: FromQuery[bool] = False, with_sbom_overview: FromQuery[bool] = False,
+                       at: FromQuery[str | None] = None) -> Artifact:
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_in_window(who, at)
     row = await find_artifact(who.registry, name, reference, position)
-    repo = await anyio.to_thread.run_sync(who.registry.history.repository, name, position)
-    tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
-    repo_id = repo.id if repo else 0
-    labels = await anyio.to_thread.run_sync(who.registry.labels.of_artifacts, name, [row.digest], position)
-    return artifact_resp(row, project.project_id, repo_id, [tag_resp(t, repo_id, row.id) for t in tags],
-                         labels.get(row.digest))
+    pulled = await anyio.to_thread.run_sync(who.registry.artifact_lists.pulled_at, name, row.digest)
+    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)
+    items = await anyio.to_thread.run_sync(artifact_items, who.registry, project.name, project.project_id,
+                                           [(row, pulled)], include, position)
+    return items[0]
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}/tags")
 async def list_tags(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
-                    reference: str = Parameter(), at: FromQuery[str | None] = None) -> list[Tag]:
+                    reference: str = Parameter(), q: FromQuery[str | None] = None,
+                    sort: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                    page_size: FromQuery[int] = 10, with_immutable_status: FromQuery[bool] = False,
+                    at: FromQuery[str | None] = None) -> Response:
+    """An artifact's tags: `q` (name, push_time), `sort` (name, push_time, id), paging."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     position = await position_in_window(who, at)
+    offset, limit = paging(page, page_size)
     row = await find_artifact(who.registry, name, reference, position)
-    tags = await anyio.to_thread.run_sync(who.registry.history.tags, name, [row.digest], position)
-    return [tag_resp(t, 0, row.id) for t in tags]
+    registry = who.registry
+    tags, total = await anyio.to_thread.run_sync(registry.artifact_lists.tags, name, row.digest, q, sort,
+                                                 offset, limit, position)
+    ids = await anyio.to_thread.run_sync(registry.artifact_lists.repository_ids, [name])
+    immutable = (await anyio.to_thread.run_sync(immutable_test, registry, project.name)
+                 if with_immutable_status else None)
+    items = [tag_resp(t, ids.get(name, 0), row.id, bool(immutable and immutable(name, t.name))) for t in tags]
+    return paged(request, items, total, page, page_size)
 
 
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/tags/{tag:str}/history")

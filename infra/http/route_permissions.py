@@ -115,6 +115,7 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", R): _on_repositories("repository", "update"),
     ("DELETE", R): _on_repositories("repository", "delete"),
     ("GET", R + "/artifacts"): _on_repositories("artifact", "list"),
+    ("GET", P + "/artifacts"): project("artifact", "list"),  # every repository of the project
     # the handler also checks pull on the source repository
     ("POST", R + "/artifacts"): _on_repositories("artifact", "create"),
     ("GET", A): _on_repositories("artifact", "read"),

@@ -241,8 +241,8 @@ class Artifact(msgspec.Struct):
     references: list[dict]
     tags: list[Tag] | None
     extra_attrs: dict = {}
-    labels: list[dict] = []
-    accessories: list[dict] | None = None
+    labels: list[dict] | None = None  # with_label=true
+    accessories: list[dict] | None = None  # with_accessory=true
     icon: str = ""  # the digest of the type's icon (/icons/{digest})
 
 

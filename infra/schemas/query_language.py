@@ -81,3 +81,16 @@ def to_sql(terms: list[Term], columns: dict[str, str]) -> tuple[str, list]:
             clauses.append(f"{column} IN ({', '.join('?' for _ in term.value) or 'NULL'})")
             params.extend(term.value)
     return " AND ".join(clauses) or "1 = 1", params
+
+
+def order_sql(sort: str | None, columns: dict[str, str], tail: str) -> str:
+    """Harbor's `sort` (`push_time`, `-push_time`, comma separated, `-` for descending) as an
+    SQL ORDER BY list ending in `tail`; an unknown key is a 400 naming it."""
+    parts = []
+    for key in filter(None, (part.strip() for part in (sort or "").split(","))):
+        column = columns.get(key.lstrip("-"))
+        if column is None:
+            raise BadRequest(f"cannot sort by {key[:40]!r}; known: {', '.join(sorted(columns))}",
+                             {"sort": key[:40]})
+        parts.append(column + (" DESC" if key.startswith("-") else ""))
+    return ", ".join([*parts, tail])

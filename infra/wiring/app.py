@@ -36,6 +36,7 @@ from write_api import rest_retention as write_retention
 from read_api.rest_gc import gc_history, gc_log, gc_schedule, gc_status
 from read_api.rest_accessories import list_accessories
 from read_api.rest_additions import get_addition
+from read_api.rest_project_artifacts import list_project_artifacts
 from read_api.rest_labels import get_label, list_labels
 from read_api.rest_system import search, statistics, system_info, system_volumes
 from read_api.rest_icons import get_icon
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_robots.delete_robot, list_events, stream_events,
         *read_webhooks.ROUTES, *write_webhooks.ROUTES,
         read_artifacts.list_repositories, read_artifacts.get_repository, read_artifacts.list_artifacts,
-        read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history,
+        read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history, list_project_artifacts,
         write_artifacts.delete_repository, write_artifacts.delete_artifact, write_artifacts.add_tag,
         write_artifacts.delete_tag, write_artifacts.undelete_artifact, write_artifacts.restore_tag,
         audit_logs, project_logs, project_changes, list_rules, rest_immutability.create_rule,

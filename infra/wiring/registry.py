@@ -31,6 +31,7 @@ from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
 from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
+from projections.artifact_lists import ArtifactLists
 from projections.audit.chain_view import ChainView
 from projections.audit.history import HistoryQueries
 from projections.audit.queries import AuditQueries
@@ -65,6 +66,7 @@ class Registry:
         self.queries = OciQueries(db, cache=ViewCache(enabled=self.local_only))
         self.projector = Projector(app, db, OciView(), on_stale=self.queries.cache.invalidate)
         self.history = HistoryQueries(db)
+        self.artifact_lists = ArtifactLists(db)
         self.project_periods = ProjectPeriods(db)
         self.project_settings = ProjectSettings(db)
         self.settings_commands = ProjectSettingsCommands(app)

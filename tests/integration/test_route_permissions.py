@@ -142,6 +142,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("PUT", rp.R): _sample(path=REPO, body={"description": "the app"}),
     ("DELETE", rp.R): lambda w: Call(path={"project_name": "p1", "repository_name": w.fresh_repository()}),
     ("GET", rp.R + "/artifacts"): _sample(path=REPO),
+    ("GET", rp.P + "/artifacts"): _sample(path=P1),
     ("POST", rp.R + "/artifacts"): lambda w: Call(path={"project_name": "p1", "repository_name": f"copy{w.n()}"},
                                                   query={"from": "p1/app:v1"}),
     ("GET", rp.A): _sample(path=V1),
