@@ -3,7 +3,6 @@ referrers attached with `subject` and found through the referrers API, and a Hel
 pushed and pulled as an OCI artifact that Harbor's API lists as a CHART with its additions."""
 
 import hashlib
-import itertools
 import tarfile
 
 import oras.oci
@@ -11,9 +10,9 @@ import pytest
 
 from tests.e2e import oras_tools
 from tests.helm_charts import DEPENDENCIES, HELM_CONFIG, HELM_CONTENT, README, VALUES, make_chart
+from tests.e2e.teams import make_team
 
 pytestmark = pytest.mark.e2e
-_names = itertools.count(1)
 MODEL = "application/vnd.example.model.v1"
 SBOM = "application/vnd.example.sbom.v1+json"
 SIGNATURE = "application/vnd.example.signature.v1"
@@ -28,15 +27,7 @@ def _no_docker_config(monkeypatch, tmp_path):
 @pytest.fixture
 def team(api):
     """A private project with a developer and a guest."""
-    n = next(_names)
-    project, dev, guest = f"orasteam{n}", f"orasdev{n}", f"orasguest{n}"
-    assert api.post("/projects", json={"project_name": project, "metadata": {"public": "false"}}).status_code == 201
-    for user, role in ((dev, 2), (guest, 3)):
-        assert api.post("/users", json={"username": user, "password": "Passw0rd-" + user,
-                                        "email": f"{user}@example.com"}).status_code == 201
-        assert api.post(f"/projects/{project}/members",
-                        json={"role_id": role, "member_user": {"username": user}}).status_code == 201
-    return {"project": project, "dev": dev, "guest": guest}
+    return make_team(api, "oras")
 
 
 def as_user(registry, user: str, push_to: str | None = None):

@@ -1,16 +1,14 @@
 """Debian's podman and buildah through the real token flow: login, push, pull, and a
 multi-architecture manifest list that Harbor's API then shows as an index and its children."""
 
-import itertools
-
 import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN_PASSWORD
 from tests.e2e.podman_tools import ContainerTools
+from tests.e2e.teams import make_team
 
 pytestmark = pytest.mark.e2e
-_names = itertools.count(1)
 OCI_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -31,15 +29,7 @@ def tools(registry, tmp_path):
 @pytest.fixture
 def team(api):
     """A private project with a developer and a guest."""
-    n = next(_names)
-    project, dev, guest = f"podteam{n}", f"poddev{n}", f"podguest{n}"
-    assert api.post("/projects", json={"project_name": project, "metadata": {"public": "false"}}).status_code == 201
-    for user, role in ((dev, 2), (guest, 3)):
-        assert api.post("/users", json={"username": user, "password": "Passw0rd-" + user,
-                                        "email": f"{user}@example.com"}).status_code == 201
-        assert api.post(f"/projects/{project}/members",
-                        json={"role_id": role, "member_user": {"username": user}}).status_code == 201
-    return {"project": project, "dev": dev, "guest": guest}
+    return make_team(api, "pod")
 
 
 def secret(user: str) -> str:
