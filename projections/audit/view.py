@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from domain.audit_purge import AuditPurge, AuditPurgeSchedule
+from domain.configuration import SystemConfiguration
 from domain.gc_schedule import GcSchedule
 from domain.artifacts.manifest import Manifest
 from domain.project import Project
@@ -19,6 +20,7 @@ from domain.iam.sign_ins import SignInFailures, readable
 from domain.artifacts.tag import Tag
 from domain.iam.user import User
 from infra.store.sql import Writer
+from projections.configuration_view import audit_rows as configuration_rows
 from projections.times import stamp
 
 TABLES = ("audit_log",)
@@ -131,6 +133,8 @@ def audit_rows(event: Any, position: int) -> list[tuple]:
     operation, op_time, project, client_ip, request_id); none for most events."""
     if isinstance(event, SignInFailures.Recorded):
         return sign_in_rows(event, position)
+    if isinstance(event, (SystemConfiguration.Configured, SystemConfiguration.Changed)):
+        return configuration_rows(event, position)
     if isinstance(event, PullBatch.Recorded):
         return [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
                  stamp(datetime.fromtimestamp(p["at"], timezone.utc)),

@@ -228,6 +228,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/jobservice/jobs/{job_id}/log"): lambda w: Call(path={"job_id": f"gc-{w.gc_id}"}),
     ("GET", API + "/schedules"): _sample(),
     ("GET", API + "/schedules/{job_type}/paused"): _sample(path={"job_type": "all"}),
+    ("GET", API + "/configurations"): _sample(),
+    ("PUT", API + "/configurations"): _sample(body={"banner_message": "routes"}),
     ("GET", API + "/audit-logs"): _sample(),
     ("GET", API + "/auditlog-exts"): _sample(query={"q": "event_type=create_artifact"}),
     ("GET", API + "/auditlog-exts/events"): _sample(),

@@ -1,0 +1,53 @@
+"""Changing the system configuration: one event for every PUT that changes something.
+
+Secret keys are sealed here, before the event is made (infra/auth/secrets.py); a secret sent
+again with the value it has is no change. A refused PUT records nothing.
+"""
+
+from typing import Any
+
+import msgspec
+
+from commands.artifacts.messages import Outcome
+from commands.retries import retried
+from domain.base import Actor
+from domain.configuration import CONFIGURATION_ID, SystemConfiguration
+from domain.configuration_keys import SECRETS, check_values
+
+SECRET_PURPOSE = "system configuration {key}"  # sealed values are bound to their key
+
+
+class ChangeConfiguration(msgspec.Struct, frozen=True):
+    values: dict[str, Any]
+    actor: Actor
+
+
+class ConfigurationCommands:
+    def __init__(self, app, secrets) -> None:
+        self.app = app
+        self.secrets = secrets
+
+    def _sealed(self, checked: dict[str, Any], current: SystemConfiguration | None) -> dict[str, Any]:
+        values = dict(checked)
+        for key in SECRETS & set(values):
+            stored = current.value(key) if current is not None else ""
+            if values[key] == (self.secrets.open(stored, SECRET_PURPOSE.format(key=key)) if stored else ""):
+                del values[key]  # the same secret again: no change
+            elif values[key]:
+                values[key] = self.secrets.seal(values[key], SECRET_PURPOSE.format(key=key))
+        return values
+
+    @retried
+    def change(self, c: ChangeConfiguration) -> Outcome:
+        """Record the keys whose values change; nothing (and no position) when none does."""
+        checked = check_values(c.values)  # every key and value, before anything is sealed
+        configuration = self.app.find(CONFIGURATION_ID, SystemConfiguration)
+        values = self._sealed(checked, configuration)
+        if configuration is None:
+            configuration = SystemConfiguration.configure(values, c.actor)
+            if configuration is None:
+                return Outcome()
+        elif not configuration.change(values, c.actor):
+            return Outcome()
+        recordings = self.app.save(configuration)
+        return Outcome(position=recordings[-1].notification.id if recordings else None)
