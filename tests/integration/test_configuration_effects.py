@@ -1,0 +1,115 @@
+"""The configuration keys Tidemark acts on take effect at once: read-only mode, who may create
+projects, self-registration, the registry token lifetime, the default project quota, the
+robot name prefix; also in a second app on the same database."""
+
+import os
+
+import pytest
+from litestar.testing import TestClient
+
+from infra.wiring.app import create_app
+from infra.wiring.registry import build_registry
+from tests.integration.conftest import ADMIN_PASSWORD, basic
+from tests.integration.iam_helpers import (
+    API, anonymous, as_user, create_project, create_user, jwt_part, password_of, token_for,
+)
+from tests.integration.oci_client import sha256
+
+CONFIG = f"{API}/configurations"
+READ_ONLY = {"errors": [{"code": "DENIED",
+                         "message": "The system is in read only mode. Any modification is prohibited."}]}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+def put(http, **values) -> None:
+    response = http.put(CONFIG, json=values)
+    assert response.status_code == 200, response.text
+
+
+def test_read_only_refuses_pushes_and_deletes_and_still_serves_reads(http, oci):
+    digest, _ = oci.push_image("library/app", "v1")
+    put(http, read_only=True)
+    refused = http.post("/v2/library/app/blobs/uploads/")
+    assert refused.status_code == 403 and refused.json() == READ_ONLY
+    assert http.put("/v2/library/app/manifests/v2", content=b"{}",
+                    headers={"content-type": "application/vnd.oci.image.manifest.v1+json"}).status_code == 403
+    assert http.delete(f"/v2/library/app/manifests/{digest}").status_code == 403
+    deleted = http.delete(f"{API}/projects/library/repositories/app/artifacts/v1")
+    assert deleted.status_code == 403 and deleted.json() == READ_ONLY
+    assert http.post(f"{API}/projects", json={"project_name": "newone"}).status_code == 403
+    # reads still work, and the configuration PUT itself
+    assert http.get("/v2/library/app/manifests/v1").status_code == 200
+    assert http.get(f"{API}/projects/library/repositories/app/artifacts/v1").status_code == 200
+    put(http, read_only=False)
+    assert http.delete(f"{API}/projects/library/repositories/app/artifacts/v1").status_code == 200
+    oci.push_image("library/app", "v2")
+
+
+def test_adminonly_refuses_project_creation_to_everyone_but_administrators(http):
+    create_user(http, "nora")
+    put(http, project_creation_restriction="adminonly")
+    refused = http.post(f"{API}/projects", json={"project_name": "noras"}, headers=as_user("nora"))
+    assert refused.status_code == 403
+    assert http.get(f"{API}/projects/noras").status_code == 404
+    create_project(http, "admins")
+    put(http, project_creation_restriction="everyone")
+    create_project(http, "noras", headers=as_user("nora"))
+
+
+def test_self_registration_lets_anyone_sign_up_as_a_plain_user_while_it_is_on(http):
+    body = {"username": "sam", "password": password_of("sam"), "email": "sam@example.com"}
+    assert anonymous(http, "POST", f"{API}/users", json=body).status_code == 401
+    put(http, self_registration=True)
+    signed_up = anonymous(http, "POST", f"{API}/users", json={**body, "sysadmin_flag": True})
+    assert signed_up.status_code == 201, signed_up.text
+    me = http.get(f"{API}/users/current", headers=as_user("sam")).json()
+    assert me["username"] == "sam" and me["sysadmin_flag"] is False
+    create_user(http, "tess")  # signed-in users who are not administrators still may not
+    other = {"username": "ugo", "password": password_of("ugo"), "email": "ugo@example.com"}
+    assert http.post(f"{API}/users", json=other, headers=as_user("tess")).status_code == 403
+    put(http, self_registration=False)
+    assert anonymous(http, "POST", f"{API}/users", json=other).status_code == 401
+
+
+def test_token_expiration_sets_the_lifetime_of_registry_tokens(http):
+    put(http, token_expiration=5)
+    issued = token_for(http, "repository:library/app:pull").json()
+    claims = jwt_part(issued["token"], 1)
+    assert claims["exp"] - claims["iat"] == 300 and issued["expires_in"] == 300
+
+
+def test_storage_per_project_is_the_quota_of_new_projects(http, oci):
+    create_project(http, "before")
+    put(http, storage_per_project=1000)
+    create_project(http, "after")
+    quotas = {q["ref"]["name"]: q["hard"]["storage"] for q in http.get(f"{API}/quotas").json()}
+    assert quotas["before"] == -1 and quotas["after"] == 1000
+    assert http.post(f"{API}/projects", json={"project_name": "given", "storage_limit": 5000}).status_code == 201
+    quotas = {q["ref"]["name"]: q["hard"]["storage"] for q in http.get(f"{API}/quotas").json()}
+    assert quotas["given"] == 5000
+    big = os.urandom(2000)
+    refused = http.post(f"/v2/after/app/blobs/uploads/?digest={sha256(big)}", content=big)
+    assert refused.status_code == 403 and "quota" in refused.json()["errors"][0]["message"]
+
+
+def test_a_second_app_on_the_same_database_sees_a_change_at_once(http, registry, settings, backend):
+    if backend != "postgres":
+        pytest.skip("the embedded default serves requests from one process (the data directory lock)")
+    second = build_registry(settings)
+    try:
+        with TestClient(create_app(settings, second), base_url="http://registry.test") as other:
+            other.headers["authorization"] = basic("admin", ADMIN_PASSWORD)
+            assert other.get(CONFIG).json()["read_only"]["value"] is False
+            put(http, read_only=True, token_expiration=7)
+            assert other.get(CONFIG).json()["read_only"]["value"] is True
+            assert other.post("/v2/library/app/blobs/uploads/").status_code == 403
+            claims = jwt_part(token_for(other, "repository:library/app:pull").json()["token"], 1)
+            assert claims["exp"] - claims["iat"] == 420
+            put(other, read_only=False)
+            assert http.post("/v2/library/app/blobs/uploads/").status_code == 202
+    finally:
+        second.close()
