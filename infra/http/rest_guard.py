@@ -15,7 +15,7 @@ import anyio.to_thread
 from domain.iam.access import allows, sees_project, system_allows
 from domain.errors import BadRequest, NotFound
 from domain.history_window import Window, window_for
-from domain.iam.robot import PREFIX
+from domain.iam.robot import robot_name_project
 from infra.http import route_permissions as rp
 from infra.http.rest import Caller, caller
 
@@ -113,7 +113,7 @@ async def _self_need(who: Caller, need: rp.Need, params: dict) -> None:
 
 def robot_project(row) -> str | None:
     """The project of a project-level robot (from its name), None for a system robot."""
-    return row.name[len(PREFIX):].split("+", 1)[0] if row.level == "project" else None
+    return robot_name_project(row.name) if row.level == "project" else None
 
 
 async def robot_right(who: Caller, project: str | None, action: str) -> None:

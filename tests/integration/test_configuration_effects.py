@@ -3,6 +3,7 @@ projects, self-registration, the registry token lifetime, the default project qu
 robot name prefix; also in a second app on the same database."""
 
 import os
+import time
 
 import pytest
 from litestar.testing import TestClient
@@ -11,7 +12,7 @@ from infra.wiring.app import create_app
 from infra.wiring.registry import build_registry
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 from tests.integration.iam_helpers import (
-    API, anonymous, as_user, create_project, create_user, jwt_part, password_of, token_for,
+    API, anonymous, as_user, create_project, create_user, jwt_part, password_of, robot_body, token_for,
 )
 from tests.integration.oci_client import sha256
 
@@ -113,3 +114,42 @@ def test_a_second_app_on_the_same_database_sees_a_change_at_once(http, registry,
             assert http.post("/v2/library/app/blobs/uploads/").status_code == 202
     finally:
         second.close()
+
+
+def _robot(http, project: str, name: str) -> dict:
+    response = http.post(f"{API}/robots", json=robot_body(project, name))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_robot_name_prefix_names_new_robots_and_every_robot_keeps_signing_in(http, oci):
+    create_project(http, "team")
+    oci.push_image("team/app", "v1")
+    old = _robot(http, "team", "early")
+    put(http, robot_name_prefix="ci$")
+    new = _robot(http, "team", "build")
+    system = http.post(f"{API}/robots", json={**robot_body("team", "sys"), "level": "system"})
+    assert old["name"] == "robot$team+early" and new["name"] == "ci$team+build"
+    assert system.json()["name"] == "ci$sys"
+    for robot in (old, new):
+        token = token_for(http, "repository:team/app:pull", headers={"authorization": basic(
+            robot["name"], robot["secret"])}).json()["token"]
+        assert jwt_part(token, 1)["access"][0]["actions"] == ["pull"]
+    project_id = http.get(f"{API}/projects/team").json()["project_id"]
+    listed = http.get(f"{API}/robots", params={"q": f"ProjectID={project_id}"}).json()
+    assert sorted(r["name"] for r in listed) == ["ci$team+build", "robot$team+early"]
+    # a project administrator manages the new robot as any project robot
+    create_user(http, "pat")
+    http.post(f"{API}/projects/team/members", json={"role_id": 1, "member_user": {"username": "pat"}})
+    shown = http.get(f"{API}/robots/{new['id']}", headers=as_user("pat"))
+    assert shown.status_code == 200 and shown.json()["name"] == "ci$team+build"
+
+
+def test_a_robot_made_with_duration_0_lasts_robot_token_duration_days(http):
+    create_project(http, "crew")
+    put(http, robot_token_duration=3)
+    made = http.post(f"{API}/robots", json={**robot_body("crew", "short"), "duration": 0}).json()
+    shown = http.get(f"{API}/robots/{made['id']}").json()
+    assert shown["duration"] == 3
+    assert abs(shown["expires_at"] - made["expires_at"]) < 2
+    assert abs(made["expires_at"] - (time.time() + 3 * 86400)) < 120
