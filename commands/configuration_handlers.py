@@ -12,13 +12,20 @@ from commands.artifacts.messages import Outcome
 from commands.retries import retried
 from domain.base import Actor
 from domain.configuration import CONFIGURATION_ID, SystemConfiguration
-from domain.configuration_keys import SECRETS, check_values
+from domain.configuration_keys import SECRETS, SYSTEM_KEYS, check_value, check_values
 
 SECRET_PURPOSE = "system configuration {key}"  # sealed values are bound to their key
 
 
 class ChangeConfiguration(msgspec.Struct, frozen=True):
     values: dict[str, Any]
+    actor: Actor
+
+
+class SetCveAllowlist(msgspec.Struct, frozen=True):
+    """Replace the system CVE allowlist (Harbor's CVEAllowlist body: items, expires_at)."""
+
+    allowlist: dict[str, Any]
     actor: Actor
 
 
@@ -41,13 +48,21 @@ class ConfigurationCommands:
     def change(self, c: ChangeConfiguration) -> Outcome:
         """Record the keys whose values change; nothing (and no position) when none does."""
         checked = check_values(c.values)  # every key and value, before anything is sealed
+        return self._record(checked, c.actor)
+
+    @retried
+    def set_cve_allowlist(self, c: SetCveAllowlist) -> Outcome:
+        return self._record({"cve_allowlist": check_value("cve_allowlist", c.allowlist, SYSTEM_KEYS)},
+                            c.actor)
+
+    def _record(self, checked: dict[str, Any], actor: Actor) -> Outcome:
         configuration = self.app.find(CONFIGURATION_ID, SystemConfiguration)
         values = self._sealed(checked, configuration)
         if configuration is None:
-            configuration = SystemConfiguration.configure(values, c.actor)
+            configuration = SystemConfiguration.configure(values, actor)
             if configuration is None:
                 return Outcome()
-        elif not configuration.change(values, c.actor):
+        elif not configuration.change(values, actor):
             return Outcome()
         recordings = self.app.save(configuration)
         return Outcome(position=recordings[-1].notification.id if recordings else None)

@@ -8,7 +8,7 @@ log. Secret values arrive sealed (the command side seals them) and stay sealed h
 from typing import Any
 
 from domain.base import Actor, RegistryAggregate
-from domain.configuration_keys import DEFAULTS, SECRETS, check_values
+from domain.configuration_keys import DEFAULTS, SECRETS, SYSTEM_KEYS, check_values
 from domain.names import stream_id
 
 CONFIGURATION_ID = stream_id("configuration", "system")
@@ -49,14 +49,14 @@ class SystemConfiguration(RegistryAggregate):
     @classmethod
     def configure(cls, values: dict[str, Any], actor: Actor) -> "SystemConfiguration | None":
         """The first change; None when the values are the defaults already."""
-        changes = changes_between({}, check_values(values))
+        changes = changes_between({}, check_values(values, SYSTEM_KEYS))
         if not changes:
             return None
         return cls._create(cls.Configured, id=CONFIGURATION_ID, changes=changes, **actor.fields())
 
     def change(self, values: dict[str, Any], actor: Actor) -> bool:
         """Record the keys that change; False (nothing recorded) when none does."""
-        changes = changes_between(self.values, check_values(values))
+        changes = changes_between(self.values, check_values(values, SYSTEM_KEYS))
         if not changes:
             return False
         self.trigger_event(self.Changed, changes=changes, **actor.fields())

@@ -138,14 +138,39 @@ KEYS: dict[str, Key] = {
     "banner_message": Key(str, _S),
     "disabled_audit_log_event_types": Key(str, _S),
 }
+
+
+def _allowlist(key: str, value: dict) -> dict:
+    """Harbor's CVEAllowlist body, kept as {"items": [{"cve_id": ...}], "expires_at": seconds
+    or None} (checking what it returns gives it back unchanged)."""
+    items, expires = value.get("items") or [], value.get("expires_at")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadRequest("items must be a list of {\"cve_id\": ...}", {"field": "items"})
+    ids = [item.get("cve_id") for item in items]
+    for cve in ids:
+        if not isinstance(cve, str) or not CVE_ID.fullmatch(cve):
+            raise BadRequest("items[].cve_id must be a vulnerability id such as CVE-2019-10164",
+                             {"field": "items.cve_id"})
+    if len(set(ids)) != len(ids):
+        raise BadRequest("items name a CVE more than once", {"field": "items.cve_id"})
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)
+                                or not 0 <= expires <= INT64_MAX):
+        raise BadRequest("expires_at must be seconds since the epoch, or null", {"field": "expires_at"})
+    return {"items": [{"cve_id": cve} for cve in ids], "expires_at": expires}
+
+
+CVE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# Kept in the same stream, not set through /configurations: the system CVE allowlist
+# (Harbor's /system/CVEAllowlist).
+SYSTEM_KEYS = {**KEYS, "cve_allowlist": Key(dict, {"items": [], "expires_at": None}, _allowlist)}
 SECRETS = frozenset(name for name, key in KEYS.items() if key.secret)
-DEFAULTS = {name: key.default for name, key in KEYS.items()}
+DEFAULTS = {name: key.default for name, key in SYSTEM_KEYS.items()}
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", dict: "an object"}
 
 
-def check_value(name: str, value: Any) -> Any:
+def check_value(name: str, value: Any, keys: dict[str, Key] = KEYS) -> Any:
     """The value, if `name` is a key and the value fits it; BadRequest naming the key otherwise."""
-    key = KEYS.get(name)
+    key = keys.get(name)
     if key is None:
         raise BadRequest(f"unknown configuration key {name[:64]!r}", {"field": name[:64]})
     if not isinstance(value, key.kind) or (key.kind is int and isinstance(value, bool)):
@@ -159,6 +184,6 @@ def check_value(name: str, value: Any) -> Any:
     return key.check(name, value) if key.check is not None else value
 
 
-def check_values(values: dict[str, Any]) -> dict[str, Any]:
+def check_values(values: dict[str, Any], keys: dict[str, Key] = KEYS) -> dict[str, Any]:
     """Every given key checked; a null value means "not given" (Harbor's nullable fields)."""
-    return {name: check_value(name, value) for name, value in values.items() if value is not None}
+    return {name: check_value(name, value, keys) for name, value in values.items() if value is not None}

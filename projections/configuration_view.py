@@ -33,11 +33,11 @@ class ConfigurationView(View):
     def statements(self) -> list[str]:
         return [f"""CREATE TABLE IF NOT EXISTS {self.p}config_values (
             name TEXT NOT NULL, valid_from BIGINT NOT NULL, value TEXT NOT NULL,
-            PRIMARY KEY (name, valid_from))"""]
+            changed_at TEXT NOT NULL, PRIMARY KEY (name, valid_from))"""]
 
     def _changed(self, w: Writer, e: Any, position: int) -> set:
-        w.executemany(f"INSERT INTO {self.p}config_values VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                      [(c["key"], position, json.dumps(c["new"])) for c in e.changes])
+        w.executemany(f"INSERT INTO {self.p}config_values VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      [(c["key"], position, json.dumps(c["new"]), stamp(e.timestamp)) for c in e.changes])
         return {STALE}
 
 
@@ -73,6 +73,12 @@ class ConfigurationQueries:
     def value(self, key: str) -> Any:
         """One key's value now."""
         return self.values()[key]
+
+    def times(self, key: str) -> tuple[str, str] | None:
+        """(first set, last changed) of a key, None if it was never set."""
+        rows = self.db.read(f"SELECT MIN(changed_at), MAX(changed_at) FROM {self.p}config_values "
+                            "WHERE name = ?", (key,))
+        return tuple(rows[0]) if rows and rows[0][0] is not None else None
 
     def audit_forwarding(self) -> tuple[str, bool, list[str]]:
         """(audit_log_forward_endpoint, skip_audit_log_database, disabled_audit_log_event_types

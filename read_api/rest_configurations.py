@@ -6,13 +6,13 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromQuery
 
-from domain.configuration_keys import SECRETS
+from domain.configuration_keys import KEYS, SECRETS
 from infra.http.rest import caller
 
 
 def configurations_resp(values: dict) -> dict:
     body = {key: {"value": value, "editable": True} for key, value in values.items()
-            if key not in SECRETS and key != "scan_all_policy"}
+            if key in KEYS and key not in SECRETS and key != "scan_all_policy"}
     body["scan_all_policy"] = values["scan_all_policy"]  # the one key Harbor's schema gives unwrapped
     return body
 

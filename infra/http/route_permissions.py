@@ -201,6 +201,8 @@ TABLE: dict[tuple[str, str], Need] = {
     # System configuration (system administrators only: it holds the sign-in settings)
     ("GET", API + "/configurations"): Need(SYSADMIN),
     ("PUT", API + "/configurations"): Need(SYSADMIN),
+    ("GET", API + "/system/CVEAllowlist"): Need(LOGIN),
+    ("PUT", API + "/system/CVEAllowlist"): Need(SYSADMIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
     ("GET", API + "/auditlog-exts"): system("audit-log", "list"),

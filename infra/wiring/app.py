@@ -28,7 +28,8 @@ from read_api import rest_webhooks as read_webhooks
 from write_api import rest_webhooks as write_webhooks
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_configurations import get_configurations
-from write_api.rest_configurations import update_configurations
+from write_api.rest_configurations import update_configurations, update_cve_allowlist
+from read_api.rest_cve_allowlist import get_cve_allowlist
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api import rest_audit_ext, rest_purge as read_purge
 from write_api import rest_purge as write_purge
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_jobservice.worker_pools, read_jobservice.pool_workers, read_jobservice.job_queues,
         read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
-        get_configurations, update_configurations,
+        get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

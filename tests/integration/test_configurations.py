@@ -122,3 +122,32 @@ def test_at_shows_the_configuration_as_it_was(http, registry):
     assert http.get(CONFIG).json()["banner_message"]["value"] == "second"
     assert http.get(CONFIG, params={"at": "2000-01-01T00:00:00Z"}).json()["read_only"]["value"] is False
     assert http.get(CONFIG, params={"at": "yesterday"}).status_code == 400
+
+
+ALLOWLIST = f"{API}/system/CVEAllowlist"
+
+
+def test_the_system_cve_allowlist_is_replaced_shown_audited_and_readable_at_a_past_moment(http, registry):
+    create_user(http, "vic")
+    empty = http.get(ALLOWLIST, headers=as_user("vic")).json()
+    assert empty["items"] == [] and empty["project_id"] == 0 and empty["expires_at"] is None
+    body = {"items": [{"cve_id": "CVE-2019-10164"}, {"cve_id": "GHSA-xxxx-yyyy-zzzz"}], "expires_at": 4102444800}
+    assert http.put(ALLOWLIST, json=body, headers=as_user("vic")).status_code == 403
+    assert http.put(ALLOWLIST, json=body).status_code == 200
+    first = registry.app.head()
+    shown = http.get(ALLOWLIST, headers=as_user("vic")).json()
+    assert shown["items"] == body["items"] and shown["expires_at"] == 4102444800
+    assert shown["update_time"] != "0001-01-01T00:00:00.000Z"
+    assert http.put(ALLOWLIST, json={**shown, "items": []}).status_code == 200
+    assert http.get(ALLOWLIST).json()["items"] == []
+    assert "cve_allowlist" not in http.get(CONFIG).json()
+    head = registry.app.head()
+    for bad in ({"items": [{"cve_id": "CVE 1"}]}, {"items": "CVE-1"}, {"expires_at": "soon"},
+                {"items": [{"cve_id": "CVE-1"}, {"cve_id": "CVE-1"}]}):
+        assert http.put(ALLOWLIST, json=bad).status_code == 400, bad
+    assert http.put(CONFIG, json={"cve_allowlist": body}).status_code == 400
+    assert registry.app.head() == head
+    registry.catch_up()
+    logs = http.get(f"{API}/audit-logs", params={"q": "resource_type=configuration"}).json()
+    assert any(entry["resource"].startswith("cve_allowlist: ") for entry in logs)
+    assert registry.configuration.values(first)["cve_allowlist"]["items"] == body["items"]

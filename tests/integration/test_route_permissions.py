@@ -230,6 +230,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/schedules/{job_type}/paused"): _sample(path={"job_type": "all"}),
     ("GET", API + "/configurations"): _sample(),
     ("PUT", API + "/configurations"): _sample(body={"banner_message": "routes"}),
+    ("GET", API + "/system/CVEAllowlist"): _sample(),
+    ("PUT", API + "/system/CVEAllowlist"): _sample(body={"items": [{"cve_id": "CVE-2019-10164"}]}),
     ("GET", API + "/audit-logs"): _sample(),
     ("GET", API + "/auditlog-exts"): _sample(query={"q": "event_type=create_artifact"}),
     ("GET", API + "/auditlog-exts/events"): _sample(),
