@@ -11,6 +11,7 @@ import msgspec
 from commands.artifacts.messages import Outcome
 from commands.retries import retried
 from domain.base import Actor
+from infra.auth.secrets import key_id_of
 from domain.configuration import CONFIGURATION_ID, SystemConfiguration
 from domain.configuration_keys import SECRETS, SYSTEM_KEYS, check_value, check_values
 
@@ -26,6 +27,12 @@ class SetCveAllowlist(msgspec.Struct, frozen=True):
     """Replace the system CVE allowlist (Harbor's CVEAllowlist body: items, expires_at)."""
 
     allowlist: dict[str, Any]
+    actor: Actor
+
+
+class ResealConfigurationSecrets(msgspec.Struct, frozen=True):
+    """Seal the configuration's secrets with the newest key (key rotation, ADR 0014)."""
+
     actor: Actor
 
 
@@ -54,6 +61,23 @@ class ConfigurationCommands:
     def set_cve_allowlist(self, c: SetCveAllowlist) -> Outcome:
         return self._record({"cve_allowlist": check_value("cve_allowlist", c.allowlist, SYSTEM_KEYS)},
                             c.actor)
+
+    @retried
+    def reseal(self, c: ResealConfigurationSecrets) -> Outcome:
+        """One event resealing every secret not sealed with the newest key; nothing if none."""
+        configuration = self.app.find(CONFIGURATION_ID, SystemConfiguration)
+        if configuration is None:
+            return Outcome()
+        newest = self.secrets.keyring().current
+        values = {}
+        for key in sorted(SECRETS):
+            stored, purpose = configuration.value(key), SECRET_PURPOSE.format(key=key)
+            if stored and key_id_of(stored) != newest:
+                values[key] = self.secrets.seal(self.secrets.open(stored, purpose), purpose)
+        if not values or not configuration.change(values, c.actor):
+            return Outcome()
+        recordings = self.app.save(configuration)
+        return Outcome(position=recordings[-1].notification.id if recordings else None)
 
     def _record(self, checked: dict[str, Any], actor: Actor) -> Outcome:
         configuration = self.app.find(CONFIGURATION_ID, SystemConfiguration)

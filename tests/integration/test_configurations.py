@@ -151,3 +151,24 @@ def test_the_system_cve_allowlist_is_replaced_shown_audited_and_readable_at_a_pa
     logs = http.get(f"{API}/audit-logs", params={"q": "resource_type=configuration"}).json()
     assert any(entry["resource"].startswith("cve_allowlist: ") for entry in logs)
     assert registry.configuration.values(first)["cve_allowlist"]["items"] == body["items"]
+
+
+def test_configuration_secrets_rotate_with_the_secrets_key(settings, backend):
+    if backend != "sqlite":
+        pytest.skip("the key commands run on the embedded default here (test_webhook_secrets.py too)")
+    from tests.integration.keys_helpers import running, tidemark
+
+    data = settings.data_path
+    with running(settings) as (registry, client, _):
+        assert client.put(CONFIG, json={"oidc_client_secret": "rotate-me-77"}).status_code == 200
+        old = registry.secrets.keyring().current
+    assert tidemark(data, "keys", "add-secrets-key").returncode == 0
+    refused = tidemark(data, "keys", "retire-secrets-key", old)
+    assert refused.returncode == 2 and "1 current secrets are sealed" in refused.stderr
+    assert tidemark(data, "keys", "reseal").returncode == 0
+    assert tidemark(data, "keys", "retire-secrets-key", old).returncode == 0
+    with running(settings) as (registry, client, _):
+        stored = registry.configuration.values()["oidc_client_secret"]
+        assert registry.secrets.open(stored, "system configuration oidc_client_secret") == "rotate-me-77"
+        assert "rotate-me-77" not in client.get(CONFIG).text
+    assert "rotate-me-77" not in tidemark(data, "events", "export").stdout
