@@ -153,3 +153,13 @@ def test_a_robot_made_with_duration_0_lasts_robot_token_duration_days(http):
     assert shown["duration"] == 3
     assert abs(shown["expires_at"] - made["expires_at"]) < 2
     assert abs(made["expires_at"] - (time.time() + 3 * 86400)) < 120
+
+
+def test_read_only_cannot_be_sidestepped_by_spelling_the_path_otherwise(http, oci):
+    oci.push_image("library/app", "v1")
+    put(http, read_only=True)
+    for path in ("//v2/library/app/blobs/uploads/", "/v2//library/app/blobs/uploads/",
+                 "/api/v2.0//projects/library/repositories/app"):
+        method = "DELETE" if "repositories" in path else "POST"
+        assert http.request(method, path).status_code == 403, path
+    assert http.get("/v2/library/app/tags/list").json()["tags"] == ["v1"]
