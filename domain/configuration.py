@@ -8,7 +8,7 @@ log. Secret values arrive sealed (the command side seals them) and stay sealed h
 from typing import Any
 
 from domain.base import Actor, RegistryAggregate
-from domain.configuration_keys import DEFAULTS, SECRETS, SYSTEM_KEYS, check_values
+from domain.configuration_keys import DEFAULTS, SYSTEM_KEYS, check_values
 from domain.names import stream_id
 
 CONFIGURATION_ID = stream_id("configuration", "system")
@@ -61,7 +61,3 @@ class SystemConfiguration(RegistryAggregate):
             return False
         self.trigger_event(self.Changed, changes=changes, **actor.fields())
         return True
-
-
-def is_secret(key: str) -> bool:
-    return key in SECRETS

@@ -3,9 +3,7 @@ change an event, secrets never answered, and the keys Tidemark acts on acting at
 
 import pytest
 
-from tests.integration.iam_helpers import (
-    API, anonymous, as_user, create_project, create_user, errors, jwt_part, robot_body, token_for,
-)
+from tests.integration.iam_helpers import API, anonymous, as_user, create_user
 
 CONFIG = f"{API}/configurations"
 
