@@ -17,7 +17,7 @@ from domain.names import check_text
 MAX_TEXT = 65_536  # characters (a PEM certificate fits)
 AUTH_MODES = ("db_auth", "ldap_auth", "uaa_auth", "http_auth", "oidc_auth")
 SCAN_ALL_TYPES = ("none", "daily", "weekly", "hourly", "custom")
-HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:(\d{1,5})")
+HOST_PORT = re.compile(r"(?:(?:tcp|udp)://)?[A-Za-z0-9.\-\[\]:]+:(\d{1,5})", re.IGNORECASE)
 # Robot names are `<prefix><name>` or `<prefix><project>+<name>`: the prefix ends with `$`, a
 # character no user, project or robot name may hold, so a robot's name is never a user's
 # and the part after the `$` is the same whatever the prefix (domain/iam/robot.py).
@@ -64,7 +64,8 @@ def _storage(key: str, value: int) -> int:
 def _endpoint(key: str, value: str) -> str:
     match = HOST_PORT.fullmatch(value)
     if value and (match is None or not 1 <= int(match.group(1)) <= 65535):
-        raise BadRequest(f"{key} must be empty or host:port (a syslog endpoint)", {"field": key})
+        raise BadRequest(f"{key} must be empty or host:port (a syslog endpoint; tcp:// or udp:// "
+                         "may go first)", {"field": key})
     return value
 
 

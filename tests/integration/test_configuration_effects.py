@@ -163,3 +163,22 @@ def test_read_only_cannot_be_sidestepped_by_spelling_the_path_otherwise(http, oc
         method = "DELETE" if "repositories" in path else "POST"
         assert http.request(method, path).status_code == 403, path
     assert http.get("/v2/library/app/tags/list").json()["tags"] == ["v1"]
+
+
+def test_audit_forwarding_follows_the_configured_endpoint(http, oci, registry, backend):
+    if backend != "sqlite":
+        pytest.skip("forwarding itself is tested in test_audit_forward.py; here only where it reads")
+    from tests.integration.test_audit_forward import SyslogReceiver
+    from tests.integration.webhook_receivers import wait_until
+
+    receiver = SyslogReceiver("tcp").start()
+    try:
+        registry.audit_forwarder.backoff_initial = 0.05
+        put(http, audit_log_forward_endpoint=receiver.endpoint,
+            disabled_audit_log_event_types="create_artifact")
+        oci.push_image("library/app", "v1")
+        wait_until(lambda: "library/app:v1" in receiver.resources("create_tag"))
+        wait_until(lambda: registry.audit_forwarder.lag() == 0)
+        assert receiver.resources("create_artifact") == []
+    finally:
+        receiver.stop()
