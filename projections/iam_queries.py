@@ -6,6 +6,7 @@ import json
 import msgspec
 
 from domain.iam.access import Principal
+from domain.iam.robot import project_robots_pattern
 from infra.store.sql import Database
 from projections.cache import ViewCache
 
@@ -108,9 +109,9 @@ class IamQueries:
         if level:
             clauses.append("level = ?")
             params.append(level)
-        if project:  # a prefix, compared exactly: LIKE would read `_` in a name as a wildcard
-            clauses.append("substr(name, 1, ?) = ?")
-            params.extend([len(f"robot${project}+"), f"robot${project}+"])
+        if project:  # `<any prefix>$<project>+`, with `_` in the project's name escaped
+            clauses.append("level = 'project' AND name LIKE ? ESCAPE '!'")
+            params.append(project_robots_pattern(project))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.db.read(f"SELECT COUNT(*) FROM {self.p}robots{where}", params)[0][0]
         rows = self.db.read(f"SELECT {_ROBOT} FROM {self.p}robots{where} ORDER BY robot_id "

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from domain.project import Project
-from domain.iam.robot import Robot
+from domain.iam.robot import Robot, project_robots_pattern
 from domain.iam.user import User
 from infra.store.sql import Writer
 from projections.view import View
@@ -113,8 +113,8 @@ class IamView(View):
         """Members and robots end with the project (its robots are also deleted by the same
         command; one made meanwhile would otherwise keep rights in a project of that name)."""
         w.execute(f"DELETE FROM {self.p}members WHERE project = ?", (e.name,))
-        prefix = f"robot${e.name}+"
-        w.execute(f"DELETE FROM {self.p}robots WHERE substr(name, 1, ?) = ?", (len(prefix), prefix))
+        w.execute(f"DELETE FROM {self.p}robots WHERE level = 'project' AND name LIKE ? ESCAPE '!'",
+                  (project_robots_pattern(e.name),))
         return {("all",)}
 
     def _robot_created(self, w, e, pos) -> set:

@@ -10,10 +10,11 @@ from commands.artifacts.messages import CreateProject
 from commands.policy_handlers import SetQuotaLimit
 from commands.project_settings import Allowlist, ConfigureProject
 from domain.project_settings import check_value
-from domain.quota import check_limit
+from domain.quota import UNLIMITED, check_limit
 from domain.errors import BadRequest, NotFound
 from infra.schemas.harbor import ProjectMember, ProjectReq, RoleRequest
 from infra.http.rest import caller
+from infra.http.rest_guard import require_sysadmin
 
 
 def _metadata(data: ProjectReq) -> dict[str, object]:
@@ -46,13 +47,20 @@ async def without_retention_id(who, project: str | None, values: dict[str, objec
 
 @post("/api/v2.0/projects", status_code=201)
 async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Response:
-    """Any signed-in user may create a project and becomes its projectAdmin."""
+    """Any signed-in user may create a project and becomes its projectAdmin (only system
+    administrators when `project_creation_restriction` is `adminonly`); without a
+    `storage_limit` its quota is the configured `storage_per_project`."""
     who = await caller(request)
     if not data.project_name:
         raise BadRequest("project_name is required", {"field": "project_name"})
     owner = who.principal.name if who.principal.kind == "user" else None
+    configured = await anyio.to_thread.run_sync(who.registry.configuration.values)
+    if configured["project_creation_restriction"] == "adminonly":
+        require_sysadmin(who)
     if data.storage_limit is not None:
         check_limit(data.storage_limit)
+    elif configured["storage_per_project"] != UNLIMITED:
+        data = msgspec.structs.replace(data, storage_limit=configured["storage_per_project"])
     metadata = await without_retention_id(who, None, _metadata(data))
     public = check_value("public", metadata.pop("public", "false")) == "true"
     outcome = await who.registry.run(who.registry.commands.create_project, CreateProject(

@@ -48,10 +48,12 @@ async def create_robot(request: Request, data: JSONBody[RobotCreate]) -> Respons
     who = await caller(request)
     project = _project_of(data)
     await robot_right(who, project, "create")
-    name = full_robot_name(data.name, data.level, project)
+    configured = await anyio.to_thread.run_sync(who.registry.configuration.values)
+    name = full_robot_name(data.name, data.level, project, configured["robot_name_prefix"])
+    duration = data.duration or configured["robot_token_duration"]  # 0: the system default (Harbor)
     grants = await _grantable(who, _grants(data.permissions), data.level)
     created = await who.registry.run(who.registry.iam.create_robot, CreateRobot(
-        name, data.level, data.description, grants, data.duration, data.secret, who.actor))
+        name, data.level, data.description, grants, duration, data.secret, who.actor))
     row = who.registry.iam_queries.robot(name)
     body = RobotCreated(id=created.position, name=name, secret=created.secret,
                         creation_time=row.created_at, expires_at=row.expires_at)

@@ -1,5 +1,6 @@
 """The Docker registry token service: `GET /service/token`."""
 
+import anyio.to_thread
 from litestar import Request, Response, get
 
 from domain.iam.access import system_allows
@@ -58,4 +59,6 @@ async def issue_token(request: Request) -> Response:
             granted = sorted(await registry.authorizer.granted(principal, name, wanted))
         access.append({"type": kind, "name": name, "actions": granted})
     subject = "" if principal.anonymous else principal.name
-    return Response(registry.tokens.issue(subject, access), status_code=200)
+    # off the loop: the lifetime comes from the system configuration (a query on PostgreSQL)
+    issued = await anyio.to_thread.run_sync(registry.tokens.issue, subject, access)
+    return Response(issued, status_code=200)

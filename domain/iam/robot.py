@@ -1,7 +1,11 @@
 """A robot account: a named machine identity with an explicit permission list.
 
-Names are `robot$<name>` (system level) or `robot$<project>+<name>` (project
-level). The secret is never recorded; only that one was set or refreshed.
+Names are `<prefix><name>` (system level) or `<prefix><project>+<name>` (project
+level), the prefix being the system configuration's `robot_name_prefix` when the robot was
+made (`robot$` unless changed; it always ends with `$`, which no user, project or robot name
+holds): so a name with a `$` is a robot's, and what follows its `$` says its project. A
+robot keeps its name when the prefix changes. The secret is never recorded; only that one
+was set or refreshed.
 """
 
 import re
@@ -29,13 +33,30 @@ def robot_id(full_name: str):
     return stream_id("robot", full_name)
 
 
-def full_robot_name(name: str, level: str, project: str | None) -> str:
+def is_robot_name(name: str) -> bool:
+    """Whether a sign-in name is a robot's (only robot names hold a `$`)."""
+    return "$" in name
+
+
+def robot_name_project(name: str) -> str | None:
+    """The project named in a project robot's name, None for a system robot's."""
+    rest = name.partition("$")[2]
+    return rest.split("+", 1)[0] if "+" in rest else None
+
+
+def project_robots_pattern(project: str) -> str:
+    """A SQL LIKE pattern (escape character `!`) for the names of the project's robots."""
+    escaped = project.replace("!", "!!").replace("_", "!_").replace("%", "!%")
+    return "%$" + escaped + "+%"
+
+
+def full_robot_name(name: str, level: str, project: str | None, prefix: str = PREFIX) -> str:
     if not ROBOT_NAME.fullmatch(name) or len(name) > 128:
         raise BadRequest("robot name must be lower case letters, digits and . _ -", {"field": "name"})
     if level == "system":
-        return f"{PREFIX}{name}"
+        return f"{prefix}{name}"
     if level == "project":
-        return f"{PREFIX}{check_project(project or '')}+{name}"
+        return f"{prefix}{check_project(project or '')}+{name}"
     raise BadRequest("level must be system or project", {"field": "level"})
 
 

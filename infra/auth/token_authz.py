@@ -24,6 +24,7 @@ import anyio.to_thread
 from domain.iam.access import ANONYMOUS, Principal, allows, oci_actions, system_allows
 from domain.base import Actor
 from domain.errors import Denied, Unauthorized
+from domain.iam.robot import is_robot_name
 from domain.names import project_of
 from infra.auth.challenges import CATALOG_SCOPE, challenge, request_scopes
 from infra.auth.login_throttle import source_key
@@ -50,7 +51,7 @@ class TokenAuthorizer:
     # -- identifying the caller -------------------------------------------------
 
     async def principal_for(self, name: str) -> Principal | None:
-        robot = name.startswith("robot$")
+        robot = is_robot_name(name)
         hit = self.iam.cache.get(("robot" if robot else "user", name))
         if hit is not MISS:
             return hit

@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import jwt
 import structlog
@@ -153,7 +154,8 @@ class TokenService:
                  cache_size: int = 10_000) -> None:
         self.key_file = key_file
         self._kid: str | None = None
-        self.lifetime = lifetime_seconds
+        self.lifetime = lifetime_seconds  # unless the system configuration sets token_expiration
+        self.configured_lifetime: Callable[[], int | None] = lambda: None
         self._cache: OrderedDict[str, dict] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -172,12 +174,14 @@ class TokenService:
 
     def issue(self, subject: str, access: list[dict]) -> dict:
         now = int(time.time())
+        configured = self.configured_lifetime()
+        lifetime = self.lifetime if configured is None else configured
         claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "iat": now, "nbf": now - 5,
-                  "exp": now + self.lifetime, "jti": secrets.token_hex(16), "access": access}
+                  "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access}
         kid = self.kid  # loads the key on first use
         token = jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": kid})
         issued = datetime.fromtimestamp(now, timezone.utc).isoformat().replace("+00:00", "Z")
-        return {"token": token, "access_token": token, "expires_in": self.lifetime, "issued_at": issued}
+        return {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": issued}
 
     def cached(self, token: str) -> dict | None:
         """Claims of a token verified before and not yet expired (no signature work)."""

@@ -15,7 +15,7 @@ import anyio.to_thread
 from domain.iam.access import allows, sees_project, system_allows
 from domain.errors import BadRequest, NotFound
 from domain.history_window import Window, window_for
-from domain.iam.robot import PREFIX
+from domain.iam.robot import robot_name_project
 from infra.http import route_permissions as rp
 from infra.http.rest import Caller, caller
 
@@ -94,6 +94,11 @@ def require_sysadmin(who: Caller) -> None:
         raise who.refuse("system administrator rights required")
 
 
+async def _self_registration(who: Caller) -> bool:
+    """Whether anyone may sign up (the `self_registration` configuration key, Harbor's)."""
+    return await anyio.to_thread.run_sync(who.registry.configuration.value, "self_registration")
+
+
 async def _self_need(who: Caller, need: rp.Need, params: dict) -> None:
     who.require_login()
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.user_by_id, params["user_id"])
@@ -108,7 +113,7 @@ async def _self_need(who: Caller, need: rp.Need, params: dict) -> None:
 
 def robot_project(row) -> str | None:
     """The project of a project-level robot (from its name), None for a system robot."""
-    return row.name[len(PREFIX):].split("+", 1)[0] if row.level == "project" else None
+    return robot_name_project(row.name) if row.level == "project" else None
 
 
 async def robot_right(who: Caller, project: str | None, action: str) -> None:
@@ -199,6 +204,8 @@ async def enforce(who: Caller, need: rp.Need, params: dict) -> None:
         if who.principal.kind != "user":
             raise who.refuse("robots have no user profile")
     elif scope == rp.SYSADMIN:
+        if need.via == rp.SIGN_UP and who.principal.anonymous and await _self_registration(who):
+            return
         require_sysadmin(who)
     elif scope == rp.SYSTEM:
         if need.any_user and who.principal.kind == "user" and who.principal.usable():

@@ -32,6 +32,7 @@ PATH_NAME = "path_name"  # {project_name}: always a name (Harbor's repository an
 RETENTION = "retention"  # {policy_id}: the stored project id of the retention policy
 BODY = "body"            # the request body names it: the handler checks once it has parsed it
 QUERY_ID = "query_id"    # ?project_id=N (an id)
+SIGN_UP = "sign_up"      # SYSADMIN, or anonymous while `self_registration` is on (POST /users)
 
 
 class Need(NamedTuple):
@@ -76,7 +77,7 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/permissions"): Need(LOGIN),
     # Users
     ("GET", API + "/users"): system("user", "list"),
-    ("POST", API + "/users"): Need(SYSADMIN),
+    ("POST", API + "/users"): Need(SYSADMIN, via=SIGN_UP),
     ("GET", API + "/users/search"): Need(LOGIN),
     ("GET", API + "/users/current"): Need(USER),
     ("GET", API + "/users/current/permissions"): Need(LOGIN),
@@ -197,6 +198,11 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/jobservice/jobs/{job_id}/log"): Need(SYSADMIN),
     ("GET", API + "/schedules"): Need(SYSADMIN),
     ("GET", API + "/schedules/{job_type}/paused"): Need(SYSADMIN),
+    # System configuration (system administrators only: it holds the sign-in settings)
+    ("GET", API + "/configurations"): Need(SYSADMIN),
+    ("PUT", API + "/configurations"): Need(SYSADMIN),
+    ("GET", API + "/system/CVEAllowlist"): Need(LOGIN),
+    ("PUT", API + "/system/CVEAllowlist"): Need(SYSADMIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
     ("GET", API + "/auditlog-exts"): system("audit-log", "list"),

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from domain.topics import canonical
+from domain.iam.robot import is_robot_name, robot_name_project
 from infra.auth.secrets import SECRET_FIELDS
 from infra.store.event_codec import decode_state
 
@@ -109,9 +110,8 @@ def scope_of(data: dict[str, Any]) -> tuple[str | None, str | None]:
     if isinstance(data.get("project"), str):
         return data["project"], None
     name = data.get("name")
-    if isinstance(name, str) and name.startswith("robot$"):
-        rest = name[len("robot$"):]
-        return (rest.split("+", 1)[0], None) if "+" in rest else (None, None)
+    if isinstance(name, str) and is_robot_name(name):
+        return robot_name_project(name), None
     if "username" in data and "name" not in data:
         return None, None
     return (name, None) if isinstance(name, str) else (None, None)

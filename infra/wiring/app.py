@@ -27,6 +27,9 @@ from read_api.rest_repositories import list_all_repositories
 from read_api import rest_webhooks as read_webhooks
 from write_api import rest_webhooks as write_webhooks
 from read_api.event_feed import list_events, stream_events
+from read_api.rest_configurations import get_configurations
+from write_api.rest_configurations import update_configurations, update_cve_allowlist
+from read_api.rest_cve_allowlist import get_cve_allowlist
 from read_api.rest_audit import audit_logs, project_changes, project_logs
 from read_api import rest_audit_ext, rest_purge as read_purge
 from write_api import rest_purge as write_purge
@@ -56,6 +59,7 @@ from infra.wiring.oci_app import make_oci_app
 from infra.wiring.registry import Registry, build_registry
 from infra.settings import Settings, load_settings
 from infra.http.slow_clients import BodyTimeoutMiddleware
+from infra.http.read_only_mode import ReadOnlyMode
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> Litestar:
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_jobservice.worker_pools, read_jobservice.pool_workers, read_jobservice.job_queues,
         read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
+        get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.registry = registry
     # Outside the router, so every request (routed or not) gets its id and log line.
     handler = read_only(app.asgi_handler) if settings.role == "read" else app.asgi_handler
+    handler = ReadOnlyMode(handler, lambda: registry.configuration.value("read_only"))
     handler = BodyTimeoutMiddleware(default_empty_paging(handler), settings.body_timeout_seconds,
                                     settings.body_min_bytes)
     app.asgi_handler = middleware(handler)

@@ -8,7 +8,7 @@ from infra.settings import SettingsError
 from projections.audit.purge_view import PurgeQueries, PurgeView
 from projections.audit.view import event_types
 from projections.projector import Projector
-from workers.audit_forwarder import forwarder_from_settings
+from workers.audit_forwarder import ForwardSettings, disabled_types, forwarder_from_settings
 from workers.audit_purge import AuditPurger
 
 
@@ -26,10 +26,23 @@ def attach_audit(registry) -> None:
         except BadRequest:
             raise SettingsError("invalid setting TIDEMARK_AUDIT_LOG_FORWARD_ENDPOINT: expected host:port, "
                                 "tcp://host:port or udp://host:port") from None
-    # The /configurations view will give the forwarder its endpoint and disabled types: pass
-    # `forward=` here (a callable returning ForwardSettings) once it exists.
-    registry.audit_forwarder = forwarder_from_settings(registry.app, registry.db, registry.settings)
+    registry.audit_forwarder = forwarder_from_settings(registry.app, registry.db, registry.settings,
+                                                       forward=configured_forwarding(registry))
     registry.projectors.append(registry.audit_forwarder)
+
+
+def configured_forwarding(registry):
+    """The forwarder's endpoint and disabled types: the system configuration's keys once an
+    administrator set them (ADR 0027), the TIDEMARK_AUDIT_LOG_* settings until then."""
+    settings, configuration = registry.settings, registry.configuration
+
+    def forward() -> ForwardSettings:
+        endpoint = configuration.explicit("audit_log_forward_endpoint")
+        disabled = configuration.explicit("disabled_audit_log_event_types")
+        return ForwardSettings(settings.audit_log_forward_endpoint if endpoint is None else endpoint,
+                               disabled_types(settings.audit_log_disabled_event_types
+                                              if disabled is None else disabled))
+    return forward
 
 
 def start_audit_workers(registry) -> None:

@@ -25,6 +25,7 @@ from infra.store.event_store import event_store_env
 from infra.store.sql import Database, open_database
 from infra.wiring.admin import ensure_admin
 from infra.wiring.audit_service import attach_audit, start_audit_workers
+from infra.wiring.configuration import attach_configuration
 from infra.wiring.gc_service import attach_gc
 from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
@@ -85,6 +86,7 @@ class Registry:
             self.projectors.append(self.kafka_relay)
         # Each capability adds its commands, queries, views and workers.
         attach_identity(self, authorizer)
+        attach_configuration(self)
         attach_policies(self)
         attach_gc(self)
         attach_webhooks(self)

@@ -1,8 +1,8 @@
 """Key rotation for sealed secrets: which keys current secrets use, resealing them with the
 newest key as new events, retiring a key nothing uses any more (docs/adr/0014).
 
-Current secrets are read from the query models that hold them (webhook policies
-today); each holder that joins later (replication registries, OIDC settings) adds
+Current secrets are read from the query models that hold them (webhook policies and
+the system configuration today); each holder that joins later (replication registries, OIDC settings) adds
 its own lines to `current_secrets` and a reseal command.
 """
 
@@ -11,12 +11,15 @@ from typing import Any
 
 import structlog
 
+from commands.configuration_handlers import ResealConfigurationSecrets
 from commands.webhooks.handlers import ResealPolicy
+from domain.configuration_keys import SECRETS
 from domain.base import SYSTEM, Actor
 from infra.auth.key_files import StartupRefused, forget_id
 from infra.auth.secrets import PURPOSE, key_id_of
 
 log = structlog.get_logger("secrets")
+CONFIGURATION = "configuration:"  # holder keys of the system configuration's secrets
 
 
 class RotationRefused(StartupRefused):
@@ -25,8 +28,10 @@ class RotationRefused(StartupRefused):
 
 def current_secrets(registry: Any) -> list[tuple[str, str]]:
     """(holder key, stored value) of every secret current query models hold."""
+    configured = [(CONFIGURATION + key, value) for key, value in registry.configuration.values().items()
+                  if key in SECRETS and value]
     return [(key, header) for key, headers in registry.webhook_queries.auth_headers()
-            for header in headers]
+            for header in headers] + configured
 
 
 def usage(registry: Any) -> Counter:
@@ -41,7 +46,11 @@ def reseal(registry: Any, actor: Actor, only_clear: bool = False) -> int:
     holders = {key for key, value in current_secrets(registry)
                if key_id_of(value) is None or (not only_clear and key_id_of(value) != current)}
     changed = 0
-    for key in sorted(holders):
+    if any(key.startswith(CONFIGURATION) for key in holders):
+        outcome = registry.configuration_commands.reseal(ResealConfigurationSecrets(actor))
+        changed += outcome.position is not None
+        registry.catch_up_reads()
+    for key in sorted(k for k in holders if not k.startswith(CONFIGURATION)):
         outcome = registry.webhooks.reseal_policy(ResealPolicy(key, actor, only_clear))
         changed += outcome.position is not None
     if changed:

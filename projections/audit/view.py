@@ -8,17 +8,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from domain.audit_purge import AuditPurge, AuditPurgeSchedule
+from domain.configuration import SystemConfiguration
 from domain.gc_schedule import GcSchedule
 from domain.artifacts.manifest import Manifest
 from domain.project import Project
 from domain.artifacts.pulls import PullBatch
 from domain.artifacts.repository_info import RepositoryInfo
 from domain.retention.policy import RetentionPolicy
-from domain.iam.robot import Robot
+from domain.iam.robot import Robot, is_robot_name, robot_name_project
 from domain.iam.sign_ins import SignInFailures, readable
 from domain.artifacts.tag import Tag
 from domain.iam.user import User
 from infra.store.sql import Writer
+from projections.configuration_view import audit_rows as configuration_rows
 from projections.times import stamp
 
 TABLES = ("audit_log",)
@@ -90,8 +92,8 @@ def _purge_name(e: Any) -> str:
 def _project(resource_type: str, resource: str) -> str | None:
     if resource_type in ("artifact", "tag", "project", "project_member", "tag_retention", "repository"):
         return resource.split("/", 1)[0].split("@", 1)[0].split(":", 1)[0]
-    if resource_type == "robot" and "+" in resource:
-        return resource[len("robot$"):].split("+", 1)[0]
+    if resource_type == "robot":
+        return robot_name_project(resource)
     return None
 
 
@@ -131,6 +133,8 @@ def audit_rows(event: Any, position: int) -> list[tuple]:
     operation, op_time, project, client_ip, request_id); none for most events."""
     if isinstance(event, SignInFailures.Recorded):
         return sign_in_rows(event, position)
+    if isinstance(event, (SystemConfiguration.Configured, SystemConfiguration.Changed)):
+        return configuration_rows(event, position)
     if isinstance(event, PullBatch.Recorded):
         return [(position, seq, p["actor"], f"{p['repository']}@{p['digest']}", "artifact", "pull",
                  stamp(datetime.fromtimestamp(p["at"], timezone.utc)),
@@ -171,7 +175,7 @@ def sign_in_rows(event: Any, position: int) -> list[tuple]:
     their count, and so are failures a flood left unitemized."""
     rows = []
     for seq, f in enumerate(event.failures):
-        kind = ("robot" if f["name"].startswith("robot$") else "user") if f["known"] else "unknown_user"
+        kind = ("robot" if is_robot_name(f["name"]) else "user") if f["known"] else "unknown_user"
         rows.append((position, seq, "anonymous", readable(f["name"]), kind, "login_failed",
                      stamp(datetime.fromtimestamp(f["at"], timezone.utc)), None, f["client_ip"],
                      f["request_id"]))
