@@ -24,13 +24,18 @@ async def system_volumes(request: Request) -> dict:
 
 @get("/api/v2.0/systeminfo")
 async def system_info(request: Request) -> dict:
+    """What clients read before they act: version, URLs, and the configuration keys Harbor
+    shows here (`/configurations`, so a change shows at once)."""
     registry = request.app.state.registry
     external = registry.external_url
-    return {"auth_mode": "db_auth", "primary_auth_mode": True, "self_registration": False,
+    config = await anyio.to_thread.run_sync(registry.configuration.values)
+    return {"auth_mode": config["auth_mode"], "primary_auth_mode": bool(config["primary_auth_mode"]),
+            "self_registration": bool(config["self_registration"]),
             "harbor_version": VERSION, "registry_url": external.split("://", 1)[-1],
-            "external_url": external, "has_ca_root": False, "read_only": False,
-            "notification_enable": True, "banner_message": "",
-            "project_creation_restriction": "everyone",
+            "external_url": external, "has_ca_root": False, "read_only": bool(config["read_only"]),
+            "notification_enable": bool(config["notification_enable"]),
+            "banner_message": config["banner_message"],
+            "project_creation_restriction": config["project_creation_restriction"],
             "registry_storage_provider_name": registry.settings.resolved_storage_url.split(":", 1)[0],
             "current_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 

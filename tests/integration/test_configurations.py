@@ -170,3 +170,14 @@ def test_configuration_secrets_rotate_with_the_secrets_key(settings, backend):
         assert registry.secrets.open(stored, "system configuration oidc_client_secret") == "rotate-me-77"
         assert "rotate-me-77" not in client.get(CONFIG).text
     assert "rotate-me-77" not in tidemark(data, "events", "export").stdout
+
+
+def test_systeminfo_shows_the_configuration_clients_read_before_they_act(http):
+    before = http.get(f"{API}/systeminfo").json()
+    assert (before["read_only"], before["self_registration"], before["project_creation_restriction"]) == (
+        False, False, "everyone")
+    put(http, read_only=True, self_registration=True, project_creation_restriction="adminonly",
+        banner_message="maintenance at noon")
+    after = http.get(f"{API}/systeminfo").json()
+    assert (after["read_only"], after["self_registration"], after["project_creation_restriction"],
+            after["banner_message"]) == (True, True, "adminonly", "maintenance at noon")
