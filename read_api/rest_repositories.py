@@ -8,7 +8,7 @@ from domain.iam.access import allows
 from domain.errors import BadRequest
 from infra.schemas.query_language import parse_query, to_sql
 from infra.http.rest import caller, paged, paging
-from read_api.rest_artifacts import repository_resp
+from read_api.artifacts.artifacts import repository_resp
 
 SORTS = {"name": "r.name", "creation_time": "r.created_at", "update_time": "r.updated_at"}
 

@@ -13,16 +13,16 @@ from infra.http.rest import EXCEPTION_HANDLERS, harbor_answer
 from infra.http.listing import default_empty_paging
 from infra.http.rest_guard import guard_routes
 from infra.http.rest_request import CheckedRequest
-from read_api import rest_projects as read_projects
+from read_api.projects import projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
 from write_api import rest_projects as write_projects
-from read_api import rest_project_metadata as read_metadata
+from read_api.projects import metadata as read_metadata
 from write_api import rest_project_metadata as write_metadata
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
-from read_api import rest_artifacts as read_artifacts
-from read_api.rest_project_summary import project_deletable, project_summary
+from read_api.artifacts import artifacts as read_artifacts
+from read_api.projects.summary import project_deletable, project_summary
 from read_api.rest_repositories import list_all_repositories
 from read_api import rest_webhooks as read_webhooks
 from write_api import rest_webhooks as write_webhooks
@@ -30,16 +30,17 @@ from read_api.event_feed import list_events, stream_events
 from read_api.rest_configurations import get_configurations
 from write_api.rest_configurations import update_configurations, update_cve_allowlist
 from read_api.rest_cve_allowlist import get_cve_allowlist
-from read_api.rest_audit import audit_logs, project_changes, project_logs
-from read_api import rest_audit_ext, rest_purge as read_purge
+from read_api.audit.logs import audit_logs, project_changes, project_logs
+from read_api.audit import extended as rest_audit_ext
+from read_api.audit import purge as read_purge
 from write_api import rest_purge as write_purge
 from read_api.rest_immutability import list_rules
 from read_api import rest_retention as read_retention
 from write_api import rest_retention as write_retention
 from read_api.rest_gc import gc_history, gc_log, gc_schedule, gc_status
-from read_api.rest_accessories import list_accessories
-from read_api.rest_additions import get_addition
-from read_api.rest_project_artifacts import list_project_artifacts
+from read_api.artifacts.accessories import list_accessories
+from read_api.artifacts.additions import get_addition
+from read_api.artifacts.project_artifacts import list_project_artifacts
 from read_api.rest_labels import get_label, list_labels
 from read_api.rest_system import search, statistics, system_info, system_volumes
 from read_api.rest_icons import get_icon

@@ -198,3 +198,12 @@ def test_quotas_sort_by_usage(http, oci):
     assert listed.json()[0]["ref"]["name"] == "library"
     assert listed.json()[-1]["used"]["storage"] == 0
     refused(http.get(f"{API}/quotas", params={"sort": "owner"}), "owner")
+
+
+def test_audit_logs_sort_by_time_only(http, oci):
+    oci.push_image("library/app", "v1")
+    newest = http.get(f"{API}/audit-logs", params={"sort": "-op_time"}).json()
+    oldest = http.get(f"{API}/audit-logs", params={"sort": "op_time"}).json()
+    assert newest[0]["op_time"] >= newest[-1]["op_time"] and oldest[0]["op_time"] <= oldest[-1]["op_time"]
+    refused(http.get(f"{API}/audit-logs", params={"sort": "username"}), "sort")
+    refused(http.get(f"{API}/projects/library/logs", params={"sort": "username"}), "sort")

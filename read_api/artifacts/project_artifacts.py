@@ -7,8 +7,8 @@ from litestar.params import FromQuery, Parameter
 
 from infra.http.resources import project_for
 from projections.artifact_lists import project as in_project
-from read_api.artifact_items import Include
-from read_api.rest_artifacts import artifact_page
+from read_api.artifacts.items import Include
+from read_api.artifacts.artifacts import artifact_page
 
 
 @get("/api/v2.0/projects/{project_name_or_id:str}/artifacts")

@@ -5,7 +5,7 @@ from litestar.params import Parameter
 
 from domain.errors import NotFound
 from infra.http.rest import caller
-from read_api.rest_projects import project_metadata
+from read_api.projects.projects import project_metadata
 
 
 @get("/api/v2.0/projects/{project_name_or_id:str}/metadatas")

@@ -9,8 +9,8 @@ import msgspec
 from domain.artifacts.kinds import artifact_kind
 from domain.immutability import ImmutableRule
 from infra.schemas.harbor import Artifact, Tag
-from read_api.artifact_facts import facts_of
-from read_api.rest_accessories import accessory_resp
+from read_api.artifacts.facts import facts_of
+from read_api.artifacts.accessories import accessory_resp
 from read_api.rest_icons import icon_for
 
 NEVER = "0001-01-01T00:00:00.000Z"

@@ -12,6 +12,7 @@ from domain.errors import BadRequest
 from domain.input_limits import parse_natural
 from infra.http.rest_guard import history_window
 from infra.http.rest import caller, paged, paging
+from read_api.audit.extended import newest_first
 from read_api.event_feed import FeedFilter, read_page
 
 
@@ -45,7 +46,7 @@ async def audit_logs(request: Request, q: FromQuery[str | None] = None, page: Fr
     who = await caller(request)
     offset, limit = paging(page, page_size)
     rows, total = await anyio.to_thread.run_sync(who.registry.audit.logs, q, None, offset, limit,
-                                                 sort != "op_time", _cursor(cursor))
+                                                 newest_first(sort), _cursor(cursor))
     if cursor is not None:
         return _with_cursor(request, rows, limit, Response(rows))
     return _with_cursor(request, rows, limit, paged(request, rows, total, page, page_size))
@@ -53,13 +54,15 @@ async def audit_logs(request: Request, q: FromQuery[str | None] = None, page: Fr
 
 @get("/api/v2.0/projects/{project_name:str}/logs")
 async def project_logs(request: Request, project_name: str = Parameter(), q: FromQuery[str | None] = None,
-                       page: FromQuery[int] = 1, page_size: FromQuery[int] = 10) -> Response:
+                       page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
+                       sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
     project = who.project
     offset, limit = paging(page, page_size)
+    descending = newest_first(sort)
     window = await history_window(who)
     rows, total = await anyio.to_thread.run_sync(
-        lambda: who.registry.audit.logs(q, project.name, offset, limit, window=window))
+        lambda: who.registry.audit.logs(q, project.name, offset, limit, descending, window=window))
     return paged(request, rows, total, page, page_size)
 
 

@@ -11,7 +11,7 @@ from infra.http.rest import paged, paging
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from infra.http.rest_guard import history_window, position_in_window
 from projections.artifact_lists import repository
-from read_api.artifact_items import Include, artifact_items, immutable_test, tag_resp
+from read_api.artifacts.items import Include, artifact_items, immutable_test, tag_resp
 
 
 def repository_resp(row, project_id: int) -> Repository:
@@ -71,7 +71,7 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
                          with_signature: FromQuery[bool] = False, with_scan_overview: FromQuery[bool] = False,
                          with_sbom_overview: FromQuery[bool] = False,
                          at: FromQuery[str | None] = None) -> Response:
-    """Harbor's artifact list, with `q`, `sort`, paging and the `with_*` flags (read_api/artifact_items.py)."""
+    """Harbor's artifact list, with `q`, `sort`, paging and the `with_*` flags (read_api/artifacts/items.py)."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)

@@ -13,7 +13,8 @@ from projections.audit.queries import EXT_COLUMNS, ext_entry
 SORTS = {None: True, "": True, "-op_time": True, "op_time": False, "-id": True, "id": False}
 
 
-def _descending(sort: str | None) -> bool:
+def newest_first(sort: str | None) -> bool:
+    """Harbor's audit-log `sort`: by time (or id), newest first unless `op_time` or `id`."""
     if sort not in SORTS:
         raise BadRequest("sort must be op_time or -op_time", {"field": "sort"})
     return SORTS[sort]
@@ -21,7 +22,7 @@ def _descending(sort: str | None) -> bool:
 
 async def _page(request: Request, who, q, project, page: int, page_size: int, sort, window=None) -> Response:
     offset, limit = paging(page, page_size)
-    descending = _descending(sort)
+    descending = newest_first(sort)
     audit = who.registry.audit
     rows, total = await anyio.to_thread.run_sync(
         lambda: audit.logs(q, project, offset, limit, descending, window=window, columns=EXT_COLUMNS))

@@ -1,6 +1,6 @@
 """Harbor's artifact additions: an image's `build_history` (from its config), and a Helm
 chart's `values.yaml`, `readme.md` and `dependencies` (from its content layer, read by
-read_api/chart_archive.py within Helm's size limits).
+read_api/artifacts/chart_archive.py within Helm's size limits).
 
 As Harbor: the addition name is case-insensitive; a name Harbor knows that this artifact's
 type has not (an index's build history, a chart's `sbom`) is a 400; values and readme are
@@ -19,7 +19,7 @@ from domain.artifacts.manifest_format import HELM_CONFIG, IMAGE_TYPES, MAX_MANIF
 from domain.errors import BadRequest, NotFound, Unprocessable
 from infra.http.lookups import blob_size
 from infra.http.resources import find_artifact, full_repository_name, project_for
-from read_api.chart_archive import read_chart
+from read_api.artifacts.chart_archive import read_chart
 
 HELM_CONTENT = ("application/vnd.cncf.helm.chart.content.v1.tar+gzip", "application/tar+gzip")
 IMAGE_CONFIGS = ("application/vnd.oci.image.config.v1+json",

@@ -1,0 +1,1 @@
+"""Reads of artifacts: lists, one artifact, tags, accessories, additions."""

@@ -1,0 +1,1 @@
+"""Reads of the audit log: Harbor's logs, the extended log, purge runs."""

@@ -1,0 +1,1 @@
+"""Reads of projects: the projects, their members, metadata and summary."""
