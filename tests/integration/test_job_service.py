@@ -128,3 +128,11 @@ def test_others_may_not_pause_the_schedules(http, registry):
                        headers={"authorization": basic("dave", "Dave-Passw0rd")})
     assert refused.status_code == 403 and registry.app.head() == head
     assert http.get(f"{API}/schedules/all/paused").json() == {"paused": False}
+
+
+def test_the_audit_purge_schedule_is_listed_with_the_others(http):
+    body = {"schedule": {"type": "Custom", "cron": "0 30 2 * * 1"},
+            "parameters": {"audit_retention_hour": 24, "include_event_types": "pull_artifact", "dry_run": True}}
+    assert http.post(f"{API}/system/purgeaudit/schedule", json=body).status_code == 201
+    [task] = http.get(f"{API}/schedules").json()
+    assert (task["vendor_type"], task["cron"], task["state"]) == ("PURGE_AUDIT_LOG", "0 30 2 * * 1", "waiting")
