@@ -10,7 +10,6 @@ from typing import Any
 from domain.project import Project
 from domain.iam.robot import Robot, project_robots_pattern
 from domain.iam.user import User
-from infra.store.sql import Writer
 from projections.view import View
 from projections.times import stamp
 

@@ -3,7 +3,6 @@
 import itertools
 import json
 
-import httpx
 import pytest
 
 from tests.e2e import oci_images
