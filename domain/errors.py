@@ -133,3 +133,10 @@ class SignInThrottled(TooManyRequests):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed sign-ins from this address; try again in {retry_after} s")
         self.retry_after = retry_after
+
+
+class PolicyViolation(RegistryError):
+    """A pull refused by a project policy (content trust, vulnerabilities): Harbor answers
+    412 with this code."""
+
+    code = "PROJECTPOLICYVIOLATION"

@@ -18,6 +18,7 @@ from commands.project_settings import ProjectSettingsCommands
 from domain.base import SYSTEM
 from domain.errors import ProjectExists
 from infra.auth.authz import Authorizer
+from infra.http.pull_gates import PullGates
 from infra.settings import Settings
 from infra.storage import BlobStore, open_blob_store
 from infra.storage.uploads import UploadStaging
@@ -71,6 +72,7 @@ class Registry:
         self.project_periods = ProjectPeriods(db)
         self.project_settings = ProjectSettings(db)
         self.settings_commands = ProjectSettingsCommands(app)
+        self.pull_gates = PullGates(self.project_settings.of)  # capabilities add their gates
         self.audit = AuditQueries(db)
         self.repository_info = RepositoryInfoCommands(app)
         self.pulls = PullRecorder(app)
