@@ -1,0 +1,1 @@
+"""Vulnerability scanning and SBOMs."""
