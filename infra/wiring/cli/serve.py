@@ -29,10 +29,10 @@ def cmd_serve(args) -> int:
         prepare_to_serve(settings)  # key files checked and made before any child starts
         webhooks = None
         if settings.role == "all" and settings.webhook_delivery in ("auto", "child"):
-            from infra.wiring.webhook_process import WebhookProcess
+            from infra.wiring.webhook_process import webhook_process
 
             os.environ["TIDEMARK_WEBHOOK_DELIVERY"] = "child"  # the server leaves webhooks to it
-            webhooks = WebhookProcess(getattr(args, "config", None))
+            webhooks = webhook_process(getattr(args, "config", None))
             webhooks.start()
         try:
             serve_http(settings, args.server)
