@@ -172,9 +172,13 @@ def check_record(record: Any) -> RecordKeys:
 
 def reported_id(record: dict) -> str:
     """The id a user searches for: the record's own when it is a CVE, else the CVE it is an
-    alias of (the lowest, when several), else the record's id."""
+    alias of (the lowest, when several), else the CVE it comes from (`upstream`, as Debian's
+    and Ubuntu's records say), else the record's id."""
     record_id = record["id"]
     if record_id.startswith("CVE-"):
         return record_id
-    cves = sorted(a for a in record.get("aliases") or [] if a.startswith("CVE-"))
-    return cves[0] if cves else record_id
+    for key in ("aliases", "upstream"):
+        cves = sorted(a for a in record.get(key) or [] if isinstance(a, str) and a.startswith("CVE-"))
+        if cves:
+            return cves[0]
+    return record_id

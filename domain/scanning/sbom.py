@@ -8,7 +8,7 @@ the format's own library.
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from cyclonedx.model.bom import Bom
@@ -50,8 +50,13 @@ def spdx(artifact: dict, packages: list[Package], system: OperatingSystem, creat
     comment = f"Operating system: {system.pretty_name}" if system.pretty_name else "Operating system: unknown"
     return {"spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
             "name": f"{repository}@{digest}", "documentNamespace": f"{NAMESPACE}/{document_id}",
-            "creationInfo": {"created": created, "creators": [f"Tool: {tool}"], "comment": comment},
+            "creationInfo": {"created": _seconds(created), "creators": [f"Tool: {tool}"], "comment": comment},
             "packages": rows, "relationships": relationships}
+
+
+def _seconds(moment: str) -> str:
+    """SPDX's timestamp form: whole seconds, UTC, `Z`."""
+    return datetime.fromisoformat(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _image_purl(repository: str, digest: str) -> str:

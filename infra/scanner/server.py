@@ -2,7 +2,9 @@
 it listens, serve until SIGTERM or SIGINT, then cancel running scans and delete their
 scratch directories."""
 
+import contextlib
 import shutil
+import signal
 import socket
 import sys
 
@@ -13,6 +15,24 @@ from infra.scanner.jobs import JobTable
 from infra.scanner.scan_run import run_scan
 from infra.scanner.settings import ScannerSettings
 from infra.scanner.vulndb import VulnDb
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM and SIGINT end `run` normally (uvicorn raises
+    the signal again once it has stopped, which would kill the process before the scanner
+    cancels its scans and clears its scratch directory)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        def stop(*_):
+            self.should_exit = True
+
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 class CannotServe(Exception):
@@ -50,7 +70,7 @@ def serve(settings: ScannerSettings) -> None:
     app = create_scanner_app(settings, database, jobs)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             proxy_headers=False, server_header=False, timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     auth = "token required" if settings.token else "no API token: open to anyone who reaches it"
     print(f"tidemark scanner: listening on http://{host}:{port} (database {settings.database_path}; {auth})",
           flush=True)

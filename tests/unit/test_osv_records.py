@@ -92,6 +92,7 @@ def test_the_reported_id_is_the_cve_a_record_aliases():
     assert reported_id(record(aliases=["CVE-2024-9", "CVE-2023-5"])) == "CVE-2023-5"
     assert reported_id(record(aliases=["PYSEC-2024-1"])) == "GHSA-aaaa-bbbb-cccc"
     assert reported_id(record(id="CVE-2020-1", aliases=["CVE-2019-1"])) == "CVE-2020-1"
+    assert reported_id(record(id="DEBIAN-CVE-2024-2", aliases=[], upstream=["CVE-2024-2"])) == "CVE-2024-2"
 
 
 @pytest.mark.parametrize("severity, database_specific, expected, score", [
