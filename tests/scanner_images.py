@@ -135,3 +135,45 @@ def _decompressed(layer: bytes) -> bytes:
     if layer[:4] == b"\x28\xb5\x2f\xfd":
         return zstandard.ZstdDecompressor().decompress(layer, max_output_size=1 << 30)
     return layer
+
+
+def push_index(base_url: str, repository: str, tag: str, children: dict[str, str], headers: dict) -> str:
+    """Push an OCI index over already pushed manifests ({"os/arch": digest}); its digest."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+        manifests = []
+        for platform, digest in children.items():
+            size = len(client.get(f"/v2/{repository}/manifests/{digest}", headers={"accept": OCI_MANIFEST}).content)
+            os_name, arch = platform.split("/")
+            manifests.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
+                              "platform": {"os": os_name, "architecture": arch}})
+        body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}).encode()
+        answer = client.put(f"/v2/{repository}/manifests/{tag}", content=body, headers={"content-type": OCI_INDEX})
+        assert answer.status_code == 201, answer.text
+        return sha256(body)
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.left)
+        buffer[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def bomb(size: int) -> bytes:
+    """A gzip layer of a few hundred KB that expands to `size` bytes of zeros."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as zipped:
+        with tarfile.open(fileobj=zipped, mode="w|") as tar:
+            info = tarfile.TarInfo("usr/share/zeros")
+            info.size = size
+            tar.addfile(info, _Zeros(size))
+    return out.getvalue()

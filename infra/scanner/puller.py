@@ -34,6 +34,8 @@ class Image(msgspec.Struct):
     media_type: str
     layers: list[tuple[str, Path]]  # (digest, downloaded file), lowest first
     platform: str
+    manifest: bytes = b""  # as the registry sent it
+    config: tuple[str, Path] | None = None  # (digest, downloaded file)
 
 
 def _challenge(header: str) -> dict[str, str]:
@@ -105,7 +107,7 @@ class Puller:
             return response
         raise PullFailed("the registry refused the token it issued (401)")
 
-    def manifest(self, digest: str) -> tuple[str, dict]:
+    def manifest(self, digest: str) -> tuple[str, dict, bytes]:
         response = self._get(self._url("manifests", digest), ACCEPT)
         try:
             body = b""
@@ -127,7 +129,7 @@ class Puller:
         if not isinstance(document, dict):
             raise PullFailed(f"the manifest {digest} is not a JSON object")
         media_type = document.get("mediaType") or response.headers.get("content-type", "").split(";")[0]
-        return media_type, document
+        return media_type, document, body
 
     def _child(self, index: dict) -> tuple[str, str]:
         candidates = [m for m in index.get("manifests") or [] if isinstance(m, dict)
@@ -142,26 +144,30 @@ class Puller:
         return chosen.get("digest", ""), f"{platform.get('os', '?')}/{platform.get('architecture', '?')}"
 
     def pull(self, digest: str, scratch: Path) -> Image:
-        media_type, document = self.manifest(digest)
+        media_type, document, body = self.manifest(digest)
         platform = ""
         if media_type in (OCI_INDEX, DOCKER_LIST) or "manifests" in document:
             child, platform = self._child(document)
             if not DIGEST.match(child):
                 raise PullFailed(f"the index names a manifest by {child[:80]!r}, not a sha256 digest")
             digest = child
-            media_type, document = self.manifest(child)
+            media_type, document, body = self.manifest(child)
         if media_type not in (OCI_MANIFEST, DOCKER_MANIFEST) and "layers" not in document:
             raise PullFailed(f"{media_type or 'the manifest'} is not an image manifest")
-        config = (document.get("config") or {}).get("mediaType", "")
-        if config not in IMAGE_CONFIGS:
-            raise PullFailed(f"not a container image: its config is {config or 'missing'}")
+        config = document.get("config") or {}
+        if config.get("mediaType", "") not in IMAGE_CONFIGS:
+            raise PullFailed(f"not a container image: its config is {config.get('mediaType') or 'missing'}")
+        if not DIGEST.match(str(config.get("digest", ""))):
+            raise PullFailed("the image's config is not named by a sha256 digest")
         layers = []
         for layer in document.get("layers") or []:
             layer_digest = layer.get("digest", "") if isinstance(layer, dict) else ""
             if not DIGEST.match(layer_digest):
                 raise PullFailed(f"a layer is named by {layer_digest[:80]!r}, not a sha256 digest")
             layers.append((layer_digest, self.blob(layer_digest, int(layer.get("size") or 0), scratch)))
-        return Image(digest=digest, media_type=media_type, layers=layers, platform=platform)
+        config_file = self.blob(config["digest"], int(config.get("size") or 0), scratch)
+        return Image(digest=digest, media_type=media_type, layers=layers, platform=platform, manifest=body,
+                     config=(config["digest"], config_file))
 
     def blob(self, digest: str, size: int, scratch: Path) -> Path:
         target = scratch / digest.replace(":", "-")

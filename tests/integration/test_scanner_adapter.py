@@ -12,7 +12,7 @@ import pytest
 from domain.scanning.reports import SBOM_REPORT, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from tests.integration.scanner_world import GatedRegistry, Registry, Scanner, scan_request
 from tests.scanner_images import (
-    compress, dist_info, dpkg_status, os_release, package_json, push_image, tar_of,
+    compress, dist_info, dpkg_status, os_release, package_json, push_image, push_index, tar_of,
 )
 
 REPO = "scans/app"
@@ -217,3 +217,15 @@ def test_a_basic_credential_is_exchanged_for_a_pull_token_at_the_registrys_realm
     done = scanner.report(scan_id, VULN_REPORT_HARBOR)
     assert done.status_code == 200, done.text
     assert len(done.json()["vulnerabilities"]) == 4
+
+
+def test_an_index_is_scanned_through_its_linux_amd64_image(imported):
+    registry, scanner = imported["registry"], imported["scanner"]
+    arm = push_image(registry.url, REPO, "arm", [compress(tar_of([dist_info(SITE, "requests", "2.31.0")]))], _admin())
+    index = push_index(registry.url, REPO, "multi", {"linux/arm64": arm, "linux/amd64": imported["digest"]}, _admin())
+    body = scan_request(registry.url, REPO, index, f"Bearer {imported['token']}")
+    body["artifact"]["mime_type"] = "application/vnd.oci.image.index.v1+json"
+    done = scanner.report(scanner.scan(body).json()["id"], VULN_REPORT_1_1)
+    assert done.status_code == 200, done.text
+    assert done.json()["artifact"]["digest"] == index
+    assert [v["package"] for v in done.json()["vulnerabilities"]] == ["requests", "lodash", "libssl3", "openssl"]

@@ -9,8 +9,7 @@ import pytest
 
 from domain.scanning.reports import SBOM_REPORT, VULN_REPORT_1_1
 from tests.integration.scanner_world import LyingRegistry, Registry, Scanner, free_port, scan_request
-from tests.scanner_images import compress, dist_info, push_image, tar_of
-from tests.unit.test_scan_hostile_layers import bomb
+from tests.scanner_images import bomb, compress, dist_info, push_image, tar_of
 
 DIGEST = "sha256:" + "a" * 64
 ERROR_TYPE = "application/vnd.scanner.adapter.error+json; version=1.0"

@@ -1,17 +1,14 @@
 """Hostile layers: names that climb out, links out of the root, devices, bombs. The scanner
 reads them without writing anything anywhere, and gives up at its limits with the reason."""
 
-import gzip
-import io
 import os
-import tarfile
 
 import pytest
 
 from infra.scanner.layers import Budget, LayerRefused, Limits
 from infra.scanner.puller import Image
 from infra.scanner.scan_run import builtin_inventory
-from tests.scanner_images import compress, dist_info, dpkg_status, os_release, tar_of
+from tests.scanner_images import bomb, compress, dist_info, dpkg_status, os_release, tar_of
 
 SITE = "usr/lib/python3/dist-packages"
 
@@ -84,31 +81,6 @@ def test_a_device_file_where_metadata_should_be_is_not_read_and_hides_the_lower_
     lower = compress(tar_of([("file", "var/lib/dpkg/status", dpkg_status([("bash", "5.2")]))]))
     upper = compress(tar_of([("char", "var/lib/dpkg/status"), ("char", f"{SITE}/x-1.dist-info/METADATA")]))
     assert scan_layers(scratch, [lower, upper])[1] == []
-
-
-class _Zeros(io.RawIOBase):
-    def __init__(self, size: int) -> None:
-        self.left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = min(len(buffer), self.left)
-        buffer[:count] = bytes(count)
-        self.left -= count
-        return count
-
-
-def bomb(size: int) -> bytes:
-    """A gzip layer of a few hundred KB that expands to `size` bytes of zeros."""
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as zipped:
-        with tarfile.open(fileobj=zipped, mode="w|") as tar:
-            info = tarfile.TarInfo("usr/share/zeros")
-            info.size = size
-            tar.addfile(info, _Zeros(size))
-    return out.getvalue()
 
 
 def test_a_decompression_bomb_stops_the_scan_at_the_uncompressed_limit(tmp_path, scratch):
