@@ -101,9 +101,15 @@ def package_json(root: str, name: str, version: str) -> tuple[str, str, bytes]:
             json.dumps({"name": name, "version": version, "license": "MIT"}).encode())
 
 
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
 def push_image(base_url: str, repository: str, tag: str, layers: list[bytes], headers: dict,
-               compression: str = "gzip") -> str:
-    """Push compressed layers, a config and a manifest; the manifest's digest."""
+               compression: str = "gzip", docker: bool = False) -> str:
+    """Push compressed layers, a config and a manifest (OCI, or Docker's v2 schema 2); the
+    manifest's digest."""
     import httpx
 
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
@@ -118,13 +124,14 @@ def push_image(base_url: str, repository: str, tag: str, layers: list[bytes], he
         diff_ids = [sha256(_decompressed(layer)) for layer in layers]
         config = json.dumps({"architecture": "amd64", "os": "linux",
                              "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
-        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                    "config": {"mediaType": OCI_CONFIG, "digest": blob(config), "size": len(config)},
-                    "layers": [{"mediaType": LAYER_TYPES[compression], "digest": blob(layer), "size": len(layer)}
-                               for layer in layers]}
+        kind = DOCKER_MANIFEST if docker else OCI_MANIFEST
+        manifest = {"schemaVersion": 2, "mediaType": kind,
+                    "config": {"mediaType": DOCKER_CONFIG if docker else OCI_CONFIG, "digest": blob(config),
+                               "size": len(config)},
+                    "layers": [{"mediaType": DOCKER_LAYER if docker else LAYER_TYPES[compression],
+                                "digest": blob(layer), "size": len(layer)} for layer in layers]}
         body = json.dumps(manifest).encode()
-        answer = client.put(f"/v2/{repository}/manifests/{tag}", content=body,
-                            headers={"content-type": OCI_MANIFEST})
+        answer = client.put(f"/v2/{repository}/manifests/{tag}", content=body, headers={"content-type": kind})
         assert answer.status_code == 201, answer.text
         return sha256(body)
 

@@ -57,11 +57,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def clear_scratch(settings: ScannerSettings) -> None:
+    """Remove the scans' own directories (`scan-*`), never anything else: the scratch
+    directory may be a shared one such as /tmp."""
+    for leftover in settings.scratch_path.glob("scan-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def serve(settings: ScannerSettings) -> None:
     database = VulnDb(settings.database_path)
     database.updated_at()  # makes the file and its tables, or fails now rather than per request
-    shutil.rmtree(settings.scratch_path, ignore_errors=True)  # scans a killed scanner left behind
     settings.scratch_path.mkdir(parents=True, exist_ok=True)
+    clear_scratch(settings)  # what a killed scanner left behind
     jobs = JobTable(lambda request, cancelled: run_scan(request, settings, database, cancelled),
                     workers=settings.concurrent_scans, queued=settings.queued_scans,
                     ttl=settings.report_ttl_seconds, timeout=settings.scan_timeout_seconds)
@@ -78,6 +85,6 @@ def serve(settings: ScannerSettings) -> None:
         server.run(sockets=[sock])  # uvicorn stops on SIGTERM and SIGINT
     finally:
         jobs.close()
-        shutil.rmtree(settings.scratch_path, ignore_errors=True)
+        clear_scratch(settings)
         sock.close()
         print("tidemark scanner: stopped", file=sys.stderr, flush=True)

@@ -229,3 +229,17 @@ def test_an_index_is_scanned_through_its_linux_amd64_image(imported):
     assert done.status_code == 200, done.text
     assert done.json()["artifact"]["digest"] == index
     assert [v["package"] for v in done.json()["vulnerabilities"]] == ["requests", "lodash", "libssl3", "openssl"]
+
+
+def test_a_docker_v2_image_posted_as_harbor_posts_it_is_scanned(imported):
+    registry, scanner = imported["registry"], imported["scanner"]
+    layer = compress(tar_of([package_json("srv", "lodash", "4.17.20"), dist_info(SITE, "requests", "2.31.0")]))
+    digest = push_image(registry.url, REPO, "docker", [layer], _admin(), docker=True)
+    body = scan_request(registry.url, REPO, digest, f"Bearer {imported['token']}")
+    body["artifact"]["mime_type"] = "application/vnd.docker.distribution.manifest.v2+json"
+    accepted = scanner.http.post("/api/v1/scan", content=json.dumps(body), headers={
+        "content-type": "application/vnd.scanner.adapter.scan.request+json; version=1.1"})
+    assert accepted.status_code == 202, accepted.text
+    done = scanner.report(accepted.json()["id"], VULN_REPORT_HARBOR)
+    assert done.status_code == 200, done.text
+    assert [(v["id"], v["package"]) for v in done.json()["vulnerabilities"]] == [("CVE-2021-23337", "lodash")]

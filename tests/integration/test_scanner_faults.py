@@ -124,3 +124,13 @@ def test_a_vulnerability_scan_with_no_database_says_so(tmp_path):
         assert empty.http.get("/probe/ready").status_code == 503
     finally:
         empty.stop()
+
+
+def test_a_shared_scratch_directory_keeps_what_is_not_the_scanners(tmp_path):
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    (shared / "someone-elses-file").write_text("keep me")
+    (shared / "scan-left-by-a-killed-scanner").mkdir()
+    scanner = Scanner(tmp_path / "data", TIDEMARK_SCANNER_SCRATCH_DIR=str(shared))
+    assert scanner.stop() == 0
+    assert sorted(p.name for p in shared.iterdir()) == ["someone-elses-file"]
