@@ -11,7 +11,7 @@ import hashlib
 import re
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -49,6 +49,8 @@ class Puller:
     def __init__(self, registry_url: str, authorization: str, repository: str, timeout: float, verify: bool,
                  max_download_bytes: int, cancelled: Callable[[], bool] = lambda: False) -> None:
         self.base = registry_url.rstrip("/")
+        parts = urlsplit(self.base)  # what messages show: no user or password from the URL
+        self.shown = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
         self.repository = repository
         self.authorization = authorization
         self.max_download_bytes, self.downloaded = max_download_bytes, 0
@@ -91,7 +93,7 @@ class Puller:
             try:
                 response = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
             except httpx.HTTPError as error:
-                raise PullFailed(f"cannot reach the registry at {self.base}: {error or type(error).__name__}") from None
+                raise PullFailed(f"cannot reach the registry at {self.shown}: {error or type(error).__name__}") from None
             if response.status_code == 401 and attempt == 1:
                 challenge = _challenge(response.headers.get("www-authenticate", ""))
                 response.close()

@@ -59,9 +59,11 @@ class VulnDb:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=60, isolation_level=None,
                                          check_same_thread=True)
-            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(SCHEMA)
+            made = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'imports'").fetchone()
+            if made is None:  # only the first connection writes the schema: no lock for readers
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(SCHEMA)
             self._local.connection = connection
         return connection
 
