@@ -109,6 +109,8 @@ class Settings(msgspec.Struct, kw_only=True):
 
 # Variables Tidemark sets for its own processes: not settings, and not a mistake.
 INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID"}
+# The built-in scanner's settings (infra/scanner/settings.py), which it checks itself.
+SCANNER_PREFIX = "TIDEMARK_SCANNER_"
 
 
 def setting_names() -> list[str]:
@@ -125,7 +127,8 @@ def unknown_environment(environ=os.environ) -> list[tuple[str, str | None]]:
     """TIDEMARK_* variables that name no setting, each with the closest setting (or None)."""
     known = {PREFIX + name.upper() for name in setting_names()} | INTERNAL_VARIABLES
     return [(name, closest_setting(name[len(PREFIX):]))
-            for name in sorted(environ) if name.startswith(PREFIX) and name not in known]
+            for name in sorted(environ) if name.startswith(PREFIX) and name not in known
+            and not name.startswith(SCANNER_PREFIX)]
 
 
 def _read_config(config_file: str) -> dict[str, object]:

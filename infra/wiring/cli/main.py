@@ -5,10 +5,10 @@ import os
 import sys
 
 from infra.settings import PREFIX, SettingsError, unknown_environment
-from infra.wiring.cli import events, gc, keys, projections, projects, serve
+from infra.wiring.cli import events, gc, keys, projections, projects, scanner, serve, vulndb
 from infra.wiring.cli.common import CliError, settings_of
 
-VERBS = (serve, projects, projections, gc, events, keys)
+VERBS = (serve, projects, projections, gc, events, keys, scanner, vulndb)
 
 
 def build_parser() -> argparse.ArgumentParser:
