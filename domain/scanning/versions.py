@@ -8,6 +8,7 @@ each ecosystem is compared with the library made for it: python-debian for dpkg,
 PyPI, semver for npm and `SEMVER` ranges, univers for Alpine and the rest it knows.
 """
 
+import re
 from functools import cmp_to_key
 from typing import Any, Callable
 
@@ -67,13 +68,23 @@ class _Semver:
         return isinstance(other, _Semver) and self.version.compare(other.version) == 0
 
 
+_APK_SNAPSHOT = re.compile(r"_(cvs|svn|git|hg)(?=[0-9]*(?:_|-r|$))")
+
+
+def _alpine(text: str) -> Any:
+    """apk versions through univers' Gentoo rules, which lack apk's snapshot suffixes
+    (`_cvs`, `_svn`, `_git`, `_hg`): like `_p`, each sorts after the plain release, so it is
+    read as `_p` (their order among themselves, rare in one package's history, is lost)."""
+    return _univers(univers.AlpineLinuxVersion)(_APK_SNAPSHOT.sub("_p", text))
+
+
 # OSV ecosystem names (their prefix: `Debian:12` is Debian) and how to read their versions.
 PARSERS: dict[str, Callable[[str], Any]] = {
     "Debian": _dpkg,
     "Ubuntu": _dpkg,
     "PyPI": _pep440,
     "npm": _Semver,
-    "Alpine": _univers(univers.AlpineLinuxVersion),
+    "Alpine": _alpine,
     "Maven": _univers(univers.MavenVersion),
     "RubyGems": _univers(univers.RubygemsVersion),
     "NuGet": _univers(univers.NugetVersion),

@@ -26,6 +26,9 @@ ORDERED = [  # (ecosystem, lower, higher)
     ("Go", "v1.2.3", "v1.10.0"),
     ("Alpine", "1.2.3-r1", "1.2.3-r10"),
     ("Alpine", "1.2.3_rc1", "1.2.3"),
+    ("Alpine", "1.2.4-r4", "1.2.4_git20230717-r4"),  # apk snapshots sort after the release
+    ("Alpine", "1.2.4_git20230717-r4", "1.2.5-r0"),
+    ("Alpine", "2.0_svn1-r0", "2.0_svn2-r0"),
 ]
 
 
