@@ -126,6 +126,8 @@ TABLE: dict[tuple[str, str], Need] = {
     ("DELETE", A + "/tags/{tag_name}"): _on_repositories("tag", "delete"),
     ("GET", A + "/accessories"): _on_repositories("accessory", "list"),
     ("GET", A + "/additions/{addition}"): _on_repositories("artifact", "read"),
+    ("GET", A + "/additions/vulnerabilities"): _on_repositories("artifact", "read"),
+    ("GET", A + "/vulnerabilities/history"): _on_repositories("artifact", "read"),
     ("POST", A + "/labels"): _on_repositories("artifact-label", "create"),
     ("DELETE", A + "/labels/{label_id}"): _on_repositories("artifact-label", "delete"),
     ("POST", R + "/artifacts/{digest}/undelete"): _on_repositories("artifact", "create"),
@@ -203,6 +205,9 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/configurations"): Need(SYSADMIN),
     ("GET", API + "/system/CVEAllowlist"): Need(LOGIN),
     ("PUT", API + "/system/CVEAllowlist"): Need(SYSADMIN),
+    # Vulnerabilities (Security Hub: Harbor's system security-hub right; a CVE's artifacts:
+    # only those of projects the caller may read)
+    ("GET", API + "/security/vul/{cve_id}/artifacts"): Need(LOGIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
     ("GET", API + "/auditlog-exts"): system("audit-log", "list"),

@@ -32,6 +32,7 @@ from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
+from infra.wiring.vulnerabilities import attach_vulnerabilities
 from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
 from projections.artifact_lists import ArtifactLists
 from projections.audit.chain_view import ChainView
@@ -94,6 +95,7 @@ class Registry:
         attach_webhooks(self)
         attach_job_service(self)
         attach_audit(self)
+        attach_vulnerabilities(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its

@@ -1,0 +1,18 @@
+"""Wiring vulnerability views into a registry: the findings view and its queries, the
+vulnerability pull gate (on `registry.pull_gates`, reachable as `registry.vulnerability_gate`
+so the scan wiring can set `scans`), Security Hub and CVE export."""
+
+from projections.projector import Projector
+from projections.scanning.vulnerability_queries import VulnerabilityQueries
+from projections.scanning.vulnerability_view import VulnerabilityView
+from read_api.scanning.pull_gate import VulnerabilityGate
+
+
+def attach_vulnerabilities(registry) -> None:
+    app, db = registry.app, registry.db
+    registry.vulnerabilities = VulnerabilityQueries(db)
+    # after the OCI view in every round: the view checks a report's artifact still exists
+    registry.projectors.append(Projector(app, db, VulnerabilityView()))
+    registry.vulnerability_gate = VulnerabilityGate(
+        registry.vulnerabilities, lambda: registry.configuration.value("cve_allowlist"))
+    registry.pull_gates.add(registry.vulnerability_gate)
