@@ -99,7 +99,7 @@ ROBOT_SYSTEM_PERMISSIONS = sorted([
     ("statistics", "read"), ("label", "create"), ("label", "read"), ("label", "list"),
     ("label", "update"), ("label", "delete"), ("garbage-collection", "read"),
     ("garbage-collection", "create"), ("replication", "read"), ("replication", "list"),
-    ("scan-all", "read"), ("scan-all", "create"), ("system-volumes", "read"),
+    ("scan-all", "read"), ("scan-all", "create"), ("system-volumes", "read"), ("security-hub", "read"),
 ])
 
 

@@ -207,6 +207,8 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/system/CVEAllowlist"): Need(SYSADMIN),
     # Vulnerabilities (Security Hub: Harbor's system security-hub right; a CVE's artifacts:
     # only those of projects the caller may read)
+    ("GET", API + "/security/summary"): system("security-hub", "read"),
+    ("GET", API + "/security/vul"): system("security-hub", "read"),
     ("GET", API + "/security/vul/{cve_id}/artifacts"): Need(LOGIN),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),

@@ -3,6 +3,7 @@ vulnerability pull gate (on `registry.pull_gates`, reachable as `registry.vulner
 so the scan wiring can set `scans`), Security Hub and CVE export."""
 
 from projections.projector import Projector
+from projections.scanning.security_hub_queries import SecurityHubQueries
 from projections.scanning.vulnerability_queries import VulnerabilityQueries
 from projections.scanning.vulnerability_view import VulnerabilityView
 from read_api.scanning.pull_gate import VulnerabilityGate
@@ -11,6 +12,7 @@ from read_api.scanning.pull_gate import VulnerabilityGate
 def attach_vulnerabilities(registry) -> None:
     app, db = registry.app, registry.db
     registry.vulnerabilities = VulnerabilityQueries(db)
+    registry.security_hub = SecurityHubQueries(db)
     # after the OCI view in every round: the view checks a report's artifact still exists
     registry.projectors.append(Projector(app, db, VulnerabilityView()))
     registry.vulnerability_gate = VulnerabilityGate(
