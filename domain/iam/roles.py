@@ -71,6 +71,7 @@ _PROJECT_ADMIN = {
     "scanner": {"read", "create"},
     "preheat-policy": set(_CRUD),
     "notification-policy": set(_CRUD),
+    "export-cve": {"create", "read"},
 }
 
 MATRIX: dict[int, dict[str, set[str]]] = {

@@ -210,6 +210,13 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", API + "/security/summary"): system("security-hub", "read"),
     ("GET", API + "/security/vul"): system("security-hub", "read"),
     ("GET", API + "/security/vul/{cve_id}/artifacts"): Need(LOGIN),
+    # CVE export: the body's projects need export-cve create (checked by the handler);
+    # executions are the calling user's own (another user's id is a 404)
+    ("POST", API + "/export/cve"): project("export-cve", "create", BODY),
+    ("GET", API + "/export/cve/executions"): Need(USER),
+    ("GET", API + "/export/cve/execution/{execution_id}"): Need(USER),
+    ("DELETE", API + "/export/cve/execution/{execution_id}"): Need(USER),
+    ("GET", API + "/export/cve/download/{execution_id}"): Need(USER),
     # Audit log and the event feed (entries only of projects the caller may read)
     ("GET", API + "/audit-logs"): system("audit-log", "list"),
     ("GET", API + "/auditlog-exts"): system("audit-log", "list"),

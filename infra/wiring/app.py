@@ -30,7 +30,8 @@ from read_api.event_feed import list_events, stream_events
 from read_api.rest_configurations import get_configurations
 from write_api.rest_configurations import update_configurations, update_cve_allowlist
 from read_api.rest_cve_allowlist import get_cve_allowlist
-from read_api.scanning import security_hub, vulnerabilities as read_vulnerabilities
+from read_api.scanning import cve_export as read_cve_export, security_hub, vulnerabilities as read_vulnerabilities
+from write_api import rest_cve_export as write_cve_export
 from read_api.audit.logs import audit_logs, project_changes, project_logs
 from read_api.audit import extended as rest_audit_ext
 from read_api.audit import purge as read_purge
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
         get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
-        *read_vulnerabilities.ROUTES, *security_hub.ROUTES,
+        *read_vulnerabilities.ROUTES, *security_hub.ROUTES, *read_cve_export.ROUTES, *write_cve_export.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).
