@@ -34,6 +34,7 @@ class ExportRow(msgspec.Struct, frozen=True):
 class CveExportView(View):
     name = "cve_exports"
     tables = ("exports",)
+    indexes = ("exports_owner",)
 
     def __init__(self, prefix: str = "vuln_") -> None:
         super().__init__(prefix)
