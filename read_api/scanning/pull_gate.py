@@ -53,28 +53,34 @@ class VulnerabilityGate:
     def decide(self, subject: PullSubject, metadata: dict[str, str], position: int | None) -> Decision:
         if subject.artifact_type not in IMAGE_CONFIGS or not self.scans(subject.project, subject.media_type):
             return Decision(self.name, True, evidence={"scannable": False})
-        policy = self.queries.project_policy(subject.project)
-        report = self.queries.report(subject.repository, subject.digest)
-        if policy is None or report is None:
+        found = self.queries.gate_key(subject.project, subject.repository, subject.digest)
+        if found is None or found[1] is None:  # not scanned: let through, as Harbor does
             return Decision(self.name, True, evidence={"report_id": None})
-        metadata, project_list, settings_version = policy
-        if metadata.get("prevent_vul") != "true":
-            return Decision(self.name, True)
+        settings_version, report_id, stored_allowlist, stored_metadata = found
         system_list = self.system_allowlist() if metadata.get("reuse_sys_cve_allowlist") == "true" else None
-        key = (subject.repository, subject.digest, settings_version, report.report_id,
+        key = (subject.repository, subject.digest, settings_version, report_id,
                json.dumps(system_list, sort_keys=True) if system_list is not None else None)
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and now < hit[1]:
-            return hit[0]
+            return self._noted(subject, hit[0])
+        # decided from the settings row the key names (the metadata handed in may be a moment older)
+        metadata = json.loads(stored_metadata)
+        if metadata.get("prevent_vul") != "true":
+            return Decision(self.name, True)
+        project_list = json.loads(stored_allowlist) if stored_allowlist else None
         decision, until = self._decide(subject, metadata, project_list, system_list, settings_version,
-                                       report.report_id, now)
+                                       report_id, now)
         with self._lock:
             self._cache[key] = (decision, until)
             self._cache.move_to_end(key)
             while len(self._cache) > MAX_CACHED:
                 self._cache.popitem(last=False)
+        return self._noted(subject, decision)
+
+    def _noted(self, subject: PullSubject, decision: Decision) -> Decision:
+        """Every refusal is logged with its evidence (cached or not)."""
         if not decision.allowed:
             log.info("pull refused by vulnerability policy", repository=subject.repository,
                      digest=subject.digest, **decision.evidence)
