@@ -106,15 +106,3 @@ class ProjectSettings:
         rows = self.db.read(f"SELECT project, metadata, allowlist, changed_at FROM {self.p}settings "
                             f"WHERE valid_to IS NULL AND project IN ({marks})", list(projects))
         return {name: Settings(json.loads(m), json.loads(a) if a else None, at) for name, m, a, at in rows}
-
-    def version(self, project: str, position: int | None = None) -> int:
-        """The log position of the project's settings in force now (or at `position`): what a
-        decision that depends on them names (0: no settings)."""
-        if position is None:
-            rows = self.db.read(f"SELECT valid_from FROM {self.p}settings WHERE project = ? "
-                                "AND valid_to IS NULL", (project,))
-        else:
-            rows = self.db.read(f"SELECT valid_from FROM {self.p}settings WHERE project = ? AND "
-                                "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
-                                (project, position, position))
-        return rows[0][0] if rows else 0

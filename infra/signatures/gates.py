@@ -48,28 +48,30 @@ class Signatures:
         self.registry = registry
         self.queries = registry.queries
 
-    def _referrers(self, repository: str, digest: str, position: int | None) -> list[tuple[str, str | None]]:
-        if position is None:
-            return [(row.digest, row.artifact_type) for row in self.queries.referrers(repository, digest)]
-        p = self.queries.p
+    def lookups(self, gate: str, subject: PullSubject, position: int | None) -> tuple[int, int, list[str]]:
+        """(settings version, trusted key set version, signature manifest digests), now or at a
+        log position, in one read: the first row holds the single values (and cosign's tagged
+        signature), the others the subject's referrers. It reads the settings, trusted-key and
+        OCI views' tables, which the gate only ever reads."""
+        p, limit = self.queries.p, position if position is not None else 2**62
+        settings, keys = self.registry.project_settings.p, self.registry.trusted_keys.p
+        tag = formats.cosign_tag(subject.digest) if gate == "cosign" else ""
+        live = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
         rows = self.registry.db.read(
-            f"SELECT digest, artifact_type FROM {p}manifests WHERE repository = ? AND subject = ? "
-            "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) ORDER BY digest",
-            (repository, digest, position, position))
-        return [(row[0], row[1]) for row in rows]
-
-    def of(self, gate: str, subject: PullSubject, position: int | None) -> list[str]:
-        """Digests of the signature manifests of `gate`'s kind for the subject, sorted."""
+            f"SELECT 0, (SELECT MAX(valid_from) FROM {settings}settings WHERE project = ? AND valid_from <= ?), "
+            f"(SELECT MAX(CASE WHEN valid_from <= ? THEN valid_from ELSE 0 END) FROM {keys}keys WHERE project = ?), "
+            f"(SELECT MAX(CASE WHEN valid_to <= ? THEN valid_to ELSE 0 END) FROM {keys}keys WHERE project = ?), "
+            f"(SELECT digest FROM {p}tags WHERE repository = ? AND tag = ? AND {live}), NULL "
+            f"UNION ALL SELECT 1, NULL, NULL, NULL, digest, artifact_type FROM {p}manifests "
+            f"WHERE repository = ? AND subject = ? AND {live}",
+            (subject.project, limit, limit, subject.project, limit, subject.project, subject.repository, tag,
+             limit, limit, subject.repository, subject.digest, limit, limit))
         kind = formats.COSIGN_ARTIFACT if gate == "cosign" else formats.NOTATION_ARTIFACT
-        found = {d for d, artifact_type in self._referrers(subject.repository, subject.digest, position)
-                 if artifact_type == kind}
-        if gate == "cosign":
-            tag = formats.cosign_tag(subject.digest)
-            tagged = (self.queries.tag(subject.repository, tag) if position is None
-                      else self.queries.tag_at(subject.repository, tag, position))
-            if tagged:
-                found.add(tagged)
-        return sorted(found)[:MAX_SIGNATURES]
+        head = next(row for row in rows if row[0] == 0)
+        found = {row[4] for row in rows if row[0] == 1 and row[5] == kind}
+        if head[4]:
+            found.add(head[4])
+        return head[1] or 0, max(head[2] or 0, head[3] or 0), sorted(found)[:MAX_SIGNATURES]
 
     def content(self, digest: str, limit: int = formats.MAX_PAYLOAD) -> bytes | None:
         cached = self.registry.content.get(digest)
@@ -100,10 +102,7 @@ class SignatureGate:
     def decide(self, subject: PullSubject, metadata: dict[str, str], position: int | None) -> Decision:
         if subject.artifact_type in formats.SIGNATURE_ARTIFACTS:
             return Decision(self.name, True, "signature artifacts pass", {"signature_artifact": True})
-        project = subject.project
-        policy_version = self.registry.project_settings.version(project, position)
-        keys_version = self.registry.trusted_keys.version(project, position)
-        found = self.signatures.of(self.name, subject, position)
+        policy_version, keys_version, found = self.signatures.lookups(self.name, subject, position)
         key = (self.name, subject.repository, subject.digest, policy_version, keys_version, tuple(found))
         decision = self.cache.get(key)
         if decision is None:
