@@ -206,23 +206,49 @@ def test_notation_rsa_pss_signatures_verify(http, oci):
 
 
 def test_pull_decision_now_and_before_the_key_was_added(http, oci, registry):
-    repository, digest, _ = setup_image(http, oci)
-    cosign_sign(oci, repository, digest, ecdsa_key())
-    before = registry.app.head()
-    trusted = ecdsa_key()
-    fp = trust(http, "ct", trusted)
+    create_project(http, "ct")
+    digest, _ = oci.push_image("ct/app", "v1")
+    before_gate = registry.app.head()
+    gate_on(http, "ct")
+    cosign_sign(oci, "ct/app", digest, ecdsa_key())
+    before_key = registry.app.head()
+    fp = trust(http, "ct", ecdsa_key())
     url = f"{API}/projects/ct/repositories/app/artifacts/v1/pull-decision"
     now = http.get(url).json()
-    assert now["allowed"] is False and now["digest"] == digest
+    assert now["allowed"] is False and now["digest"] == digest and now["at"] is None
     evidence = now["decisions"][0]["evidence"]
     assert evidence["mode"] == "verify" and evidence["trusted_keys"] == [fp]
-    assert evidence["trusted_keys_version"] > before and evidence["policy_version"] > 0
-    then = http.get(url, params={"at": str(before)}).json()
-    assert then["allowed"] is True and then["at"] == before
+    assert evidence["trusted_keys_version"] > before_key and 0 < evidence["policy_version"] <= before_key
+    then = http.get(url, params={"at": str(before_key)}).json()
+    assert then["allowed"] is True and then["at"] == before_key
     assert then["decisions"][0]["evidence"]["mode"] == "presence"
-    gate_off = http.get(f"{API}/projects/ct/repositories/app/artifacts/v1/pull-decision",
-                        params={"at": str(before - 6)}).json()  # before the gate was on: no gate applies
-    assert gate_off["decisions"] == [] or gate_off["decisions"][0]["gate"] == "cosign"
+    assert then["decisions"][0]["evidence"]["trusted_keys_version"] == 0
+    assert http.get(url, params={"at": str(before_gate)}).json() == {
+        "repository": "ct/app", "digest": digest, "at": before_gate, "allowed": True, "decisions": []}
+    assert http.get(url, params={"at": "yesterday"}).status_code == 400
+
+
+def test_removing_the_signature_takes_effect_on_the_next_pull(http, oci):
+    repository, digest, subject = setup_image(http, oci)
+    private = ecdsa_key()
+    trust(http, "ct", private)
+    signature = cosign_sign(oci, repository, digest, private, referrer=subject)
+    assert pull(http, repository, "v1").status_code == 200
+    response = http.delete(f"{API}/projects/ct/repositories/app/artifacts/{signature}")
+    assert response.status_code == 200, response.text
+    refusal(pull(http, repository, "v1"))
+
+
+def test_keys_added_at_once_are_all_kept(http, backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_project(http, "ct")
+    bodies = [{"name": f"k{i}", "public_key": public_pem(ecdsa_key())} for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda body: http.post(f"{API}/projects/ct/trusted-keys", json=body), bodies))
+    assert [a.status_code for a in answers] == [201] * 8
+    assert sorted(k["name"] for k in http.get(f"{API}/projects/ct/trusted-keys").json()) == sorted(
+        b["name"] for b in bodies)
 
 
 def test_a_refusal_names_its_policy_and_key_versions(http, oci):
