@@ -21,8 +21,6 @@ import structlog
 from domain.errors import PolicyViolation
 from domain.names import project_of
 
-log = structlog.get_logger("pull_gates")
-
 
 class PullSubject(msgspec.Struct, frozen=True):
     project: str
@@ -76,11 +74,11 @@ class PullGates:
                               row.artifact_type)
         refusal = await anyio.to_thread.run_sync(self._refusal, subject, principal, request)
         if refusal is not None:
-            detail = {"gate": refusal.gate, **{k: refusal.evidence[k] for k in
-                                                ("policy_version", "trusted_keys_version") if k in refusal.evidence}}
-            raise PolicyViolation(refusal.reason, detail)
+            versions = {k: v for k, v in refusal.evidence.items() if k.endswith("_version")}
+            raise PolicyViolation(refusal.reason, {"gate": refusal.gate, **versions})
 
     def _refusal(self, subject: PullSubject, principal: Any, request: Any) -> Decision | None:
+        log = structlog.get_logger("pull_gates")  # looked up per check: follows the logging set now
         for decision in self.decisions(subject):
             if decision.allowed:
                 continue
@@ -88,7 +86,7 @@ class PullGates:
                 log.info("pull let through", gate=decision.gate, repository=subject.repository,
                          digest=subject.digest, principal=getattr(principal, "name", ""))
                 continue
-            log.info("pull refused", gate=decision.gate, repository=subject.repository, digest=subject.digest,
-                     reason=decision.reason, evidence=decision.evidence)
+            log.warning("pull refused", gate=decision.gate, repository=subject.repository,
+                        digest=subject.digest, reason=decision.reason, evidence=decision.evidence)
             return decision
         return None
