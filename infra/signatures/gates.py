@@ -73,6 +73,15 @@ class Signatures:
             found.add(head[4])
         return head[1] or 0, max(head[2] or 0, head[3] or 0), sorted(found)[:MAX_SIGNATURES]
 
+    def parents(self, repository: str, digest: str, position: int | None) -> list[str]:
+        """The image indexes of the repository that list the manifest (now or at a position)."""
+        limit = position if position is not None else 2**62
+        rows = self.registry.db.read(
+            f"SELECT digest FROM {self.queries.p}manifests WHERE repository = ? AND children LIKE ? "
+            "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) ORDER BY digest LIMIT 16",
+            (repository, f'%"{digest}"%', limit, limit))
+        return [row[0] for row in rows if row[0] != digest]
+
     def content(self, digest: str, limit: int = formats.MAX_PAYLOAD) -> bytes | None:
         cached = self.registry.content.get(digest)
         if cached is not None:
@@ -99,7 +108,8 @@ class SignatureGate:
     def applies(self, metadata: dict[str, str]) -> bool:
         return metadata.get(self.metadata_key) == "true"
 
-    def decide(self, subject: PullSubject, metadata: dict[str, str], position: int | None) -> Decision:
+    def decide(self, subject: PullSubject, metadata: dict[str, str], position: int | None,
+               depth: int = 0) -> Decision:
         if subject.artifact_type in formats.SIGNATURE_ARTIFACTS:
             return Decision(self.name, True, "signature artifacts pass", {"signature_artifact": True})
         policy_version, keys_version, found = self.signatures.lookups(self.name, subject, position)
@@ -108,6 +118,17 @@ class SignatureGate:
         if decision is None:
             decision = self._decide(subject, position, policy_version, keys_version, found)
             self.cache.put(key, decision)
+        if decision.allowed or depth:
+            return decision
+        # A client pulls a multi-platform image's index, then its platform manifest by digest:
+        # `cosign sign` signs the index only (without --recursive), so a manifest an allowed
+        # index lists is allowed, through that index.
+        for parent in self.signatures.parents(subject.repository, subject.digest, position):
+            through = self.decide(PullSubject(subject.project, subject.repository, parent, "", None),
+                                  metadata, position, depth=1)
+            if through.allowed:
+                return Decision(self.name, True, f"{through.reason}, through the index {parent}",
+                                {**decision.evidence, "through_index": parent, "index": through.evidence})
         return decision
 
     def _decide(self, subject: PullSubject, position: int | None, policy_version: int, keys_version: int,

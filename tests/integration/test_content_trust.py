@@ -277,3 +277,38 @@ def test_trusted_key_events_are_public(http):
     kinds = [e["type"] for e in items if e.get("project") == "ct"]
     assert "io.tidemark.project.trusted_key_added.v1" in kinds
     assert "io.tidemark.project.trusted_key_removed.v1" in kinds
+
+
+def _index(oci, repository: str, tag: str) -> tuple[str, list[str]]:
+    import hashlib
+    import json
+
+    from tests.integration.oci_client import OCI_INDEX
+
+    children = []
+    for arch in ("amd64", "arm64"):
+        manifest = oci.image_manifest(repository)
+        digest, body = oci.push_manifest(
+            repository, "sha256:" + hashlib.sha256(json.dumps(manifest).encode()).hexdigest(), manifest)
+        children.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body),
+                         "platform": {"architecture": arch, "os": "linux"}})
+    digest, _ = oci.push_manifest(repository, tag, {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                                     "manifests": children}, OCI_INDEX)
+    return digest, [child["digest"] for child in children]
+
+
+def test_a_platform_manifest_of_a_signed_index_pulls_through_the_index(http, oci):
+    create_project(http, "ct")
+    gate_on(http, "ct")
+    private = ecdsa_key()
+    trust(http, "ct", private)
+    signed, children = _index(oci, "ct/multi", "v1")
+    _, others = _index(oci, "ct/multi", "v2")
+    cosign_sign(oci, "ct/multi", signed, private)
+    assert http.get("/v2/ct/multi/manifests/v1", headers={"accept": "application/vnd.oci.image.index.v1+json"}
+                    ).status_code == 200
+    for child in children:
+        assert pull(http, "ct/multi", child).status_code == 200
+    refusal(pull(http, "ct/multi", others[0]))
+    decision = http.get(f"{API}/projects/ct/repositories/multi/artifacts/{children[0]}/pull-decision").json()
+    assert decision["allowed"] and decision["decisions"][0]["evidence"]["through_index"] == signed
