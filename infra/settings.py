@@ -68,6 +68,9 @@ class Settings(msgspec.Struct, kw_only=True):
     # A second server on a port in use is refused unless port sharing is asked for (granian
     # binds with SO_REUSEPORT, so without the check two servers would split the traffic).
     reuse_port: bool = False
+    # Content trust (ADR 0035): a cosign or notation client that may push to a repository reads
+    # a manifest by digest even while a content-trust gate refuses it (signing needs that read).
+    content_trust_signer_pull: bool = True
     # Slow clients: a request's headers must arrive within this time (granian, HTTP/1; 1 s at
     # least) ...
     header_timeout_seconds: float = 30.0

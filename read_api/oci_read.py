@@ -93,7 +93,7 @@ async def get_manifest(request: OciRequest, registry, name: str, reference: str)
                header("docker-content-digest", digest), header("etag", f'"{digest}"')]
     if request.method == "HEAD":
         return Response(200, headers)
-    await registry.pull_gates.check(request.state.get("principal"), name, row)
+    await registry.pull_gates.check(request.state.get("principal"), name, row, request)
     content = registry.content.get(digest)
     if content is None:
         content = await anyio.to_thread.run_sync(registry.blobs.read, digest)

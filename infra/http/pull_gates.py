@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 import msgspec
+import structlog
 
 from domain.errors import PolicyViolation
 from domain.names import project_of
@@ -51,6 +52,9 @@ class PullGates:
     def __init__(self, settings_of) -> None:
         self._settings_of = settings_of  # (project, position) -> projections.project_settings.Settings | None
         self.gates: list[Gate] = []
+        # (principal, request, subject, decision) -> bool: a refusal a caller may pass anyway
+        # (content trust lets signing tools read what they sign: infra/signatures/signer_pass.py).
+        self.passes: list = []
 
     def add(self, gate: Gate) -> None:
         self.gates.append(gate)
@@ -61,12 +65,28 @@ class PullGates:
         metadata = settings.metadata if settings is not None else {}
         return [gate.decide(subject, metadata, position) for gate in self.gates if gate.applies(metadata)]
 
-    async def check(self, principal: Any, repository: str, row: Any) -> None:
-        """Raise PolicyViolation with the first refusing gate's reason."""
+    async def check(self, principal: Any, repository: str, row: Any, request: Any = None) -> None:
+        """Raise PolicyViolation with the first refusing gate's reason; the refusal is logged
+        with its evidence (policy and key-set versions, signatures)."""
         if not self.gates or getattr(principal, "kind", "") == "scanner":
             return
         subject = PullSubject(project_of(repository), repository, row.digest, row.media_type,
                               row.artifact_type)
-        for decision in await anyio.to_thread.run_sync(self.decisions, subject):
-            if not decision.allowed:
-                raise PolicyViolation(decision.reason, {"gate": decision.gate})
+        refusal = await anyio.to_thread.run_sync(self._refusal, subject, principal, request)
+        if refusal is not None:
+            versions = {k: v for k, v in refusal.evidence.items() if k.endswith("_version")}
+            raise PolicyViolation(refusal.reason, {"gate": refusal.gate, **versions})
+
+    def _refusal(self, subject: PullSubject, principal: Any, request: Any) -> Decision | None:
+        log = structlog.get_logger("pull_gates")  # looked up per check: follows the logging set now
+        for decision in self.decisions(subject):
+            if decision.allowed:
+                continue
+            if any(passes(principal, request, subject, decision) for passes in self.passes):
+                log.info("pull let through", gate=decision.gate, repository=subject.repository,
+                         digest=subject.digest, principal=getattr(principal, "name", ""))
+                continue
+            log.warning("pull refused", gate=decision.gate, repository=subject.repository,
+                        digest=subject.digest, reason=decision.reason, evidence=decision.evidence)
+            return decision
+        return None

@@ -107,6 +107,12 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", P + "/metadatas/{meta_name}"): project("metadata", "read"),
     ("PUT", P + "/metadatas/{meta_name}"): project("metadata", "update"),
     ("DELETE", P + "/metadatas/{meta_name}"): project("metadata", "delete"),
+    # Content trust (ADR 0035): members read the keys, project administrators change them
+    ("GET", P + "/trusted-keys"): project("metadata", "list"),
+    ("POST", P + "/trusted-keys"): project("metadata", "create"),
+    ("GET", P + "/trusted-keys/{fingerprint}"): project("metadata", "read"),
+    ("DELETE", P + "/trusted-keys/{fingerprint}"): project("metadata", "delete"),
+    ("GET", A + "/pull-decision"): _on_repositories("artifact", "read"),
     ("GET", API + "/projects/{project_name}/logs"): project("log", "list", PATH_NAME),
     ("GET", API + "/projects/{project_name}/changes"): project("log", "list", PATH_NAME),
     # Repositories, artifacts, tags, labels on artifacts

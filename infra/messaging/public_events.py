@@ -76,6 +76,8 @@ TYPES = {
     "domain.schedule_pause:SchedulePause.Paused": "io.tidemark.schedules.paused.v1",
     "domain.schedule_pause:SchedulePause.PausedAgain": "io.tidemark.schedules.paused.v1",
     "domain.schedule_pause:SchedulePause.Resumed": "io.tidemark.schedules.resumed.v1",
+    "domain.signing.trusted_keys:TrustedKeys.KeyAdded": "io.tidemark.project.trusted_key_added.v1",
+    "domain.signing.trusted_keys:TrustedKeys.KeyRemoved": "io.tidemark.project.trusted_key_removed.v1",
 }
 
 # One stored class, two public types: a field the event carries says which (events stored before

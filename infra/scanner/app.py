@@ -5,6 +5,8 @@ shared/reference/scanner-adapter-openapi-v1.2.yaml), plus two unauthenticated pr
   last imported.
 - `POST /api/v1/scan`: 202 `{"id"}`; 400 for a body that is no ScanRequest, 422 for a field
   the scanner cannot use, 503 while too many scans wait.
+- `GET /api/v1/tidemark/affected?after=N` (beyond the adapter API): what re-matches after
+  database imports found in images scanned before, in order.
 - `GET /api/v1/scan/{id}/report`: 302 + `Refresh-After` while the scan runs, 200 with the
   report the Accept header names, 500 with the reason for a scan that failed, 404 for an id
   the scanner does not know (never had, or forgot after `report_ttl_seconds`).
@@ -21,6 +23,7 @@ from litestar.exceptions import HTTPException
 from domain.scanning.reports import (
     SBOM_FORMATS, SBOM_REPORT, VULN_REPORT_1_1, VULN_REPORTS, error, metadata, normalize_media_type,
 )
+from infra.scanner.inventories import MAX_PAGE, InventoryStore
 from infra.scanner.jobs import Busy, JobTable
 from infra.scanner.requests import BadScanRequest, InvalidScanField, parse_scan_request
 from infra.scanner.scan_run import NAME, VENDOR, version
@@ -76,7 +79,8 @@ def _wanted_type(accept: str, capabilities: set[str]) -> str | None:
     return None
 
 
-def create_scanner_app(settings: ScannerSettings, database: VulnDb, jobs: JobTable) -> Litestar:
+def create_scanner_app(settings: ScannerSettings, database: VulnDb, jobs: JobTable,
+                       inventories: InventoryStore | None = None) -> Litestar:
     credentials = Credentials(settings.token)
 
     def denied(request: Request) -> Response | None:
@@ -136,6 +140,24 @@ def create_scanner_app(settings: ScannerSettings, database: VulnDb, jobs: JobTab
         report = job.result.sbom_report(sbom_type) if kind == "sbom" else job.result.vulnerability_report()
         return _json(report, 200, wanted)
 
+    @get("/api/v1/tidemark/affected", sync_to_thread=True)
+    def get_affected(request: Request) -> Response:
+        """Beyond the adapter API: what re-matches after imports found in scanned images,
+        in order; `after` is the last sequence the caller has read."""
+        refused = denied(request)
+        if refused is not None:
+            return refused
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = int(request.query_params.get("limit", str(MAX_PAGE)))
+        except ValueError:
+            return _error("after and limit must be whole numbers", 400)
+        if after < 0 or limit < 1:
+            return _error("after must be 0 or more and limit 1 or more", 400)
+        rows = inventories.affected_after(after, limit) if inventories is not None else []
+        return _json({"items": msgspec.to_builtins(rows), "last": rows[-1].sequence if rows else after},
+                     200, "application/json")
+
     @get("/probe/healthy", sync_to_thread=False)
     def healthy() -> Response:
         return Response(content=b"ok", media_type="text/plain")
@@ -156,6 +178,6 @@ def create_scanner_app(settings: ScannerSettings, database: VulnDb, jobs: JobTab
         structlog.get_logger("scanner").exception("request failed", error=type(exc).__name__)
         return _error("internal error in the scanner (its log has the details)", 500)
 
-    return Litestar(route_handlers=[get_metadata, accept_scan, get_report, healthy, ready],
+    return Litestar(route_handlers=[get_metadata, accept_scan, get_report, get_affected, healthy, ready],
                     exception_handlers={HTTPException: on_http_error, Exception: on_crash},
                     openapi_config=None, debug=False)

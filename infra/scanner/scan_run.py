@@ -18,6 +18,7 @@ from domain.scanning.matching import Hit, match
 from domain.scanning.overlay import Overlay
 from domain.scanning.reports import SPDX_JSON, sbom_report, vulnerability_report
 from domain.scanning.sbom import cyclonedx, spdx
+from infra.scanner.inventories import InventoryStore
 from infra.scanner.layers import Budget, Limits, read_layer
 from infra.scanner.puller import Puller
 from infra.scanner.requests import ScanRequest
@@ -78,7 +79,7 @@ def builtin_inventory(image, budget: Budget) -> tuple[OperatingSystem, list[Pack
 
 
 def run_scan(request: ScanRequest, settings: ScannerSettings, database: VulnDb,
-             cancelled: Callable[[], bool]) -> ScanResult:
+             cancelled: Callable[[], bool], inventories: InventoryStore | None = None) -> ScanResult:
     """The whole scan; raises PullFailed, LayerRefused, NoDatabase or Cancelled with the
     reason a user is shown."""
     capabilities = request.capabilities()
@@ -112,9 +113,13 @@ def run_scan(request: ScanRequest, settings: ScannerSettings, database: VulnDb,
     finally:
         puller.close()
         shutil.rmtree(scratch, ignore_errors=True)
+    generated_at = now_rfc3339()
+    if inventories is not None and "vulnerability" in capabilities:  # for a re-match after an import
+        inventories.remember(puller.shown, request.artifact.repository, request.artifact.digest,
+                             system, packages, hits, generated_at)
     artifact = {k: v for k, v in msgspec.to_builtins(request.artifact).items() if v}
     log.info("scan done", repository=request.artifact.repository, digest=request.artifact.digest,
              packages=len(packages), vulnerabilities=len(hits), **{f"{k}_seconds": round(v, 3) for k, v in seconds.items()})
-    return ScanResult(artifact=artifact, generated_at=now_rfc3339(), system=system, packages=packages,
+    return ScanResult(artifact=artifact, generated_at=generated_at, system=system, packages=packages,
                       hits=hits, capabilities=capabilities, seconds=seconds)
 

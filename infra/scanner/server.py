@@ -11,6 +11,7 @@ import sys
 import uvicorn
 
 from infra.scanner.app import create_scanner_app
+from infra.scanner.inventories import InventoryStore
 from infra.scanner.jobs import JobTable
 from infra.scanner.scan_run import run_scan
 from infra.scanner.settings import ScannerSettings
@@ -69,12 +70,13 @@ def serve(settings: ScannerSettings) -> None:
     database.updated_at()  # makes the file and its tables, or fails now rather than per request
     settings.scratch_path.mkdir(parents=True, exist_ok=True)
     clear_scratch(settings)  # what a killed scanner left behind
-    jobs = JobTable(lambda request, cancelled: run_scan(request, settings, database, cancelled),
+    inventories = InventoryStore(settings.inventories_path)
+    jobs = JobTable(lambda request, cancelled: run_scan(request, settings, database, cancelled, inventories),
                     workers=settings.concurrent_scans, queued=settings.queued_scans,
                     ttl=settings.report_ttl_seconds, timeout=settings.scan_timeout_seconds)
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    app = create_scanner_app(settings, database, jobs)
+    app = create_scanner_app(settings, database, jobs, inventories)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             proxy_headers=False, server_header=False, timeout_graceful_shutdown=5)
     server = _Server(config)

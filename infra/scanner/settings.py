@@ -47,6 +47,10 @@ class ScannerSettings(msgspec.Struct, kw_only=True):
         return self.root / "vulndb.sqlite"
 
     @property
+    def inventories_path(self) -> Path:
+        return self.root / "inventories.sqlite"
+
+    @property
     def scratch_path(self) -> Path:
         return Path(self.scratch_dir).resolve() if self.scratch_dir else self.root / "scratch"
 

@@ -27,6 +27,8 @@ CREATE INDEX IF NOT EXISTS record_packages_by_record ON record_packages (record_
 CREATE TABLE IF NOT EXISTS imports (
     number INTEGER PRIMARY KEY, imported_at TEXT NOT NULL, source TEXT NOT NULL,
     records INTEGER NOT NULL, added INTEGER NOT NULL, replaced INTEGER NOT NULL, kept INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS import_records (
+    import_number INTEGER NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (import_number, record_id)) WITHOUT ROWID;
 """
 
 
@@ -40,6 +42,7 @@ class ImportSummary(msgspec.Struct):
     replaced: int = 0
     kept: int = 0  # the stored record was modified later
     imported_at: str = ""
+    number: int = 0  # the import's number, for a re-match of its added and replaced records
 
 
 def now_rfc3339() -> str:
@@ -60,7 +63,7 @@ class VulnDb:
             connection = sqlite3.connect(self.path, timeout=60, isolation_level=None,
                                          check_same_thread=True)
             connection.execute("PRAGMA synchronous=NORMAL")
-            made = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'imports'").fetchone()
+            made = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'import_records'").fetchone()
             if made is None:  # only the first connection writes the schema: no lock for readers
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.executescript(SCHEMA)
@@ -99,6 +102,7 @@ class VulnDb:
         with nothing stored."""
         connection = self._connect()
         summary = ImportSummary()
+        changed: list[str] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
             for label, record in records:
@@ -107,14 +111,18 @@ class VulnDb:
                 except InvalidRecord as error:
                     which = f"record {error.record_id}" if error.record_id else "a record without a valid id"
                     raise ImportRefused(f"{label}, {which}: {error.problem}") from None
-                self._store(connection, keys, record, summary)
+                if self._store(connection, keys, record, summary):
+                    changed.append(keys.id)
                 summary.records += 1
                 if progress is not None:
                     progress(summary.records)
             summary.imported_at = now_rfc3339()
-            connection.execute(
+            summary.number = connection.execute(
                 "INSERT INTO imports (imported_at, source, records, added, replaced, kept) VALUES (?, ?, ?, ?, ?, ?)",
-                (summary.imported_at, source[:1000], summary.records, summary.added, summary.replaced, summary.kept))
+                (summary.imported_at, source[:1000], summary.records, summary.added, summary.replaced,
+                 summary.kept)).lastrowid
+            connection.executemany("INSERT OR IGNORE INTO import_records VALUES (?, ?)",
+                                   [(summary.number, record_id) for record_id in changed])
             connection.execute("COMMIT")
         except InvalidRecord as error:  # a file that is no JSON, raised by `records`
             connection.execute("ROLLBACK")
@@ -125,11 +133,12 @@ class VulnDb:
         return summary
 
     @staticmethod
-    def _store(connection: sqlite3.Connection, keys, record: object, summary: ImportSummary) -> None:
+    def _store(connection: sqlite3.Connection, keys, record: object, summary: ImportSummary) -> bool:
+        """Store one record unless a later version is stored; whether it was stored."""
         row = connection.execute("SELECT modified FROM records WHERE id = ?", (keys.id,)).fetchone()
         if row is not None and row[0] > keys.modified:
             summary.kept += 1
-            return
+            return False
         if row is not None:
             connection.execute("DELETE FROM record_packages WHERE record_id = ?", (keys.id,))
             summary.replaced += 1
@@ -139,4 +148,19 @@ class VulnDb:
                            (keys.id, keys.modified, int(keys.withdrawn), msgspec.json.encode(record)))
         connection.executemany("INSERT OR IGNORE INTO record_packages (family, name, record_id) VALUES (?, ?, ?)",
                                [(family, name, keys.id) for family, name in keys.packages])
+        return True
+
+    def changed_in(self, number: int) -> list[str]:
+        """The ids of the records an import added or replaced."""
+        return [row[0] for row in self._connect().execute(
+            "SELECT record_id FROM import_records WHERE import_number = ?", (number,))]
+
+    def package_keys(self, record_ids: list[str]) -> set[tuple[str, str]]:
+        """The (ecosystem family, package name) pairs these records name."""
+        connection = self._connect()
+        keys: set[tuple[str, str]] = set()
+        for record_id in record_ids:
+            keys.update(connection.execute(
+                "SELECT family, name FROM record_packages WHERE record_id = ?", (record_id,)).fetchall())
+        return keys
 

@@ -56,6 +56,8 @@ from read_api import rest_jobservice as read_jobservice
 from write_api.rest_jobservice import queue_action
 from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
+from read_api.signing import pull_decision, trusted_keys as read_trusted_keys
+from write_api import rest_trusted_keys as write_trusted_keys
 from infra.http.logging import RequestLogMiddleware, configure_logging
 from infra.http.metrics import Metrics
 from infra.wiring.oci_app import make_oci_app
@@ -138,6 +140,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
         get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
         *read_vulnerabilities.ROUTES, *security_hub.ROUTES, *read_cve_export.ROUTES, *write_cve_export.ROUTES,
+        read_trusted_keys.list_trusted_keys, read_trusted_keys.get_trusted_key, write_trusted_keys.add_trusted_key,
+        write_trusted_keys.remove_trusted_key, pull_decision.pull_decision,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

@@ -27,6 +27,7 @@ from infra.store.sql import Database, open_database
 from infra.wiring.admin import ensure_admin
 from infra.wiring.audit_service import attach_audit, start_audit_workers
 from infra.wiring.configuration import attach_configuration
+from infra.wiring.content_trust import attach_content_trust
 from infra.wiring.gc_service import attach_gc
 from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
@@ -96,6 +97,7 @@ class Registry:
         attach_job_service(self)
         attach_audit(self)
         attach_vulnerabilities(self)
+        attach_content_trust(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its

@@ -16,14 +16,10 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
-import structlog
-
 from domain.artifacts.manifest_format import IMAGE_TYPES, INDEX_TYPES
 from domain.scanning.allowlist import active_items, effective_allowlist, refusal_message, threshold
 from infra.http.pull_gates import Decision, PullSubject
 from projections.scanning.vulnerability_queries import VulnerabilityQueries
-
-log = structlog.get_logger("vulnerability_gate")
 
 MAX_CACHED = 20_000
 IMAGE_CONFIGS = (None, "", "application/vnd.oci.image.config.v1+json",
@@ -64,7 +60,7 @@ class VulnerabilityGate:
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and now < hit[1]:
-            return self._noted(subject, hit[0])
+            return hit[0]
         # decided from the settings row the key names (the metadata handed in may be a moment older)
         metadata = json.loads(stored_metadata)
         if metadata.get("prevent_vul") != "true":
@@ -77,14 +73,7 @@ class VulnerabilityGate:
             self._cache.move_to_end(key)
             while len(self._cache) > MAX_CACHED:
                 self._cache.popitem(last=False)
-        return self._noted(subject, decision)
-
-    def _noted(self, subject: PullSubject, decision: Decision) -> Decision:
-        """Every refusal is logged with its evidence (cached or not)."""
-        if not decision.allowed:
-            log.info("pull refused by vulnerability policy", repository=subject.repository,
-                     digest=subject.digest, **decision.evidence)
-        return decision
+        return decision  # PullGates logs every refusal with this evidence
 
     def _decide(self, subject, metadata, project_list, system_list, settings_version, report_id, now):
         rank, shown = threshold(metadata)

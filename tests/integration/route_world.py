@@ -154,6 +154,14 @@ class World:
         assert response.status_code == 200, response.text
         return "proxy_speed_kb"
 
+    def fresh_trusted_key(self) -> str:
+        from tests.integration.signing import ecdsa_key, public_pem
+
+        response = self.http.post(f"{API}/projects/p1/trusted-keys", json={
+            "name": f"key{self.n()}", "public_key": public_pem(ecdsa_key())})
+        assert response.status_code == 201, response.text
+        return response.json()["fingerprint"]
+
     def fresh_image(self, repository: str = "p1/app") -> str:
         digest, _ = self.oci.push_image(repository, f"d{self.n()}")
         return digest

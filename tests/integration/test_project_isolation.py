@@ -51,6 +51,7 @@ def recreated(http, oci, registry):
     robot = http.post(f"{API}/robots", json={"name": "ci", "level": "project", "permissions": [
         {"kind": "project", "namespace": "iso", "access": [{"resource": "repository", "action": "pull"}]}]}).json()
     policy_id = http.get(f"{API}/projects/iso/webhook/policies").json()[0]["id"]
+    fingerprint = _trusted_key(http)
     job_id = wait_until(lambda: (http.get(f"{API}/projects/iso/webhook/jobs",
                                           params={"policy_id": policy_id}).json() or [None])[0], 15)["id"]
     old_position = registry.app.head()
@@ -59,7 +60,23 @@ def recreated(http, oci, registry):
     assert http.delete(f"{API}/projects/iso").status_code == 200
     new_id = _project(http, "iso", bob)
     return {"alice": alice, "bob": bob, "digest": digest, "gone": gone, "old_position": old_position,
-            "new_id": new_id, "robot": robot, "manifest": manifest, "job_id": job_id}
+            "new_id": new_id, "robot": robot, "manifest": manifest, "job_id": job_id,
+            "fingerprint": fingerprint}
+
+
+def _trusted_key(http) -> str:
+    from tests.integration.signing import ecdsa_key, public_pem
+
+    response = http.post(f"{API}/projects/iso/trusted-keys", json={"name": "old", "public_key": public_pem(ecdsa_key())})
+    assert response.status_code == 201, response.text
+    return response.json()["fingerprint"]
+
+
+def test_the_new_project_trusts_none_of_the_old_ones_keys(http, recreated):
+    bob, fingerprint = recreated["bob"], recreated["fingerprint"]
+    assert http.get(f"{API}/projects/iso/trusted-keys", headers=bob).json() == []
+    assert http.get(f"{API}/projects/iso/trusted-keys/{fingerprint}", headers=bob).status_code == 404
+    assert http.delete(f"{API}/projects/iso/trusted-keys/{fingerprint}", headers=bob).status_code == 404
 
 
 def test_the_new_owner_reads_nothing_of_the_deleted_project(http, recreated):
@@ -124,7 +141,7 @@ def test_views_rebuilt_after_a_deletion_equal_the_live_ones(registry, recreated)
     for projector in registry.projectors:
         view = projector.view
         if projector.name in ("oci", "label", "policy", "iam", "retention", "project_periods",
-                              "project_settings"):
+                              "project_settings", "trusted_keys"):
             live = checksum(registry.db, view.p, view.tables)
             assert rebuild(registry.app, registry.db, type(view), projector) == live, projector.name
 

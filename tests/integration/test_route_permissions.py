@@ -7,6 +7,7 @@ check. Each sample request names objects that exist, so an allowed call never an
 refused one never does either.
 """
 
+import itertools
 from typing import Any, Callable, NamedTuple
 
 import pytest
@@ -80,6 +81,15 @@ V1 = {**REPO, "reference": "v1"}
 WEBHOOK = lambda w: {**P1, "webhook_policy_id": w.webhook_id}  # noqa: E731
 RETENTION = lambda w: {"policy_id": w.retention_id}  # noqa: E731
 
+_KEY_NAMES = itertools.count(1)
+
+
+def _key_body() -> dict:
+    from tests.integration.signing import ecdsa_key, public_pem
+
+    return {"name": f"k{next(_KEY_NAMES)}", "public_key": public_pem(ecdsa_key())}
+
+
 SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/ping"): _sample(),
     ("GET", API + "/health"): _sample(),
@@ -135,6 +145,12 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("PUT", rp.P + "/metadatas/{meta_name}"): _sample(path={**P1, "meta_name": "auto_scan"},
                                                       body={"auto_scan": "true"}),
     ("DELETE", rp.P + "/metadatas/{meta_name}"): lambda w: Call(path={**P1, "meta_name": w.fresh_metadata()}),
+    ("GET", rp.P + "/trusted-keys"): _sample(path=P1),
+    ("POST", rp.P + "/trusted-keys"): lambda w: Call(path=P1, body=_key_body()),
+    ("GET", rp.P + "/trusted-keys/{fingerprint}"): lambda w: Call(path={**P1, "fingerprint": w.fresh_trusted_key()}),
+    ("DELETE", rp.P + "/trusted-keys/{fingerprint}"):
+        lambda w: Call(path={**P1, "fingerprint": w.fresh_trusted_key()}),
+    ("GET", rp.A + "/pull-decision"): _sample(path=V1),
     ("GET", API + "/projects/{project_name}/logs"): _sample(path={"project_name": "p1"}),
     ("GET", API + "/projects/{project_name}/changes"): _sample(path={"project_name": "p1"}),
     ("GET", API + "/repositories"): _sample(),

@@ -243,3 +243,31 @@ def test_a_docker_v2_image_posted_as_harbor_posts_it_is_scanned(imported):
     done = scanner.report(accepted.json()["id"], VULN_REPORT_HARBOR)
     assert done.status_code == 200, done.text
     assert [(v["id"], v["package"]) for v in done.json()["vulnerabilities"]] == [("CVE-2021-23337", "lodash")]
+
+
+def test_an_import_finds_the_scanned_images_its_new_records_hit_without_scanning_again(imported):
+    scanner, workdir = imported["scanner"], imported["workdir"]
+    before = scanner.http.get("/api/v1/tidemark/affected").json()
+    record = osv("DEBIAN-CVE-2023-45853", "Debian:12", "zlib", [{"introduced": "0"}, {"fixed": "1:1.3.dfsg-1"}],
+                 upstream=["CVE-2023-45853"])
+    unrelated = osv("GHSA-0000-0000-0001", "PyPI", "requests", [{"introduced": "3.0.0"}, {"fixed": "3.0.1"}])
+    feed = workdir / "zlib.json"
+    feed.write_text(json.dumps([record, unrelated]))
+    done = scanner.vulndb("import", str(feed))
+    assert done.returncode == 0, done.stderr
+    # the image and the index that holds it carry zlib1g (source zlib); requests 3.0 is in none
+    assert "images against the new records" in done.stdout and "2 newly affected (2 new findings)" in done.stdout
+
+    answer = scanner.http.get("/api/v1/tidemark/affected", params={"after": before["last"]})
+    assert answer.status_code == 200
+    items = answer.json()["items"]
+    assert {(i["repository"], i["hit"]["id"], i["hit"]["package"]) for i in items} == {
+        (REPO, "CVE-2023-45853", "zlib1g")}
+    assert imported["digest"] in {i["digest"] for i in items}
+    assert all(i["hit"]["fix_version"] == "1:1.3.dfsg-1" for i in items)
+    assert answer.json()["last"] == max(i["sequence"] for i in items)
+    assert scanner.http.get("/api/v1/tidemark/affected", params={"after": answer.json()["last"]}).json()["items"] == []
+
+    again = scanner.vulndb("import", str(feed))  # the same records: nothing is new
+    assert "0 newly affected" in again.stdout, again.stdout
+    assert scanner.http.get("/api/v1/tidemark/affected", params={"after": "x"}).status_code == 400

@@ -59,14 +59,41 @@ def cmd_import(args) -> int:
     except ImportRefused as refused:
         if progress.tty:
             print(file=sys.stderr)
-        raise CliError(f"vulndb import: {refused}; nothing was imported") from None
-    finally:
         database.close()
+        raise CliError(f"vulndb import: {refused}; nothing was imported") from None
     progress.show(final=True)
     print(f"imported {summary.records} records ({summary.added} new, {summary.replaced} replaced, "
           f"{summary.kept} kept as a newer version was stored) into {settings.database_path}; "
           f"database updated at {summary.imported_at}")
+    if summary.added or summary.replaced:
+        _rematch(settings, database, summary.number)
+    database.close()
     return 0
+
+
+def _rematch(settings, database, number: int) -> None:
+    """The scanned images the new records hit, from their stored inventories."""
+    from infra.scanner.inventories import InventoryStore
+    from infra.scanner.rematch import rematch
+
+    if not settings.inventories_path.exists():
+        return
+    store = InventoryStore(settings.inventories_path)
+    try:
+        shown = _Progress(0)
+
+        def progress(done: int, total: int) -> None:
+            if shown.tty or done == total or time.monotonic() - shown.last >= 5.0:
+                shown.last = time.monotonic()
+                start = "\r" if shown.tty else ""
+                end = "" if shown.tty and done < total else "\n"
+                print(f"{start}re-matching scanned images: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+        found = rematch(database, store, number, progress)
+    finally:
+        store.close()
+    print(f"re-matched {found.images} scanned images against the new records in {found.seconds:.2f} s: "
+          f"{found.affected_images} newly affected ({found.findings} new findings)")
 
 
 def cmd_status(args) -> int:

@@ -1,0 +1,1 @@
+"""Signature verification for the content-trust pull gates (cosign and notation formats)."""

@@ -1,0 +1,1 @@
+"""Read routes for content trust: trusted keys and pull decisions."""
