@@ -1,0 +1,30 @@
+"""Wiring scanning into a registry: scanner registrations, scan-run commands, the scan-run
+view and the scan worker."""
+
+from typing import Any
+
+from commands.scanning.registrations import ScannerCommands
+from commands.scanning.runs import ScanRunCommands
+from projections.projector import Projector
+from projections.scanning.runs import ScanRunView, ScanRuns
+from workers.scanning.runner import ScanWorker
+
+
+def attach_scanning(registry: Any) -> None:
+    app, db = registry.app, registry.db
+    registry.scanners = ScannerCommands(app, registry.secrets)
+    registry.scan_commands = ScanRunCommands(app)
+    registry.scan_runs = ScanRuns(db)
+    registry.scan_run_projector = Projector(app, db, ScanRunView())
+    registry.projectors.append(registry.scan_run_projector)
+    registry.scan_worker = ScanWorker(registry)
+
+
+def start_scanning(registry: Any, role: str) -> None:
+    """The worker runs where the log is followed (`all`, `workers`)."""
+    if role in ("all", "workers"):
+        registry.scan_worker.start()
+
+
+def stop_scanning(registry: Any) -> None:
+    registry.scan_worker.stop()
