@@ -63,13 +63,14 @@ class AdapterClient:
     def close(self) -> None:
         self.client.close()
 
-    def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
+    def _call(self, method: str, path: str, answers: tuple[int, ...] = (), **kwargs) -> httpx.Response:
+        """The answer; Retryable if unreachable or 5xx (unless the status is one of `answers`)."""
         try:
             response = self.client.request(method, self.url + path,
                                            headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
         except httpx.HTTPError as error:
             raise Retryable(f"scanner unreachable: {type(error).__name__}") from None
-        if response.status_code >= 500:
+        if response.status_code >= 500 and response.status_code not in answers:
             raise Retryable(_message(response))
         return response
 
@@ -107,7 +108,8 @@ class AdapterClient:
 
     def report(self, scan_request: str, media_type: str) -> dict[str, Any]:
         """The vulnerability report; Pending while the adapter answers 302."""
-        response = self._call("GET", f"/api/v1/scan/{scan_request}/report", headers={"Accept": media_type})
+        response = self._call("GET", f"/api/v1/scan/{scan_request}/report", answers=(501,),
+                              headers={"Accept": media_type})
         if response.status_code == 302:
             try:
                 wait = float(response.headers.get("refresh-after", "5"))

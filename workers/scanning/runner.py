@@ -144,7 +144,7 @@ class ScanWorker:
             self._record(commands.submitted, key, scanner_request, attempts, WORKER)
         media_types = [VULN_REPORT_1_1, VULN_REPORT_HARBOR]
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             current = commands.load(key)
             if current is None or current.finished:  # stopped meanwhile
                 return
