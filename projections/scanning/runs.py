@@ -3,6 +3,10 @@ scanner that ran it, its summary and what happened, for scan_overview, the repor
 scan worker (runs not finished yet) and scan-all metrics.
 
 Findings stay in the events (the vulnerability views read them); a row holds the summary only.
+
+It also keeps the pushes the scan worker has yet to look at for auto_scan (`pushes`): a
+manifest pushed, or a tag pushed onto a manifest the repository held; the worker takes
+them off once it has decided (so a restart resumes with those still queued).
 """
 
 import json
@@ -10,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from domain.artifacts.manifest import Manifest
+from domain.artifacts.tag import Tag
 from domain.project import Project
 from domain.scanning.scan import Scan
 from infra.store.sql import Database, Writer
@@ -49,7 +55,7 @@ COLUMNS = ", ".join(RunRow.__struct_fields__)
 
 class ScanRunView(View):
     name = "scan_runs"
-    tables = ("runs",)
+    tables = ("runs", "pushes")
     indexes = ("runs_artifact", "runs_status", "runs_position")
 
     def __init__(self, prefix: str = "scr_") -> None:
@@ -61,6 +67,10 @@ class ScanRunView(View):
             Scan.Failed: self._failed,
             Scan.Stopped: self._stopped,
             Project.Deleted: self._project_deleted,
+            Manifest.Pushed: self._pushed,
+            Manifest.Repushed: self._pushed,
+            Tag.Created: self._tag_pushed,
+            Tag.Moved: self._tag_pushed,
         }
 
     def statements(self) -> list[str]:
@@ -77,7 +87,25 @@ class ScanRunView(View):
                 ON {self.p}runs (repository, digest, generation, kind, run)""",
             f"CREATE INDEX IF NOT EXISTS {self.p}runs_status ON {self.p}runs (status)",
             f"CREATE INDEX IF NOT EXISTS {self.p}runs_position ON {self.p}runs (position)",
+            f"""CREATE TABLE IF NOT EXISTS {self.p}pushes (
+                repository TEXT NOT NULL, digest TEXT NOT NULL, position BIGINT NOT NULL,
+                PRIMARY KEY (repository, digest))""",
         ]
+
+    def _pushed(self, w: Writer, e: Any, pos: int) -> set:
+        if getattr(e, "undeleted", False):
+            return set()
+        self._queue(w, e.repository, e.digest, pos)
+        return set()
+
+    def _tag_pushed(self, w: Writer, e: Any, pos: int) -> set:
+        if e.pushed:
+            self._queue(w, e.repository, e.digest, pos)
+        return set()
+
+    def _queue(self, w: Writer, repository: str, digest: str, pos: int) -> None:
+        w.execute(f"DELETE FROM {self.p}pushes WHERE repository = ? AND digest = ?", (repository, digest))
+        w.execute(f"INSERT INTO {self.p}pushes VALUES (?, ?, ?)", (repository, digest, pos))
 
     def _requested(self, w: Writer, e: Any, pos: int) -> set:
         w.execute(f"DELETE FROM {self.p}runs WHERE scan_key = ?", (str(e.originator_id),))
@@ -113,6 +141,7 @@ class ScanRunView(View):
     def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
         condition, params = in_project("repository", e.name)
         w.execute(f"DELETE FROM {self.p}runs WHERE {condition}", params)
+        w.execute(f"DELETE FROM {self.p}pushes WHERE {condition}", params)
         return set()
 
 
@@ -155,3 +184,13 @@ class ScanRuns:
             where, params = where + " AND trigger = ?", [since, trigger]
         rows = self.db.read(f"SELECT status, COUNT(*) FROM {self.p}runs WHERE {where} GROUP BY status", params)
         return {status: count for status, count in rows}
+
+    def pushes(self, limit: int = 100) -> list[tuple[str, str, int]]:
+        """Pushes the worker has yet to look at: (repository, digest, position), oldest first."""
+        return [tuple(r) for r in self.db.read(
+            f"SELECT repository, digest, position FROM {self.p}pushes ORDER BY position LIMIT {int(limit)}", ())]
+
+    def done_with_push(self, repository: str, digest: str, position: int) -> None:
+        with self.db.write() as w:
+            w.execute(f"DELETE FROM {self.p}pushes WHERE repository = ? AND digest = ? AND position = ?",
+                      (repository, digest, position))

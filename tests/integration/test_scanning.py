@@ -186,3 +186,38 @@ def test_scans_need_the_scan_permission_and_refusals_record_nothing(http, regist
     assert scan(http).status_code == 412
     assert scan(http, scan_type="nonsense").status_code == 400
     assert registry.app.head() == head
+
+
+def test_auto_scan_scans_each_pushed_image_and_artifacts_show_their_scan_overview(http, registry, oci):
+    project(http, "p1")
+    assert http.put(f"{API}/projects/p1", json={"metadata": {"auto_scan": "true"}}).status_code == 200
+    with FakeScanner("ok", pending_polls=0) as fake:
+        register(http, fake.url)
+        digest, _ = oci.push_image("p1/app", "v1")
+        row = finished(registry, "p1/app", digest)
+        assert row.status == "Success" and row.trigger == "auto"
+        # a tag pushed onto the same manifest asks again; the same push twice while one runs does not fail
+        manifest = http.get(f"/v2/p1/app/manifests/{digest}",
+                            headers={"accept": "application/vnd.oci.image.manifest.v1+json"}).content
+        oci.push_manifest("p1/app", "v2", __import__("json").loads(manifest))
+        wait_until(lambda: registry.scan_runs.latest("p1/app", digest, 1, "vulnerability").run == 2, 20)
+        finished(registry, "p1/app", digest)
+    listed = http.get(f"{API}/projects/p1/repositories/app/artifacts", params={"with_scan_overview": "true"}).json()
+    overview = listed[0]["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]
+    assert overview["scan_status"] == "Success" and overview["severity"] == "Critical"
+    assert overview["summary"] == {"total": 2, "fixable": 1, "summary": {"Critical": 1, "Low": 1}}
+    assert overview["complete_percent"] == 100 and overview["scanner"]["name"] == "Fake"
+    assert overview["scanner"]["version"] == "9.9" and overview["end_time"]
+    one = http.get(f"{API}/projects/p1/repositories/app/artifacts/v1", params={"with_scan_overview": "true"}).json()
+    assert one["scan_overview"] == listed[0]["scan_overview"]
+    assert http.get(f"{API}/projects/p1/repositories/app/artifacts/v1").json()["scan_overview"] is None
+
+
+def test_a_push_without_auto_scan_or_without_a_scanner_requests_nothing(http, registry, oci):
+    project(http, "p1")
+    digest, _ = oci.push_image("p1/app", "v1")  # auto_scan off
+    assert http.put(f"{API}/projects/p1", json={"metadata": {"auto_scan": "true"}}).status_code == 200
+    other, _ = oci.push_image("p1/app", "v2")  # no scanner registered
+    wait_until(lambda: not registry.scan_runs.pushes(), 20)
+    assert registry.scan_runs.latest("p1/app", digest, 1, "vulnerability") is None
+    assert registry.scan_runs.latest("p1/app", other, 1, "vulnerability") is None

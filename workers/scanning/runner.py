@@ -28,6 +28,7 @@ import structlog
 from domain.base import Actor
 from domain.scanning.reports import VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from infra.auth.token_authz import SCANNER_SUBJECT
+from workers.scanning.auto_scan import request_for_pushes
 from workers.scanning.adapter_client import AdapterClient, Malformed, Pending, Refused, Retryable, findings_of
 
 log = structlog.get_logger("scanning")
@@ -78,6 +79,7 @@ class ScanWorker:
 
     def _round(self) -> None:
         self.registry.scan_run_projector.catch_up()
+        request_for_pushes(self.registry)
         for row in self.registry.scan_runs.unfinished(limit=500):
             with self._lock:
                 if row.scan_key in self._active or len(self._active) >= self.settings.scan_concurrency:
