@@ -221,3 +221,22 @@ def test_a_push_without_auto_scan_or_without_a_scanner_requests_nothing(http, re
     wait_until(lambda: not registry.scan_runs.pushes(), 20)
     assert registry.scan_runs.latest("p1/app", digest, 1, "vulnerability") is None
     assert registry.scan_runs.latest("p1/app", other, 1, "vulnerability") is None
+
+
+def test_scan_endings_are_sent_as_harbors_scanning_webhooks(http, registry, oci):
+    from tests.integration.webhook_flows import create_policy
+    from tests.integration.webhook_receivers import Receiver
+
+    with Receiver() as receiver, FakeScanner("ok", pending_polls=0) as fake:
+        create_policy(http, receiver.url, ["SCANNING_COMPLETED", "SCANNING_FAILED", "SCANNING_STOPPED"])
+        register(http, fake.url)
+        digest, _ = oci.push_image("library/app", "v1")
+        assert scan(http, "library/app").status_code == 202
+        body = receiver.wait_for(1)[0].json()
+    assert body["type"] == "SCANNING_COMPLETED" and body["operator"] == "admin"
+    resource = body["event_data"]["resources"][0]
+    assert resource["digest"] == digest and resource["resource_url"].endswith(f"library/app@{digest}")
+    overview = resource["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]
+    assert overview["scan_status"] == "Success" and overview["summary"]["total"] == 2
+    assert overview["report_id"] == registry.scan_runs.latest("library/app", digest, 1, "vulnerability").scan_key
+    assert body["event_data"]["repository"]["repo_full_name"] == "library/app"
