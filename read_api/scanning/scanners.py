@@ -9,40 +9,13 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from domain.errors import BadRequest, NotFound
-from domain.webhooks.targets import REDACTED
-from infra.http.listing import BOOL, Key, Listing
+from domain.errors import NotFound
 from infra.http.rest import caller
 from infra.http.resources import find_artifact, full_repository_name
+from infra.http.scanners import (
+    A, P, SCANNER_KEYS, SCANNERS, adapter_for, adapter_metadata, registration, registration_resp, registrations,
+)
 from infra.schemas.scanners import ScannerRegistration
-from workers.scanning.adapter_client import AdapterClient, Malformed, Refused, Retryable
-
-API = "/api/v2.0"
-SCANNERS = API + "/scanners"
-P = API + "/projects/{project_name_or_id:str}"
-A = API + "/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}"
-SCANNER_KEYS = Listing({"name": Key(), "description": Key(), "url": Key(), "auth": Key(),
-                        "is_default": Key(BOOL), "disabled": Key(BOOL), "create_time": Key(),
-                        "update_time": Key()})
-
-
-def registration_resp(uuid: str, item: dict, default: str) -> ScannerRegistration:
-    return ScannerRegistration(
-        uuid=uuid, name=item["name"], description=item.get("description", ""), url=item["url"],
-        disabled=item.get("disabled", False), is_default=uuid == default, auth=item.get("auth", ""),
-        access_credential=REDACTED if item.get("access_credential") else "",
-        skip_certVerify=item.get("skip_cert_verify", False), use_internal_addr=item.get("use_internal_addr", False),
-        create_time=item["created"], update_time=item["updated"])
-
-
-async def registrations(who):
-    return await anyio.to_thread.run_sync(who.registry.scanners.current)
-
-
-async def registration(who, registration_id: str):
-    current = await registrations(who)
-    return current, current.get(registration_id)
-
 
 @get(SCANNERS)
 async def list_scanners(request: Request, q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
@@ -58,20 +31,6 @@ async def get_scanner(request: Request, registration_id: str = Parameter()) -> S
     who = await caller(request)
     current, item = await registration(who, registration_id)
     return registration_resp(registration_id, item, current.default)
-
-
-def adapter_for(who, item: dict) -> AdapterClient:
-    return AdapterClient(item["url"], item.get("auth", ""), who.registry.scanners.credential(item),
-                         verify=not item.get("skip_cert_verify", False), timeout=10.0)
-
-
-def adapter_metadata(client: AdapterClient) -> dict:
-    try:
-        return client.metadata()
-    except (Retryable, Refused, Malformed) as error:
-        raise BadRequest(f"the scanner adapter could not be asked for its metadata: {error}")
-    finally:
-        client.close()
 
 
 @get(SCANNERS + "/{registration_id:str}/metadata")

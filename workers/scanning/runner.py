@@ -29,7 +29,7 @@ from domain.base import Actor
 from domain.scanning.reports import VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from infra.auth.token_authz import SCANNER_SUBJECT
 from workers.scanning.auto_scan import request_for_pushes
-from workers.scanning.adapter_client import AdapterClient, Malformed, Pending, Refused, Retryable, findings_of
+from infra.scanner.adapter_client import AdapterClient, Malformed, Pending, Refused, Retryable, findings_of
 
 log = structlog.get_logger("scanning")
 WORKER = Actor(name="scan-worker")

@@ -13,8 +13,8 @@ from domain.scanning.registration import ScannerSpec, check_spec
 from domain.webhooks.targets import REDACTED
 from infra.http.rest import caller
 from infra.schemas.scanners import IsDefault, ProjectScanner, ScannerRegistration, ScannerRegistrationReq
-from read_api.scanning.scanners import P, SCANNERS, adapter_metadata, registration, registration_resp
-from workers.scanning.adapter_client import AdapterClient
+from infra.http.scanners import P, SCANNERS, adapter_metadata, registration, registration_resp
+from infra.scanner.adapter_client import AdapterClient
 
 
 def spec_of(body: ScannerRegistrationReq) -> ScannerSpec:

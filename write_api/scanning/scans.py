@@ -15,7 +15,7 @@ from domain.scanning.scan import KINDS
 from infra.http.rest import caller
 from infra.http.resources import find_artifact, full_repository_name
 from infra.schemas.scanners import ScanType
-from read_api.scanning.scanners import A
+from infra.http.scanners import A
 
 
 async def _scan_type(request: Request, required: bool) -> str:
