@@ -119,7 +119,7 @@ class Settings(msgspec.Struct, kw_only=True):
 
 
 # Variables Tidemark sets for its own processes: not settings, and not a mistake.
-INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID"}
+INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID", "TIDEMARK_BUILTIN_SCANNER_URL"}
 # The built-in scanner's settings (infra/scanner/settings.py), which it checks itself.
 SCANNER_PREFIX = "TIDEMARK_SCANNER_"
 

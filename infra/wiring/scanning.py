@@ -22,6 +22,10 @@ def attach_scanning(registry: Any) -> None:
 
 def start_scanning(registry: Any, role: str) -> None:
     """The worker runs where the log is followed (`all`, `workers`)."""
+    if role == "all":
+        from infra.wiring.builtin_scanner import register_builtin_scanner
+
+        register_builtin_scanner(registry)
     if role in ("all", "workers"):
         registry.scan_worker.start()
 
