@@ -240,3 +240,47 @@ def test_scan_endings_are_sent_as_harbors_scanning_webhooks(http, registry, oci)
     assert overview["scan_status"] == "Success" and overview["summary"]["total"] == 2
     assert overview["report_id"] == registry.scan_runs.latest("library/app", digest, 1, "vulnerability").scan_key
     assert body["event_data"]["repository"]["repo_full_name"] == "library/app"
+
+
+def test_a_robot_without_the_scan_permission_cannot_scan_and_another_projects_ids_are_not_found(http, registry, oci):
+    project(http, "p1")
+    project(http, "p2")
+    digest, _ = oci.push_image("p1/app", "v1")
+    oci.push_image("p2/app", "v1")
+    robot = http.post(f"{API}/robots", json={"name": "ci", "level": "project", "permissions": [
+        {"kind": "project", "namespace": "p1", "access": [{"resource": "repository", "action": "pull"},
+                                                         {"resource": "artifact", "action": "read"}]}]}).json()
+    as_robot = {"authorization": basic(robot["name"], robot["secret"])}
+    with FakeScanner("forever") as fake:
+        register(http, fake.url)
+        assert scan(http).status_code == 202
+        assert http.post(f"{API}/projects/p1/repositories/app/artifacts/v1/scan", headers=as_robot).status_code == 403
+        row = registry.scan_runs.latest("p1/app", digest, 1, "vulnerability")
+        # the report id of p1's run named through p2's artifact, or a made-up one: 404
+        assert http.get(f"{API}/projects/p2/repositories/app/artifacts/v1/scan/{row.scan_key}/log").status_code == 404
+        assert http.get(f"{API}/projects/p1/repositories/app/artifacts/v1/scan/not-a-report/log").status_code == 404
+        # stopping p2's artifact does not stop p1's run
+        assert http.post(f"{API}/projects/p2/repositories/app/artifacts/v1/scan/stop",
+                         json={"scan_type": "vulnerability"}).status_code == 404
+        assert registry.scan_runs.latest("p1/app", digest, 1, "vulnerability").status in ("Pending", "Running")
+        assert http.post(f"{API}/projects/p1/repositories/app/artifacts/v1/scan/stop",
+                         json={"scan_type": "vulnerability"}).status_code == 202
+
+
+def test_a_project_created_again_starts_with_the_default_scanner_and_no_scans(http, registry, oci):
+    first = register(http, "http://127.0.0.1:9", "One")
+    second = register(http, "http://127.0.0.1:9", "Two")
+    project(http, "iso")
+    assert http.put(f"{API}/projects/iso/scanner", json={"uuid": second}).status_code == 200
+    assert http.get(f"{API}/projects/iso/scanner").json()["uuid"] == second
+    digest, _ = oci.push_image("iso/app", "v1")
+    assert scan(http, "iso/app").status_code == 202
+    finished(registry, "iso/app", digest)
+    assert http.delete(f"{API}/projects/iso/repositories/app").status_code == 200
+    assert http.delete(f"{API}/projects/iso").status_code == 200
+    project(http, "iso")
+    assert http.get(f"{API}/projects/iso/scanner").json()["uuid"] == first
+    oci.push_image("iso/app", "v1")
+    one = http.get(f"{API}/projects/iso/repositories/app/artifacts/v1", params={"with_scan_overview": "true"}).json()
+    assert one["scan_overview"] == {}
+    assert http.put(f"{API}/projects/iso/scanner", json={"uuid": "nope"}).status_code == 400
