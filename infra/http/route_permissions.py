@@ -233,6 +233,13 @@ TABLE: dict[tuple[str, str], Need] = {
     ("POST", A + "/scan"): _on_repositories("scan", "create"),
     ("POST", A + "/scan/stop"): _on_repositories("scan", "stop"),
     ("GET", A + "/scan/{report_id}/log"): _on_repositories("scan", "read"),
+    # Scan-all (Harbor's system scan-all rights)
+    ("GET", API + "/system/scanAll/schedule"): system("scan-all", "read"),
+    ("POST", API + "/system/scanAll/schedule"): system("scan-all", "create"),
+    ("PUT", API + "/system/scanAll/schedule"): system("scan-all", "update"),
+    ("POST", API + "/system/scanAll/stop"): system("scan-all", "stop"),
+    ("GET", API + "/scans/all/metrics"): system("scan-all", "read"),
+    ("GET", API + "/scans/schedule/metrics"): system("scan-all", "read"),
     # The OCI distribution API, authorized per request by its own token rules
     ("*", "/v2"): Need(OCI),
 }

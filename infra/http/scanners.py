@@ -7,6 +7,7 @@ from domain.errors import BadRequest
 from domain.webhooks.targets import REDACTED
 from infra.http.listing import BOOL, Key, Listing
 from infra.schemas.scanners import ScannerRegistration
+from domain.scanning.scan_all import TRIGGERS
 from infra.scanner.adapter_client import AdapterClient, Malformed, Refused, Retryable
 
 API = "/api/v2.0"
@@ -50,3 +51,17 @@ def adapter_metadata(client: AdapterClient) -> dict:
         client.close()
 
 
+
+
+def stats(registry, trigger: str | None) -> dict:
+    """Harbor's Stats of the latest run (of `trigger`, or of any)."""
+    current = registry.scan_all.current()
+    trigger = trigger or current.current
+    run = current.runs.get(trigger) if trigger else None
+    if run is None:
+        return {"total": 0, "completed": 0, "metrics": {}, "ongoing": False, "trigger": trigger or "Manual"}
+    counts = registry.scan_runs.counts(TRIGGERS[trigger], since=run["after"])
+    done = sum(counts.get(s, 0) for s in ("Success", "Error", "Stopped"))
+    total = run["requested"] if run["status"] == "Expanded" else sum(counts.values())
+    ongoing = run["status"] == "Running" or any(counts.get(s) for s in ("Pending", "Running"))
+    return {"total": total, "completed": done, "metrics": counts, "ongoing": ongoing, "trigger": trigger}

@@ -57,6 +57,8 @@ from write_api.token_service import issue_token
 from read_api.scanning import scanners as read_scanners
 from write_api.scanning import scanners as write_scanners
 from write_api.scanning import scans as write_scans
+from read_api.scanning import scan_all as read_scan_all
+from write_api.scanning import scan_all as write_scan_all
 from infra.http.logging import RequestLogMiddleware, configure_logging
 from infra.http.metrics import Metrics
 from infra.wiring.oci_app import make_oci_app
@@ -138,7 +140,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
         get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
-        *read_scanners.ROUTES, *write_scanners.ROUTES, *write_scans.ROUTES,
+        *read_scanners.ROUTES, *write_scanners.ROUTES, *write_scans.ROUTES, *read_scan_all.ROUTES,
+        *write_scan_all.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

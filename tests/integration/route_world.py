@@ -24,7 +24,7 @@ ADMIN_PASSWORD = "Admin-Passw0rd"
 MEMBERS = {"gary": GUEST, "dave": DEVELOPER, "mia": MAINTAINER, "pam": PROJECT_ADMIN}
 CI_ACCESS = [("repository", "list"), ("repository", "pull"), ("artifact", "read"),
              ("artifact", "list"), ("tag", "list"), ("tag", "create")]
-UNRELATED = ("scan-all", "read")  # a system permission no route asks for
+UNRELATED = ("replication", "list")  # a system permission no route asks for
 
 
 def basic(name: str, secret: str) -> str:

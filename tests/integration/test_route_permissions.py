@@ -262,6 +262,13 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("POST", rp.A + "/scan"): _sample(path=V1),
     ("POST", rp.A + "/scan/stop"): _sample(path=V1, body={"scan_type": "vulnerability"}),
     ("GET", rp.A + "/scan/{report_id}/log"): lambda w: Call(path={**V1, "report_id": w.report_id}),
+    ("GET", API + "/system/scanAll/schedule"): _sample(),
+    # allowed callers get 201, or 409 while a run asks for its scans
+    ("POST", API + "/system/scanAll/schedule"): _sample(body={"schedule": {"type": "Manual"}}),
+    ("PUT", API + "/system/scanAll/schedule"): _sample(body={"schedule": {"type": "None"}}),
+    ("POST", API + "/system/scanAll/stop"): _sample(),  # 202, or 409 with nothing to stop
+    ("GET", API + "/scans/all/metrics"): _sample(),
+    ("GET", API + "/scans/schedule/metrics"): _sample(),
     ("GET", API + "/events"): _sample(),
     # an allowed caller gets 400 for the bad position (the stream would never end)
     ("GET", API + "/events/stream"): _sample(headers={"last-event-id": "not-a-position"}),

@@ -284,3 +284,46 @@ def test_a_project_created_again_starts_with_the_default_scanner_and_no_scans(ht
     one = http.get(f"{API}/projects/iso/repositories/app/artifacts/v1", params={"with_scan_overview": "true"}).json()
     assert one["scan_overview"] == {}
     assert http.put(f"{API}/projects/iso/scanner", json={"uuid": "nope"}).status_code == 400
+
+
+def test_scan_all_scans_every_image_shows_its_metrics_and_can_be_stopped(http, registry, oci):
+    project(http, "p1")
+    project(http, "p2")
+    for repo in ("p1/a", "p1/b", "p2/c"):
+        oci.push_image(repo, "v1")
+    metrics = "/api/v2.0/scans/all/metrics"
+    assert http.get(metrics).json() == {"total": 0, "completed": 0, "metrics": {}, "ongoing": False,
+                                        "trigger": "Manual"}
+    with FakeScanner("ok", pending_polls=0) as fake:
+        register(http, fake.url)
+        assert http.post(f"{API}/system/scanAll/schedule", json={"schedule": {"type": "Manual"}}).status_code == 201
+        done = wait_until(lambda: (lambda m: m if not m["ongoing"] and m["completed"] == 3 else None)(
+            http.get(metrics).json()), 30)
+    assert done == {"total": 3, "completed": 3, "metrics": {"Success": 3}, "ongoing": False, "trigger": "Manual"}
+    assert {r.trigger for r in (registry.scan_runs.latest(repo, d, 1, "vulnerability") for repo, d in [
+        ("p1/a", oci_digest(http, "p1/a"))])} == {"scan_all"}
+    # a schedule is Harbor's shape; None removes it
+    assert http.post(f"{API}/system/scanAll/schedule", json={"schedule": {"type": "Daily"}}).status_code == 201
+    shown = http.get(f"{API}/system/scanAll/schedule").json()
+    assert shown["schedule"]["type"] == "Daily" and shown["schedule"]["cron"] == "0 0 0 * * *"
+    assert http.post(f"{API}/system/scanAll/schedule", json={"schedule": {"type": "Hourly"}}).status_code == 409
+    assert http.put(f"{API}/system/scanAll/schedule", json={"schedule": {"type": "None"}}).status_code == 200
+    assert http.get(f"{API}/system/scanAll/schedule").json()["schedule"] is None
+    assert http.get("/api/v2.0/scans/schedule/metrics").json()["total"] == 0
+    # a run whose scans never end is stopped with them
+    with FakeScanner("forever") as fake:
+        register(http, fake.url, "Slow")
+        registry.scanners.choose_default(__import__("commands.scanning.registrations", fromlist=["x"])
+                                         .ChooseDefaultScanner(registry.scanners.current().by_name("Slow"),
+                                                               __import__("domain.base").base.SYSTEM))
+        assert http.post(f"{API}/system/scanAll/schedule", json={"schedule": {"type": "Manual"}}).status_code == 201
+        wait_until(lambda: len(fake.requests) == 3, 30)
+        assert http.post(f"{API}/system/scanAll/stop").status_code == 202
+        stopped = wait_until(lambda: (lambda m: m if not m["ongoing"] else None)(http.get(metrics).json()), 30)
+    assert stopped["metrics"] == {"Stopped": 3} and stopped["completed"] == 3
+    assert http.post(f"{API}/system/scanAll/stop").status_code == 409
+
+
+def oci_digest(http, repo: str) -> str:
+    project, name = repo.split("/", 1)
+    return http.get(f"{API}/projects/{project}/repositories/{name}/artifacts/v1").json()["digest"]

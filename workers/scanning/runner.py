@@ -68,6 +68,12 @@ class ScanWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def stop_scans_of(self, run: dict, trigger: str, actor) -> int:
+        """Stop the scans a stopped scan-all run asked for that have not ended."""
+        from workers.scanning.scan_all import stop_open_scans
+
+        return stop_open_scans(self.registry, run, trigger, actor)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -80,6 +86,7 @@ class ScanWorker:
     def _round(self) -> None:
         self.registry.scan_run_projector.catch_up()
         request_for_pushes(self.registry)
+        self.registry.scan_all_expander.poke()
         for row in self.registry.scan_runs.unfinished(limit=500):
             with self._lock:
                 if row.scan_key in self._active or len(self._active) >= self.settings.scan_concurrency:
