@@ -62,7 +62,7 @@ class Settings(msgspec.Struct, kw_only=True):
     scan_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
     scan_attempts: Annotated[int, msgspec.Meta(ge=1)] = 3
     scan_retry_base_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
-    scan_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 4
+    scan_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 16
     scan_refresh_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     builtin_scanner: Literal["auto", "off"] = "auto"
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
