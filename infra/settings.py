@@ -54,6 +54,17 @@ class Settings(msgspec.Struct, kw_only=True):
     # the log; `auto` = `child` under `tidemark serve --role all`, `inline` otherwise.
     webhook_delivery: Literal["auto", "inline", "child"] = "auto"
     webhook_nice: int = 10  # scheduling priority the webhook process gives up (0-19)
+    # Scanning (ADR 0033): how long one scan may take in all (Harbor's 30 minutes); attempts
+    # at each call to the scanner adapter when it is unreachable or answers 5xx, and the first
+    # wait between them (doubling); scans in flight at once; the longest wait a scanner's
+    # Refresh-After may ask; `builtin_scanner`: `auto` starts `tidemark scanner serve` beside
+    # `tidemark serve --role all` and registers it as the default scanner "Tidemark".
+    scan_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    scan_attempts: Annotated[int, msgspec.Meta(ge=1)] = 3
+    scan_retry_base_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    scan_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 16
+    scan_refresh_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    builtin_scanner: Literal["auto", "off"] = "auto"
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
     # names, before it must wait; the first wait, doubling per failure up to the cap; how
     # long a quiet source keeps its count.
@@ -111,7 +122,7 @@ class Settings(msgspec.Struct, kw_only=True):
 
 
 # Variables Tidemark sets for its own processes: not settings, and not a mistake.
-INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID"}
+INTERNAL_VARIABLES = {"TIDEMARK_SERVER_PID", "TIDEMARK_BUILTIN_SCANNER_URL"}
 # The built-in scanner's settings (infra/scanner/settings.py), which it checks itself.
 SCANNER_PREFIX = "TIDEMARK_SCANNER_"
 

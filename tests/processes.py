@@ -25,6 +25,11 @@ _live: dict[int, subprocess.Popen] = {}
 def spawn(command: list[str], **popen_kwargs) -> subprocess.Popen:
     """Popen in a new session, dying with the test process, stopped at exit at the latest."""
     prefix = [_SETPRIV, "--pdeathsig", "TERM", "--"] if _SETPRIV else []
+    if "serve" in command and "scanner" not in command:  # no built-in scanner unless a test asks
+        env = popen_kwargs.get("env")
+        env = dict(os.environ if env is None else env)
+        env.setdefault("TIDEMARK_BUILTIN_SCANNER", "off")
+        popen_kwargs["env"] = env
     process = subprocess.Popen([*prefix, *command], start_new_session=True, **popen_kwargs)
     _live[process.pid] = process
     return process

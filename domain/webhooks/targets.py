@@ -19,7 +19,7 @@ TIDEMARK_EVENT_TYPES = ("TAG_CREATED", "TAG_DELETED", "DELETE_REPOSITORY", "PROJ
                         "ROBOT_CHANGED")
 EVENT_TYPES = HARBOR_EVENT_TYPES + TIDEMARK_EVENT_TYPES
 # Accepted in policies, but nothing in Tidemark records these events yet.
-WITHOUT_SOURCE = ("SCANNING_COMPLETED", "SCANNING_FAILED", "SCANNING_STOPPED", "REPLICATION")
+WITHOUT_SOURCE = ("REPLICATION",)
 PAYLOAD_FORMATS = {"http": ("Default", "CloudEvents"), "slack": ("Default",)}
 NOTIFY_TYPES = tuple(PAYLOAD_FORMATS)
 REDACTED = "******"

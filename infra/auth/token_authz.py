@@ -33,6 +33,8 @@ from infra.auth.tokens import token_allows
 from projections.cache import MISS
 
 BASIC_CACHE_SECONDS = 60
+# The subject of a scan's pull token: no user or robot name holds a ':' (domain/iam/user.py).
+SCANNER_SUBJECT = "scanner:"
 INSUFFICIENT = "insufficient scope: the token does not grant what this request needs"
 
 
@@ -168,7 +170,10 @@ class TokenAuthorizer:
         except Unauthorized as error:
             raise challenge(self.realm, scopes, "invalid_token", error.message)
         subject = claims["sub"]
-        principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
+        if subject.startswith(SCANNER_SUBJECT):  # a scan's own pull token (workers/scanning)
+            principal = Principal(kind="scanner", name=subject)
+        else:
+            principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
         if principal is None or not principal.usable():
             raise challenge(self.realm, scopes, "invalid_token",
                             "the token's account is disabled, expired or gone")

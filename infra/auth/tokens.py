@@ -172,10 +172,12 @@ class TokenService:
             self.load()
         return self._kid
 
-    def issue(self, subject: str, access: list[dict]) -> dict:
+    def issue(self, subject: str, access: list[dict], lifetime: int | None = None) -> dict:
+        """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token)."""
         now = int(time.time())
         configured = self.configured_lifetime()
-        lifetime = self.lifetime if configured is None else configured
+        if lifetime is None:
+            lifetime = self.lifetime if configured is None else configured
         claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "iat": now, "nbf": now - 5,
                   "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access}
         kid = self.kid  # loads the key on first use

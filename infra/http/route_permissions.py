@@ -238,6 +238,28 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/system/purgeaudit/{purge_id}"): system("purge-audit", "stop"),
     ("GET", API + "/events"): Need(LOGIN),
     ("GET", API + "/events/stream"): Need(LOGIN),
+    # Scanner registrations (system administrators), a project's scanner, scans of artifacts
+    ("GET", API + "/scanners"): Need(SYSADMIN),
+    ("POST", API + "/scanners"): Need(SYSADMIN),
+    ("POST", API + "/scanners/ping"): Need(SYSADMIN),
+    ("GET", API + "/scanners/{registration_id}"): Need(SYSADMIN),
+    ("PUT", API + "/scanners/{registration_id}"): Need(SYSADMIN),
+    ("DELETE", API + "/scanners/{registration_id}"): Need(SYSADMIN),
+    ("PATCH", API + "/scanners/{registration_id}"): Need(SYSADMIN),
+    ("GET", API + "/scanners/{registration_id}/metadata"): Need(SYSADMIN),
+    ("GET", P + "/scanner"): project("scanner", "read"),
+    ("PUT", P + "/scanner"): project("scanner", "create"),
+    ("GET", P + "/scanner/candidates"): project("scanner", "create"),
+    ("POST", A + "/scan"): _on_repositories("scan", "create"),
+    ("POST", A + "/scan/stop"): _on_repositories("scan", "stop"),
+    ("GET", A + "/scan/{report_id}/log"): _on_repositories("scan", "read"),
+    # Scan-all (Harbor's system scan-all rights)
+    ("GET", API + "/system/scanAll/schedule"): system("scan-all", "read"),
+    ("POST", API + "/system/scanAll/schedule"): system("scan-all", "create"),
+    ("PUT", API + "/system/scanAll/schedule"): system("scan-all", "update"),
+    ("POST", API + "/system/scanAll/stop"): system("scan-all", "stop"),
+    ("GET", API + "/scans/all/metrics"): system("scan-all", "read"),
+    ("GET", API + "/scans/schedule/metrics"): system("scan-all", "read"),
     # The OCI distribution API, authorized per request by its own token rules
     ("*", "/v2"): Need(OCI),
 }

@@ -78,6 +78,17 @@ TYPES = {
     "domain.schedule_pause:SchedulePause.Resumed": "io.tidemark.schedules.resumed.v1",
     "domain.signing.trusted_keys:TrustedKeys.KeyAdded": "io.tidemark.project.trusted_key_added.v1",
     "domain.signing.trusted_keys:TrustedKeys.KeyRemoved": "io.tidemark.project.trusted_key_removed.v1",
+    "domain.scanning.scan:Scan.Requested": "io.tidemark.scan.requested.v1",
+    "domain.scanning.scan:Scan.Submitted": "io.tidemark.scan.submitted.v1",
+    "domain.scanning.scan:Scan.Completed": "io.tidemark.scan.completed.v1",
+    "domain.scanning.scan:Scan.Failed": "io.tidemark.scan.failed.v1",
+    "domain.scanning.scan:Scan.Stopped": "io.tidemark.scan.stopped.v1",
+    "domain.scanning.registration:ScannerRegistrations.Registered": "io.tidemark.scanner.registered.v1",
+    "domain.scanning.registration:ScannerRegistrations.Changed": "io.tidemark.scanner.changed.v1",
+    "domain.scanning.registration:ScannerRegistrations.Removed": "io.tidemark.scanner.removed.v1",
+    "domain.scanning.registration:ScannerRegistrations.DefaultChosen": "io.tidemark.scanner.default_chosen.v1",
+    "domain.scanning.registration:ScannerRegistrations.ProjectScannerChosen":
+        "io.tidemark.scanner.project_scanner_chosen.v1",
 }
 
 # One stored class, two public types: a field the event carries says which (events stored before

@@ -244,6 +244,7 @@ class Artifact(msgspec.Struct):
     labels: list[dict] | None = None  # with_label=true
     accessories: list[dict] | None = None  # with_accessory=true
     icon: str = ""  # the digest of the type's icon (/icons/{digest})
+    scan_overview: dict | None = None  # with_scan_overview=true: report MIME type -> overview
 
 
 class TagReq(msgspec.Struct):

@@ -58,6 +58,11 @@ from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
 from read_api.signing import pull_decision, trusted_keys as read_trusted_keys
 from write_api import rest_trusted_keys as write_trusted_keys
+from read_api.scanning import scanners as read_scanners
+from write_api.scanning import scanners as write_scanners
+from write_api.scanning import scans as write_scans
+from read_api.scanning import scan_all as read_scan_all
+from write_api.scanning import scan_all as write_scan_all
 from infra.http.logging import RequestLogMiddleware, configure_logging
 from infra.http.metrics import Metrics
 from infra.wiring.oci_app import make_oci_app
@@ -142,6 +147,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         *read_vulnerabilities.ROUTES, *security_hub.ROUTES, *read_cve_export.ROUTES, *write_cve_export.ROUTES,
         read_trusted_keys.list_trusted_keys, read_trusted_keys.get_trusted_key, write_trusted_keys.add_trusted_key,
         write_trusted_keys.remove_trusted_key, pull_decision.pull_decision,
+        *read_scanners.ROUTES, *write_scanners.ROUTES, *write_scans.ROUTES, *read_scan_all.ROUTES,
+        *write_scan_all.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

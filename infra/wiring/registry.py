@@ -33,6 +33,7 @@ from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
+from infra.wiring.scanning import attach_scanning, start_scanning, stop_scanning
 from infra.wiring.vulnerabilities import attach_vulnerabilities
 from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
 from projections.artifact_lists import ArtifactLists
@@ -98,6 +99,7 @@ class Registry:
         attach_audit(self)
         attach_vulnerabilities(self)
         attach_content_trust(self)
+        attach_scanning(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its
@@ -175,6 +177,7 @@ class Registry:
                 projector.start()
             if delivers_here(self.settings, role):
                 self.webhook_worker.start()
+            start_scanning(self, role)
         if role in ("all", "write"):
             from workers.upload_sweeper import UploadSweeper
 
@@ -212,6 +215,7 @@ class Registry:
         for part in background:
             getattr(part, "request_stop", lambda: None)()
         self.webhook_worker.stop()
+        stop_scanning(self)
         self.retention_runner.close()
         for part in background:
             part.stop()  # joins; the pull recorder then saves the pulls still pending

@@ -13,6 +13,7 @@
 | Project.* (visibility, members, deletion)     | PROJECT_CHANGED               |
 | Robot.* of a project robot                    | ROBOT_CHANGED                 |
 | RetentionRun.Finished / Failed (not dry runs) | TAG_RETENTION                 |
+| Scan.Completed / Failed / Stopped             | SCANNING_COMPLETED / _FAILED / _STOPPED |
 
 A push saves the manifest and its tag in one transaction, so the tag is found
 in the events that follow the manifest's with the same request id.
@@ -33,6 +34,7 @@ from domain.names import project_of
 from domain.project import Project
 from domain.quota import Quota
 from domain.retention.run import RetentionRun
+from domain.scanning.scan import Scan
 from domain.topics import canonical, stored_topics
 from infra.messaging.public_events import TYPES, event_id, public_type as public_type_of, redact, scope_of
 
@@ -48,7 +50,10 @@ ROBOT_PREFIX = get_topic(Robot) + "."
 RETENTION_ENDED = {get_topic(RetentionRun.Finished): None, get_topic(RetentionRun.Failed): "ERROR"}
 RETENTION_STARTED = get_topic(RetentionRun.Started)
 RETENTION_TASK = get_topic(RetentionRun.TaskRecorded)
-SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | set(RETENTION_ENDED) | {
+SCAN_ENDED = {get_topic(Scan.Completed): "SCANNING_COMPLETED", get_topic(Scan.Failed): "SCANNING_FAILED",
+              get_topic(Scan.Stopped): "SCANNING_STOPPED"}
+SCAN_REQUESTED = get_topic(Scan.Requested)
+SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | set(RETENTION_ENDED) | set(SCAN_ENDED) | {
     t for t in TYPES if t.startswith((PROJECT_PREFIX, ROBOT_PREFIX))}
 # ... and every form they may be stored under, for queries of the log by topic
 STORED_SOURCES = sorted({t for topic in SOURCES for t in stored_topics(resolve_topic(topic))})
@@ -128,6 +133,10 @@ def translate(notification: Any, data: dict, following: Following, emptied: bool
     if topic in RETENTION_ENDED:
         found = _retention(eid, data, public_type, RETENTION_ENDED[topic], stream() if stream else [])
         return [found] if found else []
+    if topic in SCAN_ENDED:
+        found = _scan(eid, SCAN_ENDED[topic], data, public_type, stream() if stream else [],
+                      str(notification.originator_id))
+        return [found] if found else []
     if topic.startswith((PROJECT_PREFIX, ROBOT_PREFIX)):
         project, _ = scope_of(data)
         if project is None:
@@ -185,3 +194,30 @@ def _retention(eid: str, data: dict, public_type: str, result: str | None,
         "retention_rule": rules, "result": result or str(data.get("status", "")).upper(),
         "deleted_artifact": deleted}
     return Occurrence(eid, "TAG_RETENTION", data["project"], occurrence)
+
+
+def _scan(eid: str, kind: str, data: dict, public_type: str, stream: list[tuple[str, dict]],
+          report_id: str) -> Occurrence | None:
+    """Harbor's SCANNING_* event: the artifact, with the run's scan_overview on its resource."""
+    requested = next((fields for topic, fields in stream if topic == SCAN_REQUESTED), None)
+    if requested is None or requested.get("kind") != "vulnerability":
+        return None
+    submitted = [fields for topic, fields in stream if fields.get("scanner_request")]
+    status = {"SCANNING_COMPLETED": "Success", "SCANNING_FAILED": "Error"}.get(kind, "Stopped")
+    started, ended = epoch(requested["timestamp"]), epoch(data["timestamp"])
+    summary = data.get("summary") or {}
+    overview = {"report_id": report_id,
+                "scan_status": status, "severity": summary.get("severity", "") if status == "Success" else "",
+                "duration": max(0, ended - started), "start_time": requested["timestamp"],
+                "end_time": data["timestamp"], "complete_percent": 100,
+                "scanner": {"name": requested.get("scanner_name", ""), "vendor": "",
+                            "version": data.get("scanner_version", "")}}
+    if status == "Success":
+        overview["summary"] = {k: summary.get(k) for k in ("total", "fixable", "summary")}
+    if submitted:
+        overview["scanner_request"] = submitted[0]["scanner_request"]
+    media_type = data.get("report_media_type") or "application/vnd.security.vulnerability.report; version=1.1"
+    occurrence = _base({**data, "actor": requested.get("trigger", "") if requested.get("trigger") == "auto"
+                        else requested.get("actor", "")}, public_type, requested["repository"])
+    occurrence["resources"] = [{"digest": requested["digest"], "tag": "", "scan_overview": {media_type: overview}}]
+    return Occurrence(eid, kind, project_of(requested["repository"]), occurrence)

@@ -74,7 +74,8 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
     """Harbor's artifact list, with `q`, `sort`, paging and the `with_*` flags (read_api/artifacts/items.py)."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
-    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)
+    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature,
+                      with_scan_overview)
     return await artifact_page(request, who, project, repository(name), q, sort, page, page_size, include, at)
 
 
@@ -90,7 +91,8 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
     position = await position_in_window(who, at)
     row = await find_artifact(who.registry, name, reference, position)
     pulled = await anyio.to_thread.run_sync(who.registry.artifact_lists.pulled_at, name, row.digest)
-    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature)
+    include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature,
+                      with_scan_overview)
     items = await anyio.to_thread.run_sync(artifact_items, who.registry, project.name, project.project_id,
                                            [(row, pulled)], include, position)
     return items[0]

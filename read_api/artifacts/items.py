@@ -1,8 +1,9 @@
 """Artifacts as Harbor answers them, with what the caller's `with_*` flags ask for: tags
 (`with_tag`, on by default), their immutable status (`with_immutable_status`), labels
 (`with_label`), accessories (`with_accessory`). `with_signature` is accepted and adds nothing,
-as in Harbor since Notary went (signatures are accessories); `with_scan_overview` and
-`with_sbom_overview` are accepted and add nothing yet (no scanner)."""
+as in Harbor since Notary went (signatures are accessories); `with_scan_overview` adds the
+newest vulnerability scan's overview (read_api/scanning/overview.py); `with_sbom_overview`
+is accepted and adds nothing yet."""
 
 import msgspec
 
@@ -12,6 +13,7 @@ from infra.schemas.harbor import Artifact, Tag
 from read_api.artifacts.facts import facts_of
 from read_api.artifacts.accessories import accessory_resp
 from read_api.rest_icons import icon_for
+from read_api.scanning.overview import scan_overviews
 
 NEVER = "0001-01-01T00:00:00.000Z"
 
@@ -22,6 +24,7 @@ class Include(msgspec.Struct, frozen=True):
     immutable_status: bool = False
     accessory: bool = False
     signature: bool = False
+    scan_overview: bool = False
 
 
 def tag_resp(row, repository_id: int, artifact_id: int, immutable: bool = False) -> Tag:
@@ -42,7 +45,7 @@ def immutable_test(registry, project: str):
 
 def artifact_resp(registry, row, project_id: int, repository_id: int, pulled: str | None = None,
                   tags: list | None = None, labels: list | None = None,
-                  accessories: list | None = None) -> Artifact:
+                  accessories: list | None = None, scan_overview: dict | None = None) -> Artifact:
     facts = facts_of(registry, row.size, row.digest, row.media_type)
     kind = artifact_kind(row.media_type, row.artifact_type)
     return Artifact(id=row.id, type=kind, icon=icon_for(kind, row.artifact_type),
@@ -51,7 +54,8 @@ def artifact_resp(registry, row, project_id: int, repository_id: int, pulled: st
                     repository_name=row.repository, digest=row.digest, size=facts.size,
                     push_time=row.pushed_at, pull_time=pulled or NEVER, annotations=row.annotations,
                     references=[{"parent_id": row.id, "child_digest": child} for child in row.children],
-                    tags=tags, extra_attrs=facts.extra_attrs, labels=labels, accessories=accessories)
+                    tags=tags, extra_attrs=facts.extra_attrs, labels=labels, accessories=accessories,
+                    scan_overview=scan_overview)
 
 
 def artifact_items(registry, project: str, project_id: int, pairs: list, include: Include,
@@ -62,8 +66,11 @@ def artifact_items(registry, project: str, project_id: int, pairs: list, include
     immutable = immutable_test(registry, project) if include.tag and include.immutable_status else None
     tags: dict[tuple[str, str], list] = {}
     labels: dict[tuple[str, str], list] = {}
+    overviews: dict[tuple[str, str], dict] = {}
     for name in names:
         digests = [row.digest for row, _ in pairs if row.repository == name]
+        if include.scan_overview:
+            overviews.update(scan_overviews(registry, name, digests))
         if include.tag:
             for tag in registry.history.tags(name, digests, position):
                 tags.setdefault((name, tag.digest), []).append(tag)
@@ -81,5 +88,6 @@ def artifact_items(registry, project: str, project_id: int, pairs: list, include
             registry, row, project_id, repo_id, pulled,
             [tag_resp(t, repo_id, row.id, bool(immutable and immutable(row.repository, t.name)))
              for t in tags.get(key, [])] if include.tag else None,
-            labels.get(key, []) if include.label else None, accessories))
+            labels.get(key, []) if include.label else None, accessories,
+            overviews.get(key, {}) if include.scan_overview else None))
     return items

@@ -24,7 +24,7 @@ ADMIN_PASSWORD = "Admin-Passw0rd"
 MEMBERS = {"gary": GUEST, "dave": DEVELOPER, "mia": MAINTAINER, "pam": PROJECT_ADMIN}
 CI_ACCESS = [("repository", "list"), ("repository", "pull"), ("artifact", "read"),
              ("artifact", "list"), ("tag", "list"), ("tag", "create")]
-UNRELATED = ("scan-all", "read")  # a system permission no route asks for
+UNRELATED = ("replication", "list")  # a system permission no route asks for
 
 
 def basic(name: str, secret: str) -> str:
@@ -50,7 +50,8 @@ class World:
     def __init__(self, tmp_path) -> None:
         settings = Settings(data_dir=str(tmp_path / "data"), external_url="http://registry.test",
                             admin_password=ADMIN_PASSWORD, gc_grace_seconds=0,
-                            webhook_max_attempts=1, webhook_timeout_seconds=1.0)
+                            webhook_max_attempts=1, webhook_timeout_seconds=1.0, scan_attempts=1,
+                            scan_retry_base_seconds=0.01)
         self.registry = build_registry(settings)
         self.client = TestClient(create_app(settings, self.registry), base_url="http://registry.test")
         self.numbers = itertools.count(1)
@@ -131,7 +132,17 @@ class World:
         self.registry.collector.run(True, False, None)
         self.gc_id = self.http.get(f"{API}/system/gc").json()[0]["id"]
         self.purge_id = created_id(self.http.post(f"{API}/system/purgeaudit/schedule", json=PURGE_NOTHING))
+        self.scanner_name, self.scanner_id = self.fresh_scanner()  # the first: the default
+        response = self.http.post(f"{API}/projects/p1/repositories/app/artifacts/v1/scan")
+        assert response.status_code == 202, response.text
+        self.report_id = self.registry.scan_runs.latest("p1/app", self.v1, 1, "vulnerability").scan_key
         self.position = self.registry.app.head()
+
+    def fresh_scanner(self) -> tuple[str, str]:
+        name = f"scanner{self.n()}"
+        response = self.http.post(f"{API}/scanners", json={"name": name, "url": "http://127.0.0.1:9"})
+        assert response.status_code == 201, response.text
+        return name, response.headers["location"].rsplit("/", 1)[1]
 
     def fresh_user(self) -> tuple[str, int]:
         name = f"user{self.n()}"

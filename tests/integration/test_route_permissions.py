@@ -269,6 +269,32 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/system/purgeaudit/{purge_id}"): lambda w: Call(path={"purge_id": w.purge_id}),
     ("GET", API + "/system/purgeaudit/{purge_id}/log"): lambda w: Call(path={"purge_id": w.purge_id}),
     ("PUT", API + "/system/purgeaudit/{purge_id}"): lambda w: Call(path={"purge_id": w.purge_id}),  # ended: 200
+    ("GET", API + "/scanners"): _sample(),
+    ("POST", API + "/scanners"): lambda w: Call(body={"name": f"s{w.n()}", "url": "http://127.0.0.1:9"}),
+    # allowed callers get 400: nothing listens there
+    ("POST", API + "/scanners/ping"): _sample(body={"name": "ping", "url": "http://127.0.0.1:9"}),
+    ("GET", API + "/scanners/{registration_id}"): lambda w: Call(path={"registration_id": w.scanner_id}),
+    ("PUT", API + "/scanners/{registration_id}"): lambda w: Call(
+        path={"registration_id": w.scanner_id}, body={"name": w.scanner_name, "url": "http://127.0.0.1:9"}),
+    ("DELETE", API + "/scanners/{registration_id}"): lambda w: Call(
+        path={"registration_id": w.fresh_scanner()[1]}),
+    ("PATCH", API + "/scanners/{registration_id}"): lambda w: Call(
+        path={"registration_id": w.scanner_id}, body={"is_default": True}),
+    ("GET", API + "/scanners/{registration_id}/metadata"): lambda w: Call(path={"registration_id": w.scanner_id}),
+    ("GET", rp.P + "/scanner"): _sample(path=P1),
+    ("PUT", rp.P + "/scanner"): lambda w: Call(path=P1, body={"uuid": w.scanner_id}),
+    ("GET", rp.P + "/scanner/candidates"): _sample(path=P1),
+    # allowed callers get 202, or 409 while a scan runs
+    ("POST", rp.A + "/scan"): _sample(path=V1),
+    ("POST", rp.A + "/scan/stop"): _sample(path=V1, body={"scan_type": "vulnerability"}),
+    ("GET", rp.A + "/scan/{report_id}/log"): lambda w: Call(path={**V1, "report_id": w.report_id}),
+    ("GET", API + "/system/scanAll/schedule"): _sample(),
+    # allowed callers get 201, or 409 while a run asks for its scans
+    ("POST", API + "/system/scanAll/schedule"): _sample(body={"schedule": {"type": "Manual"}}),
+    ("PUT", API + "/system/scanAll/schedule"): _sample(body={"schedule": {"type": "None"}}),
+    ("POST", API + "/system/scanAll/stop"): _sample(),  # 202, or 409 with nothing to stop
+    ("GET", API + "/scans/all/metrics"): _sample(),
+    ("GET", API + "/scans/schedule/metrics"): _sample(),
     ("GET", API + "/events"): _sample(),
     # an allowed caller gets 400 for the bad position (the stream would never end)
     ("GET", API + "/events/stream"): _sample(headers={"last-event-id": "not-a-position"}),

@@ -34,11 +34,18 @@ def cmd_serve(args) -> int:
             os.environ["TIDEMARK_WEBHOOK_DELIVERY"] = "child"  # the server leaves webhooks to it
             webhooks = webhook_process(getattr(args, "config", None))
             webhooks.start()
+        from infra.wiring.builtin_scanner import builtin_scanner_process
+
+        scanner = builtin_scanner_process(settings, getattr(args, "config", None))
+        if scanner is not None:
+            scanner.start()
         try:
             serve_http(settings, args.server)
         finally:
             if webhooks is not None:
                 webhooks.stop()
+            if scanner is not None:
+                scanner.stop()
         return 0
     finally:
         if lock is not None:

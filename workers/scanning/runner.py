@@ -1,0 +1,214 @@
+"""The scan worker: takes each scan run not yet finished (from the scan-run view, which
+follows the log with its own tracked position, so a restart resumes every open run), sends
+it to its scanner adapter and records what came back.
+
+For each run:
+1. a pull token for that one repository (subject `scanner:<report id>`, principal kind
+   "scanner", `repository:<repo>:pull` only, expiring within the scan's time budget);
+2. the ScanRequest to the run's scanner; Submitted with the adapter's request id;
+3. the report, asked with Accept `...vulnerability.report; version=1.1` (Harbor's
+   `...vuln.report.harbor+json; version=1.0` if the adapter does not make that one), every
+   Refresh-After while it answers 302; Completed with the findings and summary.
+Unreachable adapters and 5xx answers are tried `scan_attempts` times with doubling waits;
+then, or on a refusal or a malformed answer, Failed with the reason; a run whose time budget
+(`scan_timeout_seconds` from its request) runs out is Failed too. A stopped run is left alone.
+
+Retry contract: attempts = settings.scan_attempts per call, waits scan_retry_base_seconds
+doubling; which errors retry: connection errors and 5xx (adapter_client.Retryable).
+One process runs this worker (the one that follows the log: `--role all` or `workers`).
+"""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import structlog
+
+from domain.base import Actor
+from domain.scanning.reports import VULN_REPORT_1_1, VULN_REPORT_HARBOR
+from infra.auth.token_authz import SCANNER_SUBJECT
+from workers.scanning.auto_scan import request_for_pushes
+from infra.scanner.adapter_client import AdapterClient, Malformed, Pending, Refused, Retryable, findings_of
+
+log = structlog.get_logger("scanning")
+WORKER = Actor(name="scan-worker")
+POLL_SECONDS = 1.0
+
+
+class ScanWorker:
+    def __init__(self, registry) -> None:
+        self.registry = registry
+        self.settings = registry.settings
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._pool = ThreadPoolExecutor(self.settings.scan_concurrency, thread_name_prefix="scan")
+        self._thread = threading.Thread(target=self._loop, name="scan-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def stop_scans_of(self, run: dict, trigger: str, actor) -> int:
+        """Stop the scans a stopped scan-all run asked for that have not ended."""
+        from workers.scanning.scan_all import stop_open_scans
+
+        return stop_open_scans(self.registry, run, trigger, actor)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._round()
+            except Exception:  # a broken round must not end the worker: try again next tick
+                log.exception("scan worker round failed")
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def _round(self) -> None:
+        self.registry.scan_run_projector.catch_up()
+        request_for_pushes(self.registry)
+        self.registry.scan_all_expander.poke()
+        for row in self.registry.scan_runs.unfinished(limit=500):
+            with self._lock:
+                if row.scan_key in self._active or len(self._active) >= self.settings.scan_concurrency:
+                    continue
+                self._active.add(row.scan_key)
+            self._pool.submit(self._guarded, row)
+
+    def _guarded(self, row) -> None:
+        try:
+            self.run_one(row.scan_key)
+        except Exception:
+            log.exception("scan failed unexpectedly", report_id=row.scan_key)
+            self._record(self.registry.scan_commands.failed, row.scan_key,
+                         "internal error while scanning (see the server log)", 0, WORKER)
+        finally:
+            with self._lock:
+                self._active.discard(row.scan_key)
+            self._wake.set()
+
+    def _record(self, method, *args) -> None:
+        outcome = method(*args)
+        if outcome.position is not None:
+            self.registry.catch_up_reads()
+            hook = getattr(self.registry, "on_scan_recorded", None)
+            if hook is not None:
+                hook()
+
+    # -- one run ---------------------------------------------------------------------
+
+    def run_one(self, key: str) -> None:
+        commands = self.registry.scan_commands
+        scan = commands.load(key)
+        if scan is None or scan.finished:
+            return
+        deadline = _epoch(scan.created_on) + self.settings.scan_timeout_seconds
+        item = self.registry.scanners.current().items.get(scan.scanner)
+        if item is None:
+            self._record(commands.failed, key, "the scanner registration was removed", 0, WORKER)
+            return
+        client = AdapterClient(item["url"], item.get("auth", ""), self.registry.scanners.credential(item),
+                               verify=not item.get("skip_cert_verify", False),
+                               timeout=min(30.0, self.settings.scan_timeout_seconds))
+        try:
+            self._scan(key, scan, client, deadline)
+        finally:
+            client.close()
+
+    def _scan(self, key: str, scan, client: AdapterClient, deadline: float) -> None:
+        commands = self.registry.scan_commands
+        attempts = 0
+        scanner_request = scan.scanner_request
+        if scan.status == "Pending":
+            lifetime = max(1, int(min(deadline - time.time(), self.settings.scan_timeout_seconds)))
+            token = self.registry.tokens.issue(
+                SCANNER_SUBJECT + key, [{"type": "repository", "name": scan.repository, "actions": ["pull"]}],
+                lifetime=lifetime)["token"]
+            try:
+                scanner_request, attempts = self._retrying(
+                    lambda: client.request_scan(self.registry.external_url, token, scan.repository, scan.digest,
+                                                scan.media_type), deadline)
+            except (Retryable, Refused, Malformed, TimeoutError) as error:
+                self._record(commands.failed, key, f"scan request: {error}", attempts or 1, WORKER)
+                return
+            self._record(commands.submitted, key, scanner_request, attempts, WORKER)
+        media_types = [VULN_REPORT_1_1, VULN_REPORT_HARBOR]
+        failures = 0
+        while not self._stopping.is_set():
+            current = commands.load(key)
+            if current is None or current.finished:  # stopped meanwhile
+                return
+            if time.time() >= deadline:
+                self._record(commands.failed, key, f"no report within {self.settings.scan_timeout_seconds:g} "
+                             "seconds (setting scan_timeout_seconds)", attempts + failures, WORKER)
+                return
+            try:
+                report = client.report(scanner_request, media_types[0])
+            except Pending as pending:
+                self._sleep(min(pending.wait, self.settings.scan_refresh_max_seconds, deadline - time.time()))
+                continue
+            except Refused as error:
+                if len(media_types) > 1 and any(f"HTTP {c}" in str(error) for c in (400, 406, 415, 422, 501)):
+                    media_types.pop(0)  # the adapter makes only Harbor's older report type
+                    continue
+                self._record(commands.failed, key, f"report: {error}", attempts + failures + 1, WORKER)
+                return
+            except Malformed as error:
+                self._record(commands.failed, key, str(error), attempts + failures + 1, WORKER)
+                return
+            except Retryable as error:
+                failures += 1
+                if failures >= self.settings.scan_attempts:
+                    self._record(commands.failed, key, f"report: {error} (after {failures} attempts)",
+                                 attempts + failures, WORKER)
+                    return
+                self._sleep(self._backoff(failures))
+                continue
+            try:
+                version, findings = findings_of(report)
+            except Malformed as error:
+                self._record(commands.failed, key, str(error), attempts + failures + 1, WORKER)
+                return
+            self._record(commands.completed, key, version, media_types[0], findings, WORKER)
+            return
+
+    def _retrying(self, call, deadline: float):
+        """(result, attempts) of `call`, tried again on Retryable up to scan_attempts times."""
+        for attempt in range(1, self.settings.scan_attempts + 1):
+            try:
+                return call(), attempt
+            except Retryable as error:
+                if attempt == self.settings.scan_attempts or time.time() >= deadline:
+                    raise Retryable(f"{error} (after {attempt} attempts)") from None
+                self._sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        return self.settings.scan_retry_base_seconds * 2 ** (attempt - 1)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+
+def _epoch(when: datetime) -> float:
+    return when.timestamp()
