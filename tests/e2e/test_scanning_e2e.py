@@ -132,3 +132,26 @@ def test_a_pushed_image_is_scanned_by_the_built_in_scanner_and_shows_its_overvie
     assert found["scanner"]["name"] == "Tidemark" and found["complete_percent"] == 100
     report_log = api.get(f"/projects/scans/repositories/app/artifacts/v1/scan/{found['report_id']}/log")
     assert report_log.status_code == 200 and "3 vulnerabilities" in report_log.text
+
+    # prevent_vul: the High finding (bash, CVE-2022-3715) blocks a pull by skopeo, with Harbor's words
+    assert api.put("/projects/scans", json={"metadata": {"prevent_vul": "true", "severity": "high"}}).status_code == 200
+
+    def pull():
+        return subprocess.run(["skopeo", "--policy", str(policy), "inspect", "--raw", "--tls-verify=false",
+                               "--creds", ":".join(ADMIN), f"docker://127.0.0.1:{server['port']}/scans/app:v1"],
+                              capture_output=True, text=True, timeout=60)
+
+    refused = pull()
+    assert refused.returncode != 0 and "cannot be pulled due to configured policy" in refused.stderr, refused.stderr
+    report = api.get("/projects/scans/repositories/app/artifacts/v1/additions/vulnerabilities").json()[VULN]
+    assert {(v["id"], v["package"]) for v in report["vulnerabilities"]} == {
+        ("CVE-2022-3715", "bash"), ("CVE-2024-0727", "libssl3"), ("CVE-2024-0727", "openssl")}
+    decision = api.get("/projects/scans/repositories/app/artifacts/v1/pull-decision").json()
+    assert any(d["gate"] == "vulnerability" and not d["allowed"] for d in decision["decisions"]), decision
+
+    # the CVE allowlisted in the project: the same pull goes through
+    allowed = api.put("/projects/scans", json={"cve_allowlist": {"items": [{"cve_id": "CVE-2022-3715"}]}})
+    assert allowed.status_code == 200, allowed.text
+    assert pull().returncode == 0
+    summary = api.get("/security/summary").json()
+    assert summary["high_cnt"] == 1 and summary["unknown_cnt"] == 2 and summary["scanned_cnt"] == 1
