@@ -19,7 +19,7 @@ from domain.errors import BadRequest, Conflict
 from domain.names import project_stream_id
 
 KINDS = ("vulnerability", "sbom")
-TRIGGERS = ("manual", "auto", "scan_all", "schedule")
+TRIGGERS = ("manual", "auto", "scan_all", "schedule", "rematch")  # rematch: after a database import
 # Harbor's severities, lowest first ("None" only as an artifact's overall severity).
 SEVERITIES = ("Unknown", "Low", "Medium", "High", "Critical")
 MAX_DESCRIPTION = 1024
@@ -117,7 +117,8 @@ class Scan(RegistryAggregate):
         sbom_digest: str | None  # the SBOM accessory, for an SBOM run
 
         def apply(self, scan: "Scan") -> None:
-            scan.status = "Success"
+            scan.status, scan.findings = "Success", self.findings
+            scan.scanner_version, scan.report_media_type = self.scanner_version, self.report_media_type
 
     class Failed(RegistryAggregate.Event):
         """The scan ended in error (scanner unreachable, malformed report, timed out)."""
@@ -140,6 +141,8 @@ class Scan(RegistryAggregate):
         self.generation, self.kind, self.run, self.trigger = generation, kind, run, trigger
         self.scanner, self.scanner_name, self.media_type = scanner, scanner_name, media_type
         self.status = "Pending"
+        self.findings: list[dict] = []  # a completed run's, as recorded
+        self.scanner_version = self.report_media_type = ""
         self.scanner_request = ""
         self.attempts = 0
 

@@ -123,6 +123,23 @@ class AdapterClient:
         except ValueError:
             raise Malformed("the scanner's report is not JSON") from None
 
+    def affected(self, after: int) -> tuple[list[dict[str, Any]], int] | None:
+        """What a Tidemark scanner's re-matches found after sequence `after` (items, last
+        sequence); None from an adapter without that extension (any other adapter)."""
+        response = self._call("GET", "/api/v1/tidemark/affected", params={"after": after})
+        if response.status_code in (404, 405):
+            return None
+        if response.status_code != 200:
+            raise Refused(_message(response))
+        try:
+            body = response.json()
+            items, last = body["items"], int(body["last"])
+        except (ValueError, KeyError, TypeError):
+            raise Malformed("the scanner's list of newly affected images is malformed") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise Malformed("the scanner's list of newly affected images is malformed")
+        return items, last
+
 
 def findings_of(report: Any) -> tuple[str, list[Finding]]:
     """(scanner version, findings) of a HarborVulnerabilityReport; Malformed if it is not one."""
@@ -146,3 +163,4 @@ def findings_of(report: Any) -> tuple[str, list[Finding]]:
             cvss_vector=str(cvss.get("vector_v3", cvss.get("vector_v2", "")))[:256],
             ecosystem=str(vendor.get("ecosystem", ""))[:64], purl=str(vendor.get("purl", ""))[:512]))
     return str(scanner.get("version", ""))[:128], findings
+

@@ -8,6 +8,7 @@ from commands.scanning.runs import ScanRunCommands
 from commands.scanning.scan_all import ScanAllCommands
 from projections.projector import Projector
 from projections.scanning.runs import ScanRunView, ScanRuns
+from workers.scanning.rematch import RematchFollower
 from workers.scanning.runner import ScanWorker
 from workers.scanning.scan_all import ScanAllExpander, ScanAllScheduler
 
@@ -20,6 +21,7 @@ def attach_scanning(registry: Any) -> None:
     registry.scan_run_projector = Projector(app, db, ScanRunView())
     registry.projectors.append(registry.scan_run_projector)
     registry.scan_worker = ScanWorker(registry)
+    registry.rematch_follower = RematchFollower(registry)
     registry.scan_all = ScanAllCommands(app)
     registry.scan_all_expander = ScanAllExpander(registry)
     registry.scan_all_scheduler = None

@@ -67,7 +67,8 @@ def wait_for(check, seconds: float, what: str, log: Path):
         if found:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen in {seconds} s:\n" + log.read_text()[-3000:])
+    lines = [line for line in log.read_text().splitlines() if '"event": "request"' not in line]
+    raise AssertionError(f"{what} did not happen in {seconds} s:\n" + "\n".join(lines)[-3000:])
 
 
 @pytest.fixture
@@ -155,3 +156,28 @@ def test_a_pushed_image_is_scanned_by_the_built_in_scanner_and_shows_its_overvie
     assert pull().returncode == 0
     summary = api.get("/security/summary").json()
     assert summary["high_cnt"] == 1 and summary["unknown_cnt"] == 2 and summary["scanned_cnt"] == 1
+
+    # a later database import: the scanner re-matches the stored inventory, the registry records a
+    # report with the new finding (no rescan), and "which images has CVE-2023-45853, since when" answers
+    later = osv("DEBIAN-CVE-2023-45853", "zlib", "1:1.3.dfsg-1", upstream=["CVE-2023-45853"],
+                severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}])
+    (tmp_path / "later.json").write_text(json.dumps([later]))
+    imported = subprocess.run([sys.executable, "-m", "infra.wiring.cli", "vulndb", "import", str(tmp_path / "later.json"),
+                               "--data-dir", str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 newly affected (1 new findings)" in imported.stdout, imported.stdout
+
+    def rematched():
+        body = api.get("/projects/scans/repositories/app/artifacts/v1/additions/vulnerabilities").json()
+        ids = {v["id"] for v in body.get(VULN, {}).get("vulnerabilities", [])}
+        return body[VULN] if "CVE-2023-45853" in ids else None
+
+    report = wait_for(rematched, 60, "the re-match report", log)
+    assert report["report_id"] != found["report_id"]
+    assert len(report["vulnerabilities"]) == 4
+    hit = api.get("/security/vul/CVE-2023-45853/artifacts")
+    assert hit.status_code == 200, hit.text
+    assert "scans/app" in hit.text
+    again = pull()  # a Critical finding the allowlist does not name: refused again
+    assert again.returncode != 0 and "cannot be pulled due to configured policy" in again.stderr, again.stderr

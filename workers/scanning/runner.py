@@ -87,6 +87,7 @@ class ScanWorker:
         self.registry.scan_run_projector.catch_up()
         request_for_pushes(self.registry)
         self.registry.scan_all_expander.poke()
+        self.registry.rematch_follower.poll()
         for row in self.registry.scan_runs.unfinished(limit=500):
             with self._lock:
                 if row.scan_key in self._active or len(self._active) >= self.settings.scan_concurrency:
