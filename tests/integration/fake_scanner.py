@@ -24,6 +24,7 @@ class FakeScanner:
         self.requests: list[dict] = []
         self.polls: list[str] = []  # Accept headers of report GETs
         self.headers: list[dict] = []
+        self.affected: list[dict] | None = None  # a Tidemark scanner's re-match results; None: no such route
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,14 @@ class FakeScanner:
                     self._send(200, {"scanner": {"name": "Fake", "vendor": "Tests", "version": "9.9"},
                                      "capabilities": [{"consumes_mime_types": [], "produces_mime_types": [
                                          VULN_REPORT_1_1]}], "properties": {}})
+                    return
+                if self.path.startswith("/api/v1/tidemark/affected"):
+                    if fake.affected is None:
+                        self._send(404, {"error": {"message": "not found"}})
+                        return
+                    after = int(self.path.partition("after=")[2].partition("&")[0] or 0)
+                    items = [i for i in fake.affected if i["sequence"] > after]
+                    self._send(200, {"items": items, "last": items[-1]["sequence"] if items else after})
                     return
                 accept = self.headers.get("Accept", "")
                 fake.polls.append(accept)

@@ -9,6 +9,7 @@ from tests.integration.fake_scanner import FakeScanner
 from tests.integration.webhook_receivers import wait_until
 
 API = "/api/v2.0"
+REPORT_TYPE = "application/vnd.security.vulnerability.report; version=1.1"
 SCANNERS = API + "/scanners"
 SECRET = "Very-Secret-Adapter-Key-42"
 
@@ -327,3 +328,39 @@ def test_scan_all_scans_every_image_shows_its_metrics_and_can_be_stopped(http, r
 def oci_digest(http, repo: str) -> str:
     project, name = repo.split("/", 1)
     return http.get(f"{API}/projects/{project}/repositories/{name}/artifacts/v1").json()["digest"]
+
+
+def test_a_scanners_re_match_results_become_a_rematch_report_once(http, registry, oci):
+    project(http, "p1")
+    project(http, "p2")
+    with FakeScanner("ok", pending_polls=0) as fake:
+        register(http, fake.url)
+        digest, _ = oci.push_image("p1/app", "v1")
+        other, _ = oci.push_image("p2/app", "v1")  # never scanned: a result naming it is skipped
+        assert scan(http).status_code == 202
+        assert finished(registry, "p1/app", digest).status == "Success"
+        hit = {"id": "CVE-2026-0003", "package": "bash", "version": "5.2", "severity": "High", "fix_version": "5.3",
+               "cvss": {}, "description": "found after an import"}
+        fake.affected = [
+            {"sequence": 1, "import_number": 2, "found_at": "2026-12-01T00:00:00Z", "registry": "x",
+             "repository": "p1/app", "digest": digest, "hit": hit},
+            {"sequence": 2, "import_number": 2, "found_at": "2026-12-01T00:00:00Z", "registry": "x",
+             "repository": "p2/app", "digest": other, "hit": hit},
+            {"sequence": 3, "import_number": 2, "found_at": "2026-12-01T00:00:00Z", "registry": "x",
+             "repository": "p1/gone", "digest": digest, "hit": hit}]
+        registry.rematch_follower.poll(force=True)
+
+        def rematched():
+            row = registry.scan_runs.latest("p1/app", digest, 1, "vulnerability")
+            return row if row is not None and row.trigger == "rematch" else None
+        row = wait_until(rematched, 20)
+        assert row.run == 2 and row.status == "Success"
+        report = wait_until(lambda: http.get(f"{API}/projects/p1/repositories/app/artifacts/v1/additions/vulnerabilities")
+                            .json().get(REPORT_TYPE), 20)
+        assert {v["id"] for v in report["vulnerabilities"]} >= {"CVE-2026-0001", "CVE-2026-0002"}
+        wait_until(lambda: "CVE-2026-0003" in {v["id"] for v in http.get(
+            f"{API}/projects/p1/repositories/app/artifacts/v1/additions/vulnerabilities").json()[REPORT_TYPE][
+            "vulnerabilities"]}, 20)
+        assert registry.scan_runs.latest("p2/app", other, 1, "vulnerability") is None
+        registry.rematch_follower.poll(force=True)  # the cursor was saved with the run: nothing again
+        assert registry.scan_runs.latest("p1/app", digest, 1, "vulnerability").run == 2
