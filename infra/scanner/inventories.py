@@ -13,16 +13,14 @@ A scan replaces its digest's inventory and known hits. The file is the scanner's
 deleting it loses nothing but the re-match of images scanned before.
 """
 
-import sqlite3
-import threading
 import zlib
-from pathlib import Path
 from typing import Iterable
 
 import msgspec
 
 from domain.scanning.inventory import OperatingSystem, Package
 from domain.scanning.matching import Hit, key_of
+from infra.scanner.sqlite_files import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inventories (
@@ -70,31 +68,10 @@ def _hit_key(hit: Hit) -> tuple[str, str, str]:
     return hit.id, hit.package, hit.version
 
 
-class InventoryStore:
+class InventoryStore(SqliteFile):
     """A connection per thread, as the vulnerability database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            connection.execute("PRAGMA synchronous=NORMAL")
-            made = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'affected'").fetchone()
-            if made is None:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(SCHEMA)
-            self._local.connection = connection
-        return connection
-
-    def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+    schema, marker = SCHEMA, "affected"
 
     def remember(self, registry: str, repository: str, digest: str, system: OperatingSystem,
                  packages: list[Package], hits: Iterable[Hit], scanned_at: str) -> None:

@@ -8,14 +8,13 @@ later. Matching reads the records of one (ecosystem family, package name) throug
 """
 
 import sqlite3
-import threading
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Iterable
 
 import msgspec
 
 from domain.scanning.osv import InvalidRecord, check_record
+from infra.scanner.sqlite_files import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -49,32 +48,10 @@ def now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class VulnDb:
+class VulnDb(SqliteFile):
     """One SQLite file; a connection per thread (scans run in threads of their own)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                         check_same_thread=True)
-            connection.execute("PRAGMA synchronous=NORMAL")
-            made = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'import_records'").fetchone()
-            if made is None:  # only the first connection writes the schema: no lock for readers
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(SCHEMA)
-            self._local.connection = connection
-        return connection
-
-    def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+    schema, marker = SCHEMA, "import_records"
 
     def updated_at(self) -> str | None:
         """When the last import committed (RFC 3339), None before the first."""
