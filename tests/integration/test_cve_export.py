@@ -9,6 +9,7 @@ import io
 import pytest
 
 from tests.integration.conftest import basic
+from tests.integration.iam_helpers import as_user, create_user
 from tests.scan_fixtures import complete_scan, finding
 
 API = "/api/v2.0"
@@ -21,11 +22,9 @@ def backend(request):
 
 
 def _user(http, name: str) -> dict:
-    secret = f"{name.capitalize()}-Passw0rd1"
-    response = http.post(f"{API}/users", json={"username": name, "password": secret,
-                                              "email": f"{name}@example.com"})
-    assert response.status_code == 201, response.text
-    return {"authorization": basic(name, secret)}
+    """A new user; headers that make a request as them."""
+    create_user(http, name)
+    return as_user(name)
 
 
 @pytest.fixture
