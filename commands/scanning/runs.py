@@ -108,11 +108,11 @@ class ScanRunCommands:
 
     @retried
     def completed(self, key: str, scanner_version: str, report_media_type: str, findings: list[Finding],
-                  actor: Actor) -> Outcome:
+                  actor: Actor, sbom_digest: str | None = None) -> Outcome:
         scan = self._scan(key)
         if scan.finished:
             return Outcome(position=None)
-        scan.complete(scanner_version, report_media_type, findings, actor)
+        scan.complete(scanner_version, report_media_type, findings, actor, sbom_digest)
         return self._save(scan)
 
     @retried

@@ -6,6 +6,7 @@ type carries `HarborSbomReport` around an SPDX or CycloneDX document (domain/sca
 
 from typing import Any
 
+from domain.artifacts.kinds import artifact_kind
 from domain.scanning.matching import Hit
 from domain.scanning.scan import SEVERITIES, severity_rank
 
@@ -15,6 +16,7 @@ SBOM_REPORT = "application/vnd.security.sbom.report+json; version=1.0"
 SPDX_JSON = "application/spdx+json"
 CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
 SBOM_FORMATS = (SPDX_JSON, CYCLONEDX_JSON)
+SBOM_ARTIFACT_TYPE = "application/vnd.goharbor.harbor.sbom.v1"  # Harbor's SBOM accessory
 VULN_REPORTS = (VULN_REPORT_1_1, VULN_REPORT_HARBOR)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -22,6 +24,15 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 CONSUMES = (OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST)
+SBOM_CONSUMES = (OCI_MANIFEST, DOCKER_MANIFEST)  # an SBOM describes one image
+
+
+def can_scan(kind: str, media_type: str, artifact_type: str | None) -> bool:
+    """Whether an artifact can have a scan of `kind`: images (and, for vulnerabilities, image
+    indexes); not charts, signatures, SBOMs or other artifacts that hold no file system."""
+    if artifact_kind(media_type, artifact_type) not in ("IMAGE", "IMAGE_INDEX"):
+        return False
+    return media_type in (SBOM_CONSUMES if kind == "sbom" else CONSUMES)
 
 
 def normalize_media_type(text: str) -> str:

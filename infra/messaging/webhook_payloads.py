@@ -46,7 +46,8 @@ def event_data(job: Any, data: dict, external_url: str, public: bool | None) -> 
             {"digest": r["digest"], "tag": r["tag"],
              "resource_url": f"{host}/{repository}:{r['tag']}" if r["tag"] and repository
              else f"{host}/{repository}@{r['digest']}" if repository else "",
-             **({"scan_overview": r["scan_overview"]} if r.get("scan_overview") else {})}
+             **({"scan_overview": r["scan_overview"]} if r.get("scan_overview") else {}),
+             **({"sbom_overview": r["sbom_overview"]} if r.get("sbom_overview") else {})}
             for r in data["resources"]]
     if repository:
         namespace, _, name = repository.partition("/")

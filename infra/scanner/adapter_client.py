@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from domain.scanning.reports import CONSUMES, VULN_REPORT_1_1, VULN_REPORT_HARBOR
+from domain.scanning.reports import CONSUMES, SBOM_FORMATS, SBOM_REPORT, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from domain.scanning.scan import Finding
 
 METADATA_TYPE = "application/vnd.scanner.adapter.metadata+json; version=1.1"
@@ -87,13 +87,18 @@ class AdapterClient:
         return body
 
     def request_scan(self, registry_url: str, token: str, repository: str, digest: str,
-                     media_type: str) -> str:
-        """Send a ScanRequest; return the adapter's scan request id."""
+                     media_type: str, kind: str = "vulnerability", sbom_media_type: str = "") -> str:
+        """Send a ScanRequest for a vulnerability report or (`kind` "sbom") an SBOM in
+        `sbom_media_type`; return the adapter's scan request id."""
+        capability: dict[str, Any] = {"type": "vulnerability",
+                                      "produces_mime_types": [VULN_REPORT_1_1, VULN_REPORT_HARBOR]}
+        if kind == "sbom":
+            capability = {"type": "sbom", "produces_mime_types": [SBOM_REPORT],
+                          "parameters": {"sbom_media_types": [sbom_media_type]}}
         body = {"registry": {"url": registry_url, "authorization": f"Bearer {token}"},
                 "artifact": {"repository": repository, "digest": digest,
                              "mime_type": media_type if media_type in CONSUMES else ""},
-                "enabled_capabilities": [{"type": "vulnerability",
-                                          "produces_mime_types": [VULN_REPORT_1_1, VULN_REPORT_HARBOR]}]}
+                "enabled_capabilities": [capability]}
         response = self._call("POST", "/api/v1/scan", content=msgspec.json.encode(body),
                               headers={"Content-Type": SCAN_REQUEST_TYPE})
         if response.status_code not in (200, 201, 202):
@@ -106,10 +111,12 @@ class AdapterClient:
             raise Malformed("the scanner's answer to the scan request has no id")
         return scan_request
 
-    def report(self, scan_request: str, media_type: str) -> dict[str, Any]:
-        """The vulnerability report; Pending while the adapter answers 302."""
+    def report(self, scan_request: str, media_type: str, sbom_media_type: str = "") -> dict[str, Any]:
+        """The report in `media_type` (an SBOM report in `sbom_media_type`); Pending while the
+        adapter answers 302."""
+        params = {"sbom_media_type": sbom_media_type} if media_type == SBOM_REPORT else None
         response = self._call("GET", f"/api/v1/scan/{scan_request}/report", answers=(501,),
-                              headers={"Accept": media_type})
+                              headers={"Accept": media_type}, params=params)
         if response.status_code == 302:
             try:
                 wait = float(response.headers.get("refresh-after", "5"))
@@ -164,3 +171,24 @@ def findings_of(report: Any) -> tuple[str, list[Finding]]:
             ecosystem=str(vendor.get("ecosystem", ""))[:64], purl=str(vendor.get("purl", ""))[:512]))
     return str(scanner.get("version", ""))[:128], findings
 
+
+
+MAX_SBOM_BYTES = 64 * 1024 * 1024
+
+
+def sbom_of(report: Any, wanted: str) -> tuple[str, bytes]:
+    """(scanner version, the SBOM document as JSON bytes) of a HarborSbomReport in format
+    `wanted`; Malformed if it is not one, names another format, or is larger than 64 MiB."""
+    if not isinstance(report, dict) or not isinstance(report.get("sbom"), dict) or not report["sbom"]:
+        raise Malformed("the scanner's SBOM report has no sbom document")
+    media_type = report.get("media_type")
+    if media_type not in SBOM_FORMATS:
+        raise Malformed(f"the scanner's SBOM report has media_type {str(media_type)[:100]!r}, "
+                        f"not one of {', '.join(SBOM_FORMATS)}")
+    if media_type != wanted:
+        raise Malformed(f"the scanner answered an SBOM in {media_type}, asked for {wanted}")
+    document = msgspec.json.encode(report["sbom"])
+    if len(document) > MAX_SBOM_BYTES:
+        raise Malformed(f"the scanner's SBOM is larger than {MAX_SBOM_BYTES // (1024 * 1024)} MiB")
+    scanner = report.get("scanner") if isinstance(report.get("scanner"), dict) else {}
+    return str(scanner.get("version", ""))[:128], document

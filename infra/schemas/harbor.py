@@ -245,6 +245,7 @@ class Artifact(msgspec.Struct):
     accessories: list[dict] | None = None  # with_accessory=true
     icon: str = ""  # the digest of the type's icon (/icons/{digest})
     scan_overview: dict | None = None  # with_scan_overview=true: report MIME type -> overview
+    sbom_overview: dict | None = None  # with_sbom_overview=true: the newest SBOM run
 
 
 class TagReq(msgspec.Struct):

@@ -3,6 +3,8 @@ scanner that ran it, its summary and what happened, for scan_overview, the repor
 scan worker (runs not finished yet) and scan-all metrics.
 
 Findings stay in the events (the vulnerability views read them); a row holds the summary only.
+An SBOM run that completed names its accessory in `sboms` (a table of its own, so views
+built before SBOM runs existed need no new column).
 
 It also keeps the pushes the scan worker has yet to look at for auto_scan (`pushes`): a
 manifest pushed, or a tag pushed onto a manifest the repository held; the worker takes
@@ -55,7 +57,7 @@ COLUMNS = ", ".join(RunRow.__struct_fields__)
 
 class ScanRunView(View):
     name = "scan_runs"
-    tables = ("runs", "pushes")
+    tables = ("runs", "pushes", "sboms")
     indexes = ("runs_artifact", "runs_status", "runs_position")
 
     def __init__(self, prefix: str = "scr_") -> None:
@@ -90,6 +92,8 @@ class ScanRunView(View):
             f"""CREATE TABLE IF NOT EXISTS {self.p}pushes (
                 repository TEXT NOT NULL, digest TEXT NOT NULL, position BIGINT NOT NULL,
                 PRIMARY KEY (repository, digest))""",
+            f"""CREATE TABLE IF NOT EXISTS {self.p}sboms (
+                scan_key TEXT PRIMARY KEY, sbom_digest TEXT NOT NULL)""",
         ]
 
     def _pushed(self, w: Writer, e: Any, pos: int) -> set:
@@ -126,6 +130,9 @@ class ScanRunView(View):
                   "summary = ?, ended_at = ? WHERE scan_key = ?",
                   (e.scanner_version, e.report_media_type, json.dumps(e.summary), stamp(e.timestamp),
                    str(e.originator_id)))
+        if e.sbom_digest:
+            w.execute(f"INSERT INTO {self.p}sboms VALUES (?, ?) ON CONFLICT DO NOTHING",
+                      (str(e.originator_id), e.sbom_digest))
         return set()
 
     def _failed(self, w: Writer, e: Any, pos: int) -> set:
@@ -140,6 +147,8 @@ class ScanRunView(View):
 
     def _project_deleted(self, w: Writer, e: Any, pos: int) -> set:
         condition, params = in_project("repository", e.name)
+        w.execute(f"DELETE FROM {self.p}sboms WHERE scan_key IN (SELECT scan_key FROM {self.p}runs "
+                  f"WHERE {condition})", params)
         w.execute(f"DELETE FROM {self.p}runs WHERE {condition}", params)
         w.execute(f"DELETE FROM {self.p}pushes WHERE {condition}", params)
         return set()
@@ -169,6 +178,22 @@ class ScanRuns:
         rows = self._rows(f"repository = ? AND generation = ? AND digest IN ({marks}) ORDER BY run",
                           (repository, generation, *digests))
         return {(r.digest, r.kind): r for r in rows}
+
+    def sbom_digests(self, scan_keys: list[str]) -> dict[str, str]:
+        """scan key -> the SBOM accessory its run stored, for the SBOM runs among `scan_keys`."""
+        if not scan_keys:
+            return {}
+        marks = ", ".join("?" * len(scan_keys))
+        return dict(self.db.read(f"SELECT scan_key, sbom_digest FROM {self.p}sboms WHERE scan_key IN ({marks})",
+                                 list(scan_keys)))
+
+    def sbom_digest(self, repository: str, digest: str, generation: int) -> str | None:
+        """The SBOM accessory of the artifact's newest SBOM run that stored one."""
+        rows = self.db.read(f"SELECT s.sbom_digest FROM {self.p}sboms s JOIN {self.p}runs r "
+                            "ON r.scan_key = s.scan_key WHERE r.repository = ? AND r.digest = ? "
+                            "AND r.generation = ? AND r.kind = 'sbom' ORDER BY r.run DESC LIMIT 1",
+                            (repository, digest, generation))
+        return rows[0][0] if rows else None
 
     def by_key(self, scan_key: str) -> RunRow | None:
         rows = self._rows("scan_key = ?", (scan_key,))

@@ -198,13 +198,24 @@ def _retention(eid: str, data: dict, public_type: str, result: str | None,
 
 def _scan(eid: str, kind: str, data: dict, public_type: str, stream: list[tuple[str, dict]],
           report_id: str) -> Occurrence | None:
-    """Harbor's SCANNING_* event: the artifact, with the run's scan_overview on its resource."""
+    """Harbor's SCANNING_* event: the artifact, with the run's scan_overview on its resource
+    (an SBOM run's sbom_overview)."""
     requested = next((fields for topic, fields in stream if topic == SCAN_REQUESTED), None)
-    if requested is None or requested.get("kind") != "vulnerability":
+    if requested is None or requested.get("kind") not in ("vulnerability", "sbom"):
         return None
     submitted = [fields for topic, fields in stream if fields.get("scanner_request")]
     status = {"SCANNING_COMPLETED": "Success", "SCANNING_FAILED": "Error"}.get(kind, "Stopped")
     started, ended = epoch(requested["timestamp"]), epoch(data["timestamp"])
+    if requested["kind"] == "sbom":
+        overview = {"start_time": requested["timestamp"], "end_time": data["timestamp"], "scan_status": status,
+                    "report_id": report_id, "duration": max(0, ended - started),
+                    "scanner": {"name": requested.get("scanner_name", ""), "vendor": "",
+                                "version": data.get("scanner_version", "")}}
+        if data.get("sbom_digest"):
+            overview["sbom_digest"] = data["sbom_digest"]
+        occurrence = _base({**data, "actor": _scan_actor(requested)}, public_type, requested["repository"])
+        occurrence["resources"] = [{"digest": requested["digest"], "tag": "", "sbom_overview": overview}]
+        return Occurrence(eid, kind, project_of(requested["repository"]), occurrence)
     summary = data.get("summary") or {}
     overview = {"report_id": report_id,
                 "scan_status": status, "severity": summary.get("severity", "") if status == "Success" else "",
@@ -217,7 +228,10 @@ def _scan(eid: str, kind: str, data: dict, public_type: str, stream: list[tuple[
     if submitted:
         overview["scanner_request"] = submitted[0]["scanner_request"]
     media_type = data.get("report_media_type") or "application/vnd.security.vulnerability.report; version=1.1"
-    occurrence = _base({**data, "actor": requested.get("trigger", "") if requested.get("trigger") == "auto"
-                        else requested.get("actor", "")}, public_type, requested["repository"])
+    occurrence = _base({**data, "actor": _scan_actor(requested)}, public_type, requested["repository"])
     occurrence["resources"] = [{"digest": requested["digest"], "tag": "", "scan_overview": {media_type: overview}}]
     return Occurrence(eid, kind, project_of(requested["repository"]), occurrence)
+
+
+def _scan_actor(requested: dict) -> str:
+    return requested.get("trigger", "") if requested.get("trigger") == "auto" else requested.get("actor", "")

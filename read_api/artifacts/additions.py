@@ -1,6 +1,7 @@
-"""Harbor's artifact additions: an image's `build_history` (from its config), and a Helm
+"""Harbor's artifact additions: an image's `build_history` (from its config), a Helm
 chart's `values.yaml`, `readme.md` and `dependencies` (from its content layer, read by
-read_api/artifacts/chart_archive.py within Helm's size limits).
+read_api/artifacts/chart_archive.py within Helm's size limits), and an SBOM accessory's
+`sbom` (its document; asked of an image, the document of its newest SBOM accessory).
 
 As Harbor: the addition name is case-insensitive; a name Harbor knows that this artifact's
 type has not (an index's build history, a chart's `sbom`) is a 400; values and readme are
@@ -13,10 +14,12 @@ import json
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get
+from litestar.response import Stream
 from litestar.params import Parameter
 
 from domain.artifacts.manifest_format import HELM_CONFIG, IMAGE_TYPES, MAX_MANIFEST_BYTES, Descriptor
 from domain.errors import BadRequest, NotFound, Unprocessable
+from domain.scanning.reports import SBOM_ARTIFACT_TYPE
 from infra.http.lookups import blob_size
 from infra.http.resources import find_artifact, full_repository_name, project_for
 from read_api.artifacts.chart_archive import read_chart
@@ -93,12 +96,47 @@ async def _chart_addition(registry, name: str, manifest: _Manifest, addition: st
     return Response(text.encode(), media_type=TEXT)
 
 
+def _manifest(registry, digest: str) -> _Manifest:
+    body = _read_small(registry, digest, 0, "manifest")
+    try:
+        return msgspec.json.decode(body, type=_Manifest)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise Unprocessable("the manifest is not valid JSON")
+
+
+def _newest_sbom(registry, name: str, subject_digest: str) -> str:
+    """The SBOM accessory of an image: the one its newest SBOM run stored, else the last of
+    the SBOM accessories pushed for it."""
+    found = [row.digest for row in registry.queries.referrers(name, subject_digest)
+             if row.artifact_type == SBOM_ARTIFACT_TYPE]
+    generated = registry.scan_runs.sbom_digest(name, subject_digest, registry.commands.generation(name))
+    if generated in found:
+        return generated
+    if not found:
+        raise NotFound("the artifact has no SBOM", {"digest": subject_digest})
+    return found[-1]
+
+
+async def _sbom_addition(registry, name: str, manifest: _Manifest, digest: str) -> Response:
+    if manifest.artifactType != SBOM_ARTIFACT_TYPE:
+        digest = await anyio.to_thread.run_sync(_newest_sbom, registry, name, digest)
+        manifest = await anyio.to_thread.run_sync(_manifest, registry, digest)
+    if len(manifest.layers) != 1:
+        raise Unprocessable("an SBOM artifact holds exactly one layer, the document")
+    layer = manifest.layers[0]
+    size = await blob_size(registry, name, layer.digest)
+    if size is None:
+        raise NotFound("the SBOM document is not in the registry", {"digest": layer.digest})
+    chunks = registry.blobs.iter_range(layer.digest, 0, size - 1) if size else iter(())
+    return Stream(chunks, media_type=JSON, headers={"docker-content-digest": digest})
+
+
 @get("/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts/{reference:str}"
      "/additions/{addition:str}")
 async def get_addition(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                        reference: str = Parameter(), addition: str = Parameter()) -> Response:
-    """An addition of the artifact: `build_history` for images; `values.yaml`, `readme.md`
-    and `dependencies` for Helm charts."""
+    """An addition of the artifact: `build_history` and `sbom` for images; `sbom` for SBOM
+    accessories; `values.yaml`, `readme.md` and `dependencies` for Helm charts."""
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     addition = addition.lower()
@@ -108,12 +146,11 @@ async def get_addition(request: Request, project_name: str = Parameter(), reposi
     row = await find_artifact(who.registry, name, reference, None)
     if row.media_type not in IMAGE_TYPES:
         raise _unsupported(addition, "IMAGE_INDEX")
-    body = await anyio.to_thread.run_sync(_read_small, who.registry, row.digest, 0, "manifest")
-    try:
-        manifest = msgspec.json.decode(body, type=_Manifest)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        raise Unprocessable("the manifest is not valid JSON")
+    manifest = await anyio.to_thread.run_sync(_manifest, who.registry, row.digest)
     config_type = manifest.config.mediaType if manifest.config else None
+    if addition == "sbom" and (manifest.artifactType == SBOM_ARTIFACT_TYPE
+                               or config_type in IMAGE_CONFIGS and not manifest.artifactType):
+        return await _sbom_addition(who.registry, name, manifest, row.digest)
     if HELM_CONFIG in (manifest.artifactType, config_type):
         return await _chart_addition(who.registry, name, manifest, addition)
     if config_type in IMAGE_CONFIGS and not manifest.artifactType:

@@ -75,7 +75,7 @@ async def list_artifacts(request: Request, project_name: str = Parameter(), repo
     who, project = await project_for(request)
     name = full_repository_name(project.name, repository_name)
     include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature,
-                      with_scan_overview)
+                      with_scan_overview, with_sbom_overview)
     return await artifact_page(request, who, project, repository(name), q, sort, page, page_size, include, at)
 
 
@@ -92,7 +92,7 @@ async def get_artifact(request: Request, project_name: str = Parameter(), reposi
     row = await find_artifact(who.registry, name, reference, position)
     pulled = await anyio.to_thread.run_sync(who.registry.artifact_lists.pulled_at, name, row.digest)
     include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature,
-                      with_scan_overview)
+                      with_scan_overview, with_sbom_overview)
     items = await anyio.to_thread.run_sync(artifact_items, who.registry, project.name, project.project_id,
                                            [(row, pulled)], include, position)
     return items[0]

@@ -3,7 +3,7 @@
 (`with_label`), accessories (`with_accessory`). `with_signature` is accepted and adds nothing,
 as in Harbor since Notary went (signatures are accessories); `with_scan_overview` adds the
 newest vulnerability scan's overview (read_api/scanning/overview.py); `with_sbom_overview`
-is accepted and adds nothing yet."""
+the newest SBOM run's, with the digest of the SBOM accessory it stored."""
 
 import msgspec
 
@@ -13,7 +13,7 @@ from infra.schemas.harbor import Artifact, Tag
 from read_api.artifacts.facts import facts_of
 from read_api.artifacts.accessories import accessory_resp
 from read_api.rest_icons import icon_for
-from read_api.scanning.overview import scan_overviews
+from read_api.scanning.overview import overviews as run_overviews
 
 NEVER = "0001-01-01T00:00:00.000Z"
 
@@ -25,6 +25,7 @@ class Include(msgspec.Struct, frozen=True):
     accessory: bool = False
     signature: bool = False
     scan_overview: bool = False
+    sbom_overview: bool = False
 
 
 def tag_resp(row, repository_id: int, artifact_id: int, immutable: bool = False) -> Tag:
@@ -45,7 +46,8 @@ def immutable_test(registry, project: str):
 
 def artifact_resp(registry, row, project_id: int, repository_id: int, pulled: str | None = None,
                   tags: list | None = None, labels: list | None = None,
-                  accessories: list | None = None, scan_overview: dict | None = None) -> Artifact:
+                  accessories: list | None = None, scan_overview: dict | None = None,
+                  sbom_overview: dict | None = None) -> Artifact:
     facts = facts_of(registry, row.size, row.digest, row.media_type)
     kind = artifact_kind(row.media_type, row.artifact_type)
     return Artifact(id=row.id, type=kind, icon=icon_for(kind, row.artifact_type),
@@ -55,7 +57,7 @@ def artifact_resp(registry, row, project_id: int, repository_id: int, pulled: st
                     push_time=row.pushed_at, pull_time=pulled or NEVER, annotations=row.annotations,
                     references=[{"parent_id": row.id, "child_digest": child} for child in row.children],
                     tags=tags, extra_attrs=facts.extra_attrs, labels=labels, accessories=accessories,
-                    scan_overview=scan_overview)
+                    scan_overview=scan_overview, sbom_overview=sbom_overview)
 
 
 def artifact_items(registry, project: str, project_id: int, pairs: list, include: Include,
@@ -67,10 +69,13 @@ def artifact_items(registry, project: str, project_id: int, pairs: list, include
     tags: dict[tuple[str, str], list] = {}
     labels: dict[tuple[str, str], list] = {}
     overviews: dict[tuple[str, str], dict] = {}
+    sbom_overviews: dict[tuple[str, str], dict] = {}
     for name in names:
         digests = [row.digest for row, _ in pairs if row.repository == name]
         if include.scan_overview:
-            overviews.update(scan_overviews(registry, name, digests))
+            overviews.update(run_overviews(registry, name, digests, "vulnerability"))
+        if include.sbom_overview:
+            sbom_overviews.update(run_overviews(registry, name, digests, "sbom"))
         if include.tag:
             for tag in registry.history.tags(name, digests, position):
                 tags.setdefault((name, tag.digest), []).append(tag)
@@ -89,5 +94,6 @@ def artifact_items(registry, project: str, project_id: int, pairs: list, include
             [tag_resp(t, repo_id, row.id, bool(immutable and immutable(row.repository, t.name)))
              for t in tags.get(key, [])] if include.tag else None,
             labels.get(key, []) if include.label else None, accessories,
-            overviews.get(key, {}) if include.scan_overview else None))
+            overviews.get(key, {}) if include.scan_overview else None,
+            sbom_overviews.get(key) if include.sbom_overview else None))
     return items

@@ -24,6 +24,6 @@ async def list_project_artifacts(
     Harbor it applies only when `q` filters on `media_type` or `artifact_type`."""
     who, project = await project_for(request)
     include = Include(with_tag, with_label, with_immutable_status, with_accessory, with_signature,
-                      with_scan_overview)
+                      with_scan_overview, with_sbom_overview)
     return await artifact_page(request, who, project, in_project(project.name), q, sort, page, page_size,
                                include, at, latest_in_repository)

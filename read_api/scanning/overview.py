@@ -1,6 +1,7 @@
 """Harbor's scan_overview of an artifact: its newest vulnerability scan, keyed by the report's
 MIME type (NativeReportSummary: report_id, scan_status, severity, duration, summary,
-start_time, end_time, complete_percent, scanner)."""
+start_time, end_time, complete_percent, scanner); and its sbom_overview: its newest SBOM run
+(SBOMOverview: start_time, end_time, scan_status, sbom_digest, report_id, duration, scanner)."""
 
 from datetime import datetime
 
@@ -33,12 +34,31 @@ def overview_of(row) -> dict:
     return {row.report_media_type or VULN_REPORT_1_1: body}
 
 
-def scan_overviews(registry, repository: str, digests: list[str]) -> dict[tuple[str, str], dict]:
-    """(repository, digest) -> scan_overview for the artifacts of one repository."""
+def sbom_overview_of(row, sbom_digest: str | None) -> dict:
+    """SBOMOverview of one SBOM run."""
+    body = {"start_time": row.requested_at, "end_time": row.ended_at or "", "scan_status": row.status,
+            "report_id": row.scan_key, "duration": _seconds(row.requested_at, row.ended_at),
+            "scanner": {"name": row.scanner_name, "vendor": "", "version": row.scanner_version}}
+    if sbom_digest:
+        body["sbom_digest"] = sbom_digest
+    return body
+
+
+def overviews(registry, repository: str, digests: list[str], kind: str) -> dict[tuple[str, str], dict]:
+    """(repository, digest) -> scan_overview (`kind` "vulnerability") or sbom_overview ("sbom")
+    for the artifacts of one repository."""
     try:
         generation = registry.commands.generation(repository)
     except NameUnknown:  # the project is gone: nothing to show
         return {}
-    latest = registry.scan_runs.latest_of(repository, digests, generation)
-    return {(repository, digest): overview_of(row) for (digest, kind), row in latest.items()
-            if kind == "vulnerability"}
+    latest = {digest: row for (digest, of), row in registry.scan_runs.latest_of(repository, digests,
+                                                                               generation).items() if of == kind}
+    if kind == "vulnerability":
+        return {(repository, digest): overview_of(row) for digest, row in latest.items()}
+    stored = registry.scan_runs.sbom_digests([row.scan_key for row in latest.values()])
+    return {(repository, digest): sbom_overview_of(row, stored.get(row.scan_key)) for digest, row in latest.items()}
+
+
+def scan_overviews(registry, repository: str, digests: list[str]) -> dict[tuple[str, str], dict]:
+    """(repository, digest) -> scan_overview for the artifacts of one repository."""
+    return overviews(registry, repository, digests, "vulnerability")

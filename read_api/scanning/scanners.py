@@ -67,7 +67,10 @@ def report_log(row) -> str:
              f"{row.actor} (trigger {row.trigger}), scanner {row.scanner_name}"]
     if row.started_at:
         lines.append(f"{row.started_at} submitted to the scanner (request {row.scanner_request})")
-    if row.status == "Success":
+    if row.status == "Success" and row.kind == "sbom":
+        lines.append(f"{row.ended_at} SBOM received (scanner version {row.scanner_version or 'unknown'}) and "
+                     "stored as the artifact's SBOM accessory")
+    elif row.status == "Success":
         total = (row.summary or {}).get("total", 0)
         lines.append(f"{row.ended_at} report received: {total} vulnerabilities (scanner version "
                      f"{row.scanner_version or 'unknown'})")

@@ -1,6 +1,7 @@
 """Scanning end to end: `tidemark serve` starts its built-in scanner and registers it; an OSV
 file is imported with `tidemark vulndb import`; skopeo pushes an image whose layer carries a
-dpkg status file into a project with auto_scan; the artifact's scan_overview shows the report."""
+dpkg status file into a project with auto_scan and auto_sbom_generation; the artifact's
+scan_overview shows the report, its SPDX SBOM is an accessory skopeo can read."""
 
 import json
 import shutil
@@ -111,7 +112,8 @@ def test_a_pushed_image_is_scanned_by_the_built_in_scanner_and_shows_its_overvie
     api, log = server["api"], server["log"]
     assert [(s["name"], s["is_default"], s["auth"], s["access_credential"]) for s in server["scanners"]] == [
         ("Tidemark", True, "Bearer", "******")]
-    assert api.post("/projects", json={"project_name": "scans", "metadata": {"auto_scan": "true"}}).status_code == 201
+    assert api.post("/projects", json={"project_name": "scans", "metadata": {
+        "auto_scan": "true", "auto_sbom_generation": "true"}}).status_code == 201
     oci_layout(tmp_path / "layout")
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
@@ -133,6 +135,27 @@ def test_a_pushed_image_is_scanned_by_the_built_in_scanner_and_shows_its_overvie
     assert found["scanner"]["name"] == "Tidemark" and found["complete_percent"] == 100
     report_log = api.get(f"/projects/scans/repositories/app/artifacts/v1/scan/{found['report_id']}/log")
     assert report_log.status_code == 200 and "3 vulnerabilities" in report_log.text
+
+    # the SBOM made on push: an SPDX document of the image's packages, an accessory skopeo can read
+    def sbom_overview():
+        body = api.get("/projects/scans/repositories/app/artifacts/v1", params={"with_sbom_overview": "true"}).json()
+        found = body.get("sbom_overview")
+        return found if found and found["scan_status"] not in ("Pending", "Running") else None
+
+    sbom = wait_for(sbom_overview, 90, "the SBOM", log)
+    assert sbom["scan_status"] == "Success" and sbom["sbom_digest"].startswith("sha256:"), sbom
+    document = api.get("/projects/scans/repositories/app/artifacts/v1/additions/sbom").json()
+    assert document["spdxVersion"] == "SPDX-2.3"
+    assert {(p["name"], p["versionInfo"]) for p in document["packages"]} >= {
+        ("bash", "5.2.15-2+b2"), ("openssl", "3.0.11-1~deb12u2"), ("zlib1g", "1:1.2.13.dfsg-1")}
+    raw = subprocess.run(["skopeo", "--policy", str(policy), "inspect", "--raw", "--tls-verify=false",
+                          "--creds", ":".join(ADMIN),
+                          f"docker://127.0.0.1:{server['port']}/scans/app@{sbom['sbom_digest']}"],
+                         capture_output=True, text=True, timeout=60)
+    assert raw.returncode == 0, raw.stderr
+    accessory = json.loads(raw.stdout)
+    assert accessory["artifactType"] == "application/vnd.goharbor.harbor.sbom.v1"
+    assert accessory["layers"][0]["mediaType"] == "application/spdx+json"
 
     # prevent_vul: the High finding (bash, CVE-2022-3715) blocks a pull by skopeo, with Harbor's words
     assert api.put("/projects/scans", json={"metadata": {"prevent_vul": "true", "severity": "high"}}).status_code == 200

@@ -4,8 +4,9 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
-from domain.scanning.reports import VULN_REPORT_1_1, VULN_REPORT_HARBOR
+from domain.scanning.reports import SBOM_REPORT, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 
 REPORT = {"generated_at": "2026-01-01T00:00:00Z", "scanner": {"name": "Fake", "vendor": "Tests", "version": "9.9"},
           "severity": "Critical",
@@ -14,6 +15,14 @@ REPORT = {"generated_at": "2026-01-01T00:00:00Z", "scanner": {"name": "Fake", "v
                "severity": "Critical", "description": "bad", "links": ["https://example.com/1"]},
               {"id": "CVE-2026-0002", "package": "zlib", "version": "1.2", "fix_version": "",
                "severity": "Low", "description": "meh", "links": []}]}
+
+SPDX = {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "fake",
+        "packages": [{"SPDXID": "SPDXRef-Package-openssl", "name": "openssl", "versionInfo": "1.0"}]}
+
+
+def sbom_report(media_type: str, document: dict) -> dict:
+    return {"generated_at": "2026-01-01T00:00:00Z", "scanner": REPORT["scanner"], "media_type": media_type,
+            "sbom": document}
 
 
 class FakeScanner:
@@ -25,6 +34,8 @@ class FakeScanner:
         self.polls: list[str] = []  # Accept headers of report GETs
         self.headers: list[dict] = []
         self.affected: list[dict] | None = None  # a Tidemark scanner's re-match results; None: no such route
+        self.sbom_media_type = ""  # the SBOM format it answers in; "": the one asked for
+        self.sbom_document = SPDX
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +84,12 @@ class FakeScanner:
                     self._send(302, headers={"Refresh-After": "0.05"})
                 elif fake.mode == "malformed":
                     self._send(200, b"{not json", VULN_REPORT_1_1)
+                elif accept == SBOM_REPORT:
+                    wanted = parse_qs(urlsplit(self.path).query).get("sbom_media_type", [""])[0]
+                    if not wanted:
+                        self._send(400, {"error": {"message": "sbom_media_type missing"}})
+                    else:
+                        self._send(200, sbom_report(fake.sbom_media_type or wanted, fake.sbom_document), SBOM_REPORT)
                 elif fake.mode == "harbor-only" and accept != VULN_REPORT_HARBOR:
                     self._send(501, {"error": {"message": "unsupported report type"}})
                 else:

@@ -1,7 +1,10 @@
-"""auto_scan: a push of an image into a project whose metadata says `auto_scan: true` asks
-for a scan of it (trigger "auto"). The pushes come from the scan-run view's queue; each is
-taken off once decided, whatever the decision, so a push is never held up or refused by a
-scanner fault (no scanner, one disabled, a scan already running: nothing is requested)."""
+"""auto_scan and auto_sbom_generation: a push of an image into a project whose metadata says
+`auto_scan: true` asks for a vulnerability scan of it, `auto_sbom_generation: true` for an
+SBOM (trigger "auto"). Only images (and indexes, for vulnerabilities) are scanned: not
+charts, signatures or SBOMs, so an SBOM the worker pushes does not ask for one of its own.
+The pushes come from the scan-run view's queue; each is taken off once decided, whatever the
+decision, so a push is never held up or refused by a scanner fault (no scanner, one
+disabled, a scan already running: nothing is requested)."""
 
 import structlog
 
@@ -9,7 +12,7 @@ from commands.scanning.runs import RequestScan
 from domain.base import Actor
 from domain.errors import RegistryError
 from domain.names import project_of
-from domain.scanning.reports import CONSUMES
+from domain.scanning.reports import can_scan
 
 log = structlog.get_logger("scanning")
 AUTO = Actor(name="auto-scan")
@@ -32,15 +35,29 @@ def request_for_pushes(registry, limit: int = 100) -> int:
 def _decide(registry, repository: str, digest: str) -> int:
     project = project_of(repository)
     settings = registry.project_settings.of(project)
-    if settings is None or settings.metadata.get("auto_scan") != "true":
+    if settings is None:
+        return 0
+    kinds = [kind for kind, key in (("vulnerability", "auto_scan"), ("sbom", "auto_sbom_generation"))
+             if settings.metadata.get(key) == "true"]
+    if not kinds:
         return 0
     detail = registry.queries.project_by_key(project, True)
     artifact = registry.history.artifact(repository, digest, None)
-    if detail is None or artifact is None or artifact.media_type not in CONSUMES:
+    if detail is None or artifact is None:
         return 0
     generation = registry.commands.generation(repository)
-    latest = registry.scan_runs.latest(repository, digest, generation, "vulnerability")
-    registry.scan_commands.request(RequestScan(
-        project, detail.project_id, repository, digest, generation, artifact.media_type, "vulnerability",
-        "auto", AUTO, latest.run if latest else 0))
-    return 1
+    requested = 0
+    for kind in kinds:
+        if not can_scan(kind, artifact.media_type, artifact.artifact_type):
+            continue
+        latest = registry.scan_runs.latest(repository, digest, generation, kind)
+        try:
+            registry.scan_commands.request(RequestScan(
+                project, detail.project_id, repository, digest, generation, artifact.media_type, kind,
+                "auto", AUTO, latest.run if latest else 0))
+        except RegistryError as refusal:  # one kind refused does not keep the other from running
+            log.debug("auto scan not requested", repository=repository, digest=digest, kind=kind,
+                      reason=refusal.message)
+            continue
+        requested += 1
+    return requested

@@ -9,13 +9,19 @@ For each run:
 3. the report, asked with Accept `...vulnerability.report; version=1.1` (Harbor's
    `...vuln.report.harbor+json; version=1.0` if the adapter does not make that one), every
    Refresh-After while it answers 302; Completed with the findings and summary.
+   An SBOM run asks for `...sbom.report+json; version=1.0` in SPDX (what Harbor asks for),
+   pushes the document as the image's SBOM accessory (workers/scanning/sbom_accessory.py),
+   records Completed with its digest, then deletes the SBOM it replaces.
 Unreachable adapters and 5xx answers are tried `scan_attempts` times with doubling waits;
 then, or on a refusal or a malformed answer, Failed with the reason; a run whose time budget
 (`scan_timeout_seconds` from its request) runs out is Failed too. A stopped run is left alone.
 
 Retry contract: attempts = settings.scan_attempts per call, waits scan_retry_base_seconds
 doubling; which errors retry: connection errors and 5xx (adapter_client.Retryable).
-One process runs this worker (the one that follows the log: `--role all` or `workers`).
+Processes that follow the log (`--role all` or `workers`) each start this worker; only the
+one holding the `scan-worker` lease (workers/lease.py, in the views' database) works, the
+others stand by and take over within the lease's 15 s once the holder stops renewing. A run
+the holder left open is resumed by the next holder from its recorded state.
 """
 
 import threading
@@ -26,10 +32,14 @@ from datetime import datetime
 import structlog
 
 from domain.base import Actor
-from domain.scanning.reports import VULN_REPORT_1_1, VULN_REPORT_HARBOR
+from domain.errors import RegistryError
+from domain.scanning.reports import SBOM_REPORT, SPDX_JSON, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from infra.auth.token_authz import SCANNER_SUBJECT
+from workers.lease import SqlLease
 from workers.scanning.auto_scan import request_for_pushes
-from infra.scanner.adapter_client import AdapterClient, Malformed, Pending, Refused, Retryable, findings_of
+from infra.scanner.adapter_client import (
+    AdapterClient, Malformed, Pending, Refused, Retryable, findings_of, sbom_of)
+from workers.scanning.sbom_accessory import push_sbom, remove_sbom
 
 log = structlog.get_logger("scanning")
 WORKER = Actor(name="scan-worker")
@@ -46,10 +56,12 @@ class ScanWorker:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self.lease = SqlLease(registry.db, "scan-worker")
 
     def start(self) -> None:
         if self._thread is not None:
             return
+        self.lease.setup()
         self._pool = ThreadPoolExecutor(self.settings.scan_concurrency, thread_name_prefix="scan")
         self._thread = threading.Thread(target=self._loop, name="scan-worker", daemon=True)
         self._thread.start()
@@ -67,6 +79,11 @@ class ScanWorker:
             self._thread.join(timeout=30)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._thread is not None:
+            try:
+                self.lease.release()  # another process may take over at once
+            except Exception:
+                log.warning("could not release the scan worker's lease", exc_info=True)
 
     def stop_scans_of(self, run: dict, trigger: str, actor) -> int:
         """Stop the scans a stopped scan-all run asked for that have not ended."""
@@ -77,7 +94,8 @@ class ScanWorker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                self._round()
+                if self.lease.acquire():
+                    self._round()
             except Exception:  # a broken round must not end the worker: try again next tick
                 log.exception("scan worker round failed")
             self._wake.wait(POLL_SECONDS)
@@ -108,12 +126,14 @@ class ScanWorker:
             self._wake.set()
 
     def _record(self, method, *args) -> None:
-        outcome = method(*args)
-        if outcome.position is not None:
-            self.registry.catch_up_reads()
-            hook = getattr(self.registry, "on_scan_recorded", None)
-            if hook is not None:
-                hook()
+        if method(*args).position is not None:
+            self._recorded()
+
+    def _recorded(self) -> None:
+        self.registry.catch_up_reads()
+        hook = getattr(self.registry, "on_scan_recorded", None)
+        if hook is not None:
+            hook()
 
     # -- one run ---------------------------------------------------------------------
 
@@ -147,12 +167,12 @@ class ScanWorker:
             try:
                 scanner_request, attempts = self._retrying(
                     lambda: client.request_scan(self.registry.external_url, token, scan.repository, scan.digest,
-                                                scan.media_type), deadline)
+                                                scan.media_type, scan.kind, SPDX_JSON), deadline)
             except (Retryable, Refused, Malformed, TimeoutError) as error:
                 self._record(commands.failed, key, f"scan request: {error}", attempts or 1, WORKER)
                 return
             self._record(commands.submitted, key, scanner_request, attempts, WORKER)
-        media_types = [VULN_REPORT_1_1, VULN_REPORT_HARBOR]
+        media_types = [SBOM_REPORT] if scan.kind == "sbom" else [VULN_REPORT_1_1, VULN_REPORT_HARBOR]
         failures = 0
         while not self._stopping.is_set():
             current = commands.load(key)
@@ -163,7 +183,7 @@ class ScanWorker:
                              "seconds (setting scan_timeout_seconds)", attempts + failures, WORKER)
                 return
             try:
-                report = client.report(scanner_request, media_types[0])
+                report = client.report(scanner_request, media_types[0], SPDX_JSON)
             except Pending as pending:
                 self._sleep(min(pending.wait, self.settings.scan_refresh_max_seconds, deadline - time.time()))
                 continue
@@ -184,6 +204,9 @@ class ScanWorker:
                     return
                 self._sleep(self._backoff(failures))
                 continue
+            if scan.kind == "sbom":
+                self._store_sbom(key, scan, report, attempts + failures + 1)
+                return
             try:
                 version, findings = findings_of(report)
             except Malformed as error:
@@ -191,6 +214,26 @@ class ScanWorker:
                 return
             self._record(commands.completed, key, version, media_types[0], findings, WORKER)
             return
+
+    def _store_sbom(self, key: str, scan, report, attempts: int) -> None:
+        """Push the report's SBOM as the image's accessory; record the run's end."""
+        commands = self.registry.scan_commands
+        previous = self.registry.scan_runs.sbom_digest(scan.repository, scan.digest, scan.generation)
+        try:
+            version, document = sbom_of(report, SPDX_JSON)
+            digest = push_sbom(self.registry, scan.repository, scan.digest, document, SPDX_JSON, WORKER)
+        except Malformed as error:
+            self._record(commands.failed, key, str(error), attempts, WORKER)
+            return
+        except RegistryError as refusal:  # over the quota, the artifact or project gone
+            self._record(commands.failed, key, f"storing the SBOM: {refusal.message}", attempts, WORKER)
+            return
+        if commands.completed(key, version, SBOM_REPORT, [], WORKER, digest).position is None:
+            # stopped while the SBOM was pushed: the run has no SBOM, so the one pushed goes
+            remove_sbom(self.registry, scan.repository, digest, WORKER, {"sbom_report": key, "stopped": True})
+        elif previous and previous != digest:
+            remove_sbom(self.registry, scan.repository, previous, WORKER, {"sbom_report": key, "replaced_by": digest})
+        self._recorded()
 
     def _retrying(self, call, deadline: float):
         """(result, attempts) of `call`, tried again on Retryable up to scan_attempts times."""

@@ -15,7 +15,7 @@ After a restart the worker resumes from the views: a job with no recorded
 attempt is sent, a job waiting for a retry is retried when due. A crash between
 sending and recording sends that attempt again; receivers drop duplicates by
 `X-Tidemark-Event-Id` (the idempotency key: the event's id). One process at a
-time sends, under a lease (`workers/webhooks/lease.py`).
+time sends, under a lease (`workers/lease.py`).
 """
 
 import asyncio
@@ -31,7 +31,7 @@ from infra.http.activity import open_activity
 from infra.auth.secrets import SecretUnavailable
 from infra.messaging.webhook_payloads import render
 from projections.webhooks.queries import JobRow, PolicyRow
-from workers.webhooks.lease import SqlLease
+from workers.lease import SqlLease
 from workers.webhooks.pacing import CpuShare
 from workers.webhooks.sender import Attempt, Sender
 from workers.worker_status import WorkerStatus

@@ -1,4 +1,5 @@
-"""Routes that start and stop a scan of an artifact (Harbor's scanArtifact, stopScanArtifact).
+"""Routes that start and stop a scan of an artifact (Harbor's scanArtifact, stopScanArtifact):
+`scan_type` "vulnerability" (the default) or "sbom" (an SBOM stored as the image's accessory).
 
 A request records Scan Requested and answers 202; the scan worker does the rest. A refused
 request records nothing."""
@@ -10,7 +11,7 @@ from litestar.params import Parameter
 
 from commands.scanning.runs import RequestScan, StopScan
 from domain.errors import BadRequest, Unprocessable
-from domain.scanning.reports import CONSUMES
+from domain.scanning.reports import can_scan
 from domain.scanning.scan import KINDS
 from infra.http.rest import caller
 from infra.http.resources import find_artifact, full_repository_name
@@ -30,8 +31,6 @@ async def _scan_type(request: Request, required: bool) -> str:
         raise BadRequest(f"the body is not a ScanType: {str(error)[:200]}")
     if kind not in KINDS:
         raise BadRequest(f"scan_type: one of {', '.join(KINDS)}", {"field": "scan_type"})
-    if kind == "sbom":
-        raise Unprocessable("SBOM generation is not supported by this registry yet")
     return kind
 
 
@@ -42,18 +41,16 @@ async def _artifact(who, repository_name: str, reference: str):
     return name, artifact, generation
 
 
-def scannable(media_type: str) -> bool:
-    return media_type in CONSUMES
-
-
 @post(A + "/scan", status_code=202)
 async def scan_artifact(request: Request, project_name: str = Parameter(), repository_name: str = Parameter(),
                         reference: str = Parameter()) -> None:
     who = await caller(request)
     kind = await _scan_type(request, required=False)
     name, artifact, generation = await _artifact(who, repository_name, reference)
-    if not scannable(artifact.media_type):
-        raise Unprocessable(f"artifacts of type {artifact.media_type[:100]} cannot be scanned")
+    if not can_scan(kind, artifact.media_type, artifact.artifact_type):
+        what = "have an SBOM generated" if kind == "sbom" else "be scanned"
+        raise Unprocessable(f"artifacts of type {(artifact.artifact_type or artifact.media_type)[:100]} "
+                            f"cannot {what}")
     registry = who.registry
     latest = await anyio.to_thread.run_sync(registry.scan_runs.latest, name, artifact.digest, generation, kind)
     await registry.run(lambda c: registry.scan_commands.request(c)[1], RequestScan(

@@ -1,4 +1,5 @@
-"""Which process sends webhooks: a lease row with an expiry, renewed while the holder lives.
+"""Which process runs a worker that must run once (the webhook sender, the scan worker): a
+lease row with an expiry, renewed while the holder lives.
 
 Sending happens outside any transaction (a slow receiver must never hold a
 database lock), so the position row lock that keeps dispatchers apart cannot
