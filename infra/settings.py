@@ -65,6 +65,10 @@ class Settings(msgspec.Struct, kw_only=True):
     scan_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 16
     scan_refresh_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     builtin_scanner: Literal["auto", "off"] = "auto"
+    # Replication (ADR 0036): tasks copied at once; registry endpoints on link-local and cloud
+    # metadata addresses are refused unless allowed (as webhook targets).
+    replication_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 4
+    replication_allow_link_local: bool = False
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
     # names, before it must wait; the first wait, doubling per failure up to the cap; how
     # long a quiet source keeps its count.

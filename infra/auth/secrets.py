@@ -33,7 +33,7 @@ log = structlog.get_logger("secrets")
 PREFIX = "sealed:v1:"
 PURPOSE = "secrets"  # in the key ledger
 REDACTED = "******"  # what an export shows instead of a clear value of an older version
-SECRET_FIELDS = frozenset({"auth_header", "access_credential"})  # event fields (at any depth) that hold secrets
+SECRET_FIELDS = frozenset({"auth_header", "access_credential", "access_secret"})  # event fields (at any depth) that hold secrets
 HEADER = "# Tidemark secrets keys: '<key id> <base64 key>' per line; the last one seals new values\n"
 
 

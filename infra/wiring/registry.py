@@ -33,6 +33,7 @@ from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
+from infra.wiring.replication import attach_replication, start_replication, stop_replication
 from infra.wiring.scanning import attach_scanning, start_scanning, stop_scanning
 from infra.wiring.vulnerabilities import attach_vulnerabilities
 from infra.wiring.webhooks import attach_webhooks, close_webhooks, delivers_here
@@ -100,6 +101,7 @@ class Registry:
         attach_vulnerabilities(self)
         attach_content_trust(self)
         attach_scanning(self)
+        attach_replication(self)
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its
@@ -155,6 +157,7 @@ class Registry:
         ensure_admin(self)
         self.catch_up()
         restore_sign_ins(self)
+        self.replication_worker.setup()
         if not follow:
             return
         if role in ("all", "write"):
@@ -178,6 +181,7 @@ class Registry:
             if delivers_here(self.settings, role):
                 self.webhook_worker.start()
             start_scanning(self, role)
+            start_replication(self, role)
         if role in ("all", "write"):
             from workers.upload_sweeper import UploadSweeper
 
@@ -216,6 +220,7 @@ class Registry:
             getattr(part, "request_stop", lambda: None)()
         self.webhook_worker.stop()
         stop_scanning(self)
+        stop_replication(self)
         self.retention_runner.close()
         for part in background:
             part.stop()  # joins; the pull recorder then saves the pulls still pending

@@ -136,7 +136,24 @@ class World:
         response = self.http.post(f"{API}/projects/p1/repositories/app/artifacts/v1/scan")
         assert response.status_code == 202, response.text
         self.report_id = self.registry.scan_runs.latest("p1/app", self.v1, 1, "vulnerability").scan_key
+        self.registry_id = self.fresh_registry()
+        self.replication_policy_id = self.fresh_replication_policy()
+        self.replication_execution_id = created_id(self.http.post(
+            f"{API}/replication/executions", json={"policy_id": self.replication_policy_id}))
+        self.replication_task_id = wait_until(lambda: (self.http.get(
+            f"{API}/replication/executions/{self.replication_execution_id}/tasks").json() or [None])[0], 30)["id"]
         self.position = self.registry.app.head()
+
+    def fresh_registry(self) -> int:
+        return created_id(self.http.post(f"{API}/registries", json={
+            "name": f"registry{self.n()}", "url": "http://127.0.0.1:9"}))
+
+    def replication_policy_body(self) -> dict:
+        return {"name": f"replicate{self.n()}", "dest_registry": {"id": self.registry_id},
+                "filters": [{"type": "name", "value": "p1/**"}], "retry_attempts": 1, "retry_backoff_seconds": 0}
+
+    def fresh_replication_policy(self) -> int:
+        return created_id(self.http.post(f"{API}/replication/policies", json=self.replication_policy_body()))
 
     def fresh_scanner(self) -> tuple[str, str]:
         name = f"scanner{self.n()}"

@@ -296,6 +296,30 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/scans/all/metrics"): _sample(),
     ("GET", API + "/scans/schedule/metrics"): _sample(),
     ("GET", API + "/events"): _sample(),
+    ("GET", API + "/registries"): _sample(),
+    ("POST", API + "/registries"): lambda w: Call(body={"name": f"r{w.n()}", "url": "http://127.0.0.1:9"}),
+    # allowed callers get 400: nothing answers there
+    ("POST", API + "/registries/ping"): _sample(body={"type": "docker-registry", "url": "http://127.0.0.1:9"}),
+    ("GET", API + "/registries/{id}"): lambda w: Call(path={"id": w.registry_id}),
+    ("PUT", API + "/registries/{id}"): lambda w: Call(path={"id": w.registry_id}, body={"description": "x"}),
+    ("DELETE", API + "/registries/{id}"): lambda w: Call(path={"id": w.fresh_registry()}),
+    ("GET", API + "/registries/{id}/info"): lambda w: Call(path={"id": w.registry_id}),
+    ("GET", API + "/replication/adapters"): _sample(),
+    ("GET", API + "/replication/adapterinfos"): _sample(),
+    ("GET", API + "/replication/policies"): _sample(),
+    ("POST", API + "/replication/policies"): lambda w: Call(body=w.replication_policy_body()),
+    ("GET", API + "/replication/policies/{id}"): lambda w: Call(path={"id": w.replication_policy_id}),
+    ("PUT", API + "/replication/policies/{id}"): lambda w: Call(
+        path={"id": w.replication_policy_id}, body={**w.replication_policy_body(), "name": ""}),
+    ("DELETE", API + "/replication/policies/{id}"): lambda w: Call(path={"id": w.fresh_replication_policy()}),
+    ("GET", API + "/replication/executions"): _sample(),
+    ("POST", API + "/replication/executions"): lambda w: Call(body={"policy_id": w.replication_policy_id}),
+    ("GET", API + "/replication/executions/{id}"): lambda w: Call(path={"id": w.replication_execution_id}),
+    # allowed callers get 200, or 409 once it has ended
+    ("PUT", API + "/replication/executions/{id}"): lambda w: Call(path={"id": w.replication_execution_id}),
+    ("GET", API + "/replication/executions/{id}/tasks"): lambda w: Call(path={"id": w.replication_execution_id}),
+    ("GET", API + "/replication/executions/{id}/tasks/{task_id}/log"): lambda w: Call(
+        path={"id": w.replication_execution_id, "task_id": w.replication_task_id}),
     # an allowed caller gets 400 for the bad position (the stream would never end)
     ("GET", API + "/events/stream"): _sample(headers={"last-event-id": "not-a-position"}),
 }

@@ -1,0 +1,83 @@
+"""Replication with a second Tidemark, a real `tidemark serve` process, as a `harbor`
+registry: a push creates the destination project through the REST API and copies through
+its Docker token service; a pull brings its repositories back."""
+
+import json
+
+import httpx
+import pytest
+
+from infra.replication.distribution import RegistryClient
+from tests import processes
+from tests.e2e.conftest import ADMIN_PASSWORD, start_tidemark
+from tests.integration.servers import free_port
+from tests.integration.webhook_receivers import wait_until
+
+API = "/api/v2.0"
+
+
+@pytest.fixture
+def backend():
+    return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("second-tidemark")
+    server = start_tidemark(workdir, free_port(), workdir / "data")
+    try:
+        yield server
+    finally:
+        processes.stop(server.process)
+
+
+def created_id(response) -> int:
+    assert response.status_code == 201, response.text
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def add_second(http, second) -> int:
+    return created_id(http.post(f"{API}/registries", json={
+        "name": "second", "url": f"http://{second.host}", "type": "harbor",
+        "credential": {"type": "basic", "access_key": "admin", "access_secret": ADMIN_PASSWORD}}))
+
+
+def run(http, body: dict) -> dict:
+    policy_id = created_id(http.post(f"{API}/replication/policies", json={
+        "trigger": {"type": "manual"}, "retry_attempts": 2, "retry_backoff_seconds": 0.1, **body}))
+    execution_id = created_id(http.post(f"{API}/replication/executions", json={"policy_id": policy_id}))
+    return wait_until(lambda: (lambda e: e if e["status"] != "Running" else None)(
+        http.get(f"{API}/replication/executions/{execution_id}").json()), 60)
+
+
+def test_push_to_a_second_tidemark_creates_the_project_and_copies(http, oci, second):
+    v1, _ = oci.push_image("library/app", "v1")
+    registry_id = add_second(http, second)
+    assert http.get(f"{API}/registries/{registry_id}").json()["status"] == "healthy"
+    execution = run(http, {"name": "to-second", "dest_registry": {"id": registry_id}, "dest_namespace": "copies",
+                           "filters": [{"type": "name", "value": "library/app"}]})
+    assert execution["status"] == "Success", execution
+    project = httpx.get(f"http://{second.host}{API}/projects/copies", auth=("admin", ADMIN_PASSWORD))
+    assert project.status_code == 200 and project.json()["metadata"]["public"] == "false"
+    with RegistryClient(f"http://{second.host}", username="admin", password=ADMIN_PASSWORD) as there:
+        assert there.manifest_digest("copies/app", "v1") == v1
+
+
+def test_pull_from_a_second_tidemark(http, second):
+    with RegistryClient(f"http://{second.host}", username="admin", password=ADMIN_PASSWORD) as there:
+        config = json.dumps({"architecture": "arm64", "os": "linux"}).encode()
+        import hashlib
+
+        digest_of = lambda b: "sha256:" + hashlib.sha256(b).hexdigest()  # noqa: E731
+        there.push_blob("library/tool", digest_of(config), len(config), lambda offset: [config[offset:]])
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                          "digest": digest_of(config), "size": len(config)},
+                               "layers": []}).encode()
+        digest = there.put_manifest("library/tool", "2.0", manifest, "application/vnd.oci.image.manifest.v1+json")
+    registry_id = add_second(http, second)
+    execution = run(http, {"name": "from-second", "src_registry": {"id": registry_id}, "dest_registry": {"id": 0},
+                           "filters": [{"type": "name", "value": "library/tool"}]})
+    assert execution["status"] == "Success", execution
+    pulled = http.get("/v2/library/tool/manifests/2.0", headers={"accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert pulled.status_code == 200 and pulled.headers["docker-content-digest"] == digest
