@@ -18,8 +18,9 @@ HARBOR_EVENT_TYPES = (
 TIDEMARK_EVENT_TYPES = ("TAG_CREATED", "TAG_DELETED", "DELETE_REPOSITORY", "PROJECT_CHANGED",
                         "ROBOT_CHANGED")
 EVENT_TYPES = HARBOR_EVENT_TYPES + TIDEMARK_EVENT_TYPES
-# Accepted in policies, but nothing in Tidemark records these events yet.
-WITHOUT_SOURCE = ("REPLICATION",)
+# Accepted in policies, but nothing in Tidemark records these events yet (none since
+# replication sends REPLICATION).
+WITHOUT_SOURCE: tuple[str, ...] = ()
 PAYLOAD_FORMATS = {"http": ("Default", "CloudEvents"), "slack": ("Default",)}
 NOTIFY_TYPES = tuple(PAYLOAD_FORMATS)
 REDACTED = "******"

@@ -89,6 +89,17 @@ TYPES = {
     "domain.scanning.registration:ScannerRegistrations.DefaultChosen": "io.tidemark.scanner.default_chosen.v1",
     "domain.scanning.registration:ScannerRegistrations.ProjectScannerChosen":
         "io.tidemark.scanner.project_scanner_chosen.v1",
+    "domain.replication.setup:ReplicationSetup.RegistryAdded": "io.tidemark.replication.registry_added.v1",
+    "domain.replication.setup:ReplicationSetup.RegistryChanged": "io.tidemark.replication.registry_changed.v1",
+    "domain.replication.setup:ReplicationSetup.RegistryRemoved": "io.tidemark.replication.registry_removed.v1",
+    "domain.replication.setup:ReplicationSetup.PolicyCreated": "io.tidemark.replication.policy_created.v1",
+    "domain.replication.setup:ReplicationSetup.PolicyChanged": "io.tidemark.replication.policy_changed.v1",
+    "domain.replication.setup:ReplicationSetup.PolicyRemoved": "io.tidemark.replication.policy_removed.v1",
+    "domain.replication.execution:ReplicationExecution.Started": "io.tidemark.replication.execution_started.v1",
+    "domain.replication.execution:ReplicationExecution.TaskEnded": "io.tidemark.replication.task_ended.v1",
+    "domain.replication.execution:ReplicationExecution.StopRequested":
+        "io.tidemark.replication.execution_stop_requested.v1",
+    "domain.replication.execution:ReplicationExecution.Ended": "io.tidemark.replication.execution_ended.v1",
 }
 
 # One stored class, two public types: a field the event carries says which (events stored before

@@ -56,6 +56,14 @@ def event_data(job: Any, data: dict, external_url: str, public: bool | None) -> 
                              "repo_type": "public" if public else "private"}
     if data.get("retention") is not None:
         out["retention"] = {**data["retention"], "harbor_hostname": host}
+    if data.get("replication") is not None:
+        replication = data["replication"]
+        local = {"endpoint": external_url}
+        out["replication"] = {**replication, "harbor_hostname": host,
+                              "src_resource": {**replication["src_resource"], **(
+                                  local if replication["src_resource"]["registry_name"] == "Local" else {})},
+                              "dest_resource": {**replication["dest_resource"], **(
+                                  local if replication["dest_resource"]["registry_name"] == "Local" else {})}}
     details = data.get("details")
     if job.event_type in ("QUOTA_EXCEED", "QUOTA_WARNING") and details:
         out["custom_attributes"] = {"Details": _quota_text(job.event_type, details)}

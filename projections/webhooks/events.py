@@ -14,6 +14,7 @@
 | Robot.* of a project robot                    | ROBOT_CHANGED                 |
 | RetentionRun.Finished / Failed (not dry runs) | TAG_RETENTION                 |
 | Scan.Completed / Failed / Stopped             | SCANNING_COMPLETED / _FAILED / _STOPPED |
+| ReplicationExecution.TaskEnded                | REPLICATION (to the local project) |
 
 A push saves the manifest and its tag in one transaction, so the tag is found
 in the events that follow the manifest's with the same request id.
@@ -33,6 +34,7 @@ from domain.iam.robot import Robot
 from domain.names import project_of
 from domain.project import Project
 from domain.quota import Quota
+from domain.replication.execution import ReplicationExecution
 from domain.retention.run import RetentionRun
 from domain.scanning.scan import Scan
 from domain.topics import canonical, stored_topics
@@ -53,7 +55,11 @@ RETENTION_TASK = get_topic(RetentionRun.TaskRecorded)
 SCAN_ENDED = {get_topic(Scan.Completed): "SCANNING_COMPLETED", get_topic(Scan.Failed): "SCANNING_FAILED",
               get_topic(Scan.Stopped): "SCANNING_STOPPED"}
 SCAN_REQUESTED = get_topic(Scan.Requested)
-SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS} | set(QUOTA) | set(RETENTION_ENDED) | set(SCAN_ENDED) | {
+REPLICATION_ENDED = get_topic(ReplicationExecution.TaskEnded)
+REPLICATION_STARTED = get_topic(ReplicationExecution.Started)
+REPLICATION_PLANNED = get_topic(ReplicationExecution.TaskPlanned)
+SOURCES = PUSHED | TAG_SET | {DELETED, TAG_REMOVED, PULLS, REPLICATION_ENDED} | set(QUOTA) | set(RETENTION_ENDED) | set(
+    SCAN_ENDED) | {
     t for t in TYPES if t.startswith((PROJECT_PREFIX, ROBOT_PREFIX))}
 # ... and every form they may be stored under, for queries of the log by topic
 STORED_SOURCES = sorted({t for topic in SOURCES for t in stored_topics(resolve_topic(topic))})
@@ -136,6 +142,9 @@ def translate(notification: Any, data: dict, following: Following, emptied: bool
     if topic in SCAN_ENDED:
         found = _scan(eid, SCAN_ENDED[topic], data, public_type, stream() if stream else [],
                       str(notification.originator_id))
+        return [found] if found else []
+    if topic == REPLICATION_ENDED:
+        found = _replication(eid, data, public_type, stream() if stream else [])
         return [found] if found else []
     if topic.startswith((PROJECT_PREFIX, ROBOT_PREFIX)):
         project, _ = scope_of(data)
@@ -235,3 +244,35 @@ def _scan(eid: str, kind: str, data: dict, public_type: str, stream: list[tuple[
 
 def _scan_actor(requested: dict) -> str:
     return requested.get("trigger", "") if requested.get("trigger") == "auto" else requested.get("actor", "")
+
+
+def _replication(eid: str, data: dict, public_type: str, stream: list[tuple[str, dict]]) -> Occurrence | None:
+    """Harbor's REPLICATION event for one task that ended, sent to the local project's
+    policies (the source of a push, the destination of a pull)."""
+    started = next((fields for topic, fields in stream if topic == REPLICATION_STARTED), None)
+    planned = next((fields for topic, fields in stream if topic == REPLICATION_PLANNED
+                    and fields.get("task_no") == data.get("task_no")), None)
+    if started is None or planned is None:
+        return None
+    policy, endpoint, work = started["policy"], started.get("endpoint") or {}, planned["work"]
+    pull = bool(policy.get("src_registry_id"))
+    local_repository = work["destination"] if pull else work["repository"]
+    remote_repository = work["repository"] if pull else work["destination"]
+    local = {"registry_name": "Local", "registry_type": "harbor", "endpoint": "",
+             "namespace": project_of(local_repository)}
+    remote = {"registry_name": endpoint.get("name", ""), "registry_type": endpoint.get("type", ""),
+              "endpoint": endpoint.get("url", ""), "namespace": remote_repository.rpartition("/")[0]}
+    status = "Success" if data["status"] == "Success" else "Failed" if data["status"] == "Error" else "Stopped"
+    name_tag = (planned["src_resource"].partition("/")[2] or planned["src_resource"])
+    artifact = {"type": planned.get("resource_type", "image"), "status": status, "name_tag": name_tag}
+    trigger = str(started.get("trigger", "manual")).upper()
+    occurrence = _base({**data, "actor": trigger}, public_type, None)
+    occurrence["replication"] = {
+        "job_status": data["status"], "artifact_type": planned.get("resource_type", "image"),
+        "authentication_type": endpoint.get("credential_type") or "basic",
+        "override_mode": bool(policy.get("override", True)), "trigger_type": trigger,
+        "policy_creator": policy.get("creator", started.get("actor", "")),
+        "execution_timestamp": epoch(started["timestamp"]),
+        "src_resource": remote if pull else local, "dest_resource": local if pull else remote,
+        ("successful_artifact" if status == "Success" else "failed_artifact"): [artifact]}
+    return Occurrence(eid, "REPLICATION", project_of(local_repository), occurrence)

@@ -134,7 +134,7 @@ def test_last_trigger_supported_events_and_redacted_public_events(http, oci):
     assert triggers["PUSH_ARTIFACT"]["last_trigger_time"] and triggers["SCANNING_COMPLETED"]["last_trigger_time"] is None
     supported = http.get(f"{HOOKS}/events").json()
     assert "PUSH_ARTIFACT" in supported["event_type"] and "TAG_CREATED" in supported["event_type"]
-    assert "REPLICATION" in supported["event_type_without_source"]
+    assert supported["event_type_without_source"] == []  # REPLICATION has its source now
     assert "SCANNING_COMPLETED" not in supported["event_type_without_source"]
     assert "TAG_RETENTION" not in supported["event_type_without_source"]
     assert {"notify_type": "http", "formats": ["Default", "CloudEvents"]} in supported["payload_formats"]
