@@ -186,3 +186,14 @@ def test_others_may_not_touch_replication(http):
     assert http.post(f"{API}/registries", headers=eve, json={"name": "e", "url": "http://e.io"}).status_code == 403
     assert http.post(f"{API}/replication/policies", headers=eve, json=push_policy(registry_id)).status_code == 403
     assert len(http.get(f"{API}/registries").json()) == 1
+
+
+def test_a_scheduled_policy_runs_on_its_ticks_and_a_disabled_one_does_not(http):
+    registry_id = add_registry(http)
+    every_second = {"type": "scheduled", "trigger_settings": {"cron": "* * * * * *"}}
+    policy_id = created_id(http.post(f"{API}/replication/policies", json=push_policy(registry_id, trigger=every_second)))
+    idle = created_id(http.post(f"{API}/replication/policies", json=push_policy(
+        registry_id, name="idle", trigger=every_second, enabled=False)))
+    found = wait_until(lambda: http.get(f"{API}/replication/executions", params={"policy_id": policy_id}).json(), 30)
+    assert found[0]["trigger"] == "scheduled"
+    assert http.get(f"{API}/replication/executions", params={"policy_id": idle}).json() == []
