@@ -87,7 +87,8 @@ def test_manifest_get_as_of_a_time(http, oci):
 
 
 @pytest.mark.parametrize("at", ["yesterday", "2026-01-01T00:00:00", "99999999",
-                                (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()])
+                                (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()],
+                         ids=["word", "naive", "position", "tomorrow"])
 def test_bad_at_values_are_400(http, oci, at):
     oci.push_image("library/app", "v1")
     response = http.get(f"{BASE}/app/artifacts", params={"at": at})
