@@ -6,16 +6,20 @@ resumes from the last chunk the destination acknowledged (infra/replication/dist
 """
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from domain.artifacts.manifest_format import parse_manifest
 from infra.replication.errors import DigestMismatch
 from workers.replication.remote import ensure_project
 
 CHUNK = 8 * 1024 * 1024
+BLOBS_AT_ONCE = 4  # a manifest's blobs are sent side by side
 
 
 class Copied:
     def __init__(self) -> None:
+        self.lock = threading.Lock()
         self.manifests = 0
         self.blobs = 0
         self.bytes = 0
@@ -65,8 +69,7 @@ def push_item(registry, client, endpoint: dict, source: str, destination: str, i
     for digest, body, media_type, blobs in tree:
         if stopping():
             return
-        for blob in blobs:
-            _ensure_blob(registry, client, destination, blob, policy, copied, log)
+        _ensure_blobs(registry, client, destination, blobs, policy, copied, log)
         if client.manifest_digest(destination, digest) == digest:
             copied.skipped += 1
         else:
@@ -86,6 +89,18 @@ def push_item(registry, client, endpoint: dict, source: str, destination: str, i
     _verify(registry, client, destination, tree, item.get("tags", []), policy)
 
 
+def _ensure_blobs(registry, client, destination: str, blobs: list[str], policy: dict, copied: Copied,
+                  log: list[str]) -> None:
+    if len(blobs) <= 1:
+        for blob in blobs:
+            _ensure_blob(registry, client, destination, blob, policy, copied, log)
+        return
+    with ThreadPoolExecutor(min(BLOBS_AT_ONCE, len(blobs)), thread_name_prefix="replication-blob") as pool:
+        for done in [pool.submit(_ensure_blob, registry, client, destination, blob, policy, copied, log)
+                     for blob in blobs]:
+            done.result()  # the first fault is the task's
+
+
 def _ensure_blob(registry, client, destination: str, digest: str, policy: dict, copied: Copied,
                  log: list[str]) -> None:
     size = registry.blobs.size(digest)
@@ -102,9 +117,10 @@ def _ensure_blob(registry, client, destination: str, digest: str, policy: dict, 
 
     client.push_blob(destination, digest, size, read_from, chunk_size=chunk,
                      attempts=policy.get("retry_attempts", 3), backoff=policy.get("retry_backoff_seconds", 2.0))
-    copied.blobs += 1
-    copied.bytes += size
-    log.append(f"blob {digest} ({size} bytes) copied")
+    with copied.lock:
+        copied.blobs += 1
+        copied.bytes += size
+        log.append(f"blob {digest} ({size} bytes) copied")
 
 
 def _verify(registry, client, destination: str, tree, tags: list[str], policy: dict) -> None:

@@ -38,7 +38,8 @@ from workers.replication.remote import client_for
 log = structlog.get_logger("replication")
 WORKER = Actor(name="replication-worker")
 SCHEDULE = Actor(name="replication-schedule")
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.25  # a round is a few indexed reads when nothing is new
+STANDBY_SECONDS = 2.0
 
 
 class ReplicationWorker:
@@ -87,12 +88,15 @@ class ReplicationWorker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            wait = POLL_SECONDS
             try:
                 if self.lease.acquire():
                     self.round()
+                else:
+                    wait = STANDBY_SECONDS  # another process holds the lease
             except Exception:  # a broken round must not end the worker: try again next tick
                 log.exception("replication round failed")
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def round(self, wait: bool = False) -> None:
