@@ -111,8 +111,11 @@ class ChangeFollower:
         if done is not None and done.log_to > position:
             self._save(policy_id, done.log_to)
             return 0
-        found = app.recorder.select_notifications(start=position + 1, limit=BATCH, topics=TOPICS)
+        head = app.head()
+        found = app.recorder.select_notifications(start=position + 1, limit=BATCH, stop=head, topics=TOPICS)
         if not found:
+            if head > position:  # nothing for replication up to the head: do not scan it again
+                self._save(policy_id, head)
             return 0
         last = found[-1].id
         changes = [c for c in (change_of(app.mapper.to_domain_event(n)) for n in found)
