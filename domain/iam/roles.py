@@ -101,6 +101,10 @@ ROBOT_SYSTEM_PERMISSIONS = sorted([
     ("label", "update"), ("label", "delete"), ("garbage-collection", "read"),
     ("garbage-collection", "create"), ("replication", "read"), ("replication", "list"),
     ("scan-all", "read"), ("scan-all", "create"), ("system-volumes", "read"), ("security-hub", "read"),
+    # replication: a robot may watch and run policies, never point them elsewhere (no registry
+    # or policy writes: those could send a project's images to any address)
+    ("replication", "create"), ("replication-policy", "read"), ("replication-policy", "list"),
+    ("replication-adapter", "list"),
 ])
 
 

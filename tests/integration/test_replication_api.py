@@ -197,3 +197,25 @@ def test_a_scheduled_policy_runs_on_its_ticks_and_a_disabled_one_does_not(http):
     found = wait_until(lambda: http.get(f"{API}/replication/executions", params={"policy_id": policy_id}).json(), 30)
     assert found[0]["trigger"] == "scheduled"
     assert http.get(f"{API}/replication/executions", params={"policy_id": idle}).json() == []
+
+
+def test_a_system_robot_runs_policies_it_was_granted_and_cannot_redirect_them(http):
+    registry_id = add_registry(http)
+    policy_id = created_id(http.post(f"{API}/replication/policies", json=push_policy(registry_id)))
+    access = [{"resource": r, "action": a} for r, a in (("replication", "create"), ("replication", "read"),
+                                                        ("replication-policy", "read"))]
+    response = http.post(f"{API}/robots", json={"name": "runner", "level": "system", "duration": -1,
+                                                "permissions": [{"kind": "system", "namespace": "/", "access": access}]})
+    assert response.status_code == 201, response.text
+    robot = {"authorization": basic(response.json()["name"], response.json()["secret"])}
+    started = http.post(f"{API}/replication/executions", headers=robot, json={"policy_id": policy_id})
+    assert started.status_code == 201, started.text
+    assert http.get(f"{API}/replication/policies/{policy_id}", headers=robot).status_code == 200
+    changed = http.put(f"{API}/replication/policies/{policy_id}", headers=robot,
+                       json=push_policy(registry_id, dest_namespace="elsewhere"))
+    assert changed.status_code == 403
+    assert http.post(f"{API}/registries", headers=robot, json={"name": "evil", "url": "http://e.io"}).status_code == 403
+    refused = http.post(f"{API}/robots", json={"name": "greedy", "level": "system", "duration": -1, "permissions": [
+        {"kind": "system", "namespace": "/", "access": [{"resource": "registry", "action": "create"}]}]})
+    assert refused.status_code == 400
+    assert http.get(f"{API}/replication/policies/{policy_id}").json()["dest_namespace"] == ""
