@@ -29,6 +29,7 @@ def check_role(role: int) -> int:
 
 
 class Project(RegistryAggregate):
+    registry_id = 0  # the proxied registry endpoint of a proxy-cache project (0: none)
     class Created(RegistryAggregate.Created):
         """A project came into being."""
 
@@ -118,9 +119,20 @@ class Project(RegistryAggregate):
             project.members = {}
             project.metadata = {}
             project.allowlist = ([], None)
+            project.registry_id = 0
             project.deleted = False
             if self.generation:
                 project.generation = self.generation
+
+    class ProxyCacheSet(RegistryAggregate.Event):
+        """The project became a proxy cache (pull-through) of registry endpoint `registry_id`,
+        at its creation; a project's proxy registry never changes (as in Harbor)."""
+
+        name: str
+        registry_id: int
+
+        def apply(self, project: "Project") -> None:
+            project.registry_id = self.registry_id
 
     class Deleted(RegistryAggregate.Event):
         """A project was deleted."""
@@ -152,6 +164,17 @@ class Project(RegistryAggregate):
             raise Conflict(f"project {self.name} already exists")
         self.trigger_event(self.Recreated, name=self.name, public=public, generation=self.generation + 1,
                            **actor.fields())
+
+    def use_proxy_registry(self, registry_id: int, actor: Actor) -> None:
+        """Make the project a proxy cache of a registry endpoint; only once (Harbor's rule)."""
+        self._alive()
+        if isinstance(registry_id, bool) or not isinstance(registry_id, int) or registry_id <= 0:
+            raise BadRequest("registry_id must be the id of a registry endpoint", {"field": "registry_id"})
+        if self.registry_id == registry_id:
+            return
+        if self.registry_id:
+            raise BadRequest("a project's proxy registry cannot change", {"field": "registry_id"})
+        self.trigger_event(self.ProxyCacheSet, name=self.name, registry_id=registry_id, **actor.fields())
 
     def set_public(self, public: bool, actor: Actor) -> None:
         self._alive()

@@ -69,6 +69,16 @@ class Settings(msgspec.Struct, kw_only=True):
     # metadata addresses are refused unless allowed (as webhook targets).
     replication_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 4
     replication_allow_link_local: bool = False
+    # Proxy-cache projects (ADR 0037): how long a cached tag is served without asking the
+    # upstream again (0: a HEAD upstream at every pull); how long a read waits for one of the
+    # project's `max_upstream_conn` connections before 429; the upstream's answer timeout;
+    # threads that store pulled content; how long caching a manifest first waits for the
+    # client's own blob reads (which store the blobs as they stream) before fetching the rest.
+    proxy_cache_staleness_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    proxy_upstream_wait_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    proxy_upstream_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    proxy_cache_workers: Annotated[int, msgspec.Meta(ge=1)] = 2
+    proxy_cache_fill_delay_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
     # names, before it must wait; the first wait, doubling per failure up to the cap; how
     # long a quiet source keeps its count.

@@ -14,6 +14,7 @@ from domain.artifacts.manifest_format import OCI_INDEX
 from domain.names import check_digest, check_repository, is_digest, is_tag, project_of
 from infra.http.oci import OciRequest, Response, header, json_response, paginate_link
 from infra.http.lookups import blob_size, lookup, manifest_row, require_project, resolve_tag
+from read_api import proxy
 
 
 async def handle(request: OciRequest, registry) -> Response:
@@ -26,6 +27,10 @@ async def handle(request: OciRequest, registry) -> Response:
     name = check_repository(request.params["name"])
     request.state["actor"] = (await registry.authorizer.authorize(request, name, {"pull"})).name
     await require_project(registry, name)
+    if route in ("manifest", "blob"):  # a proxy-cache project may answer from its upstream
+        answer = await proxy.serve(request, registry, name)
+        if answer is not None:
+            return answer
     if route == "manifest":
         return await get_manifest(request, registry, name, request.params["reference"])
     if route == "blob":
@@ -33,7 +38,9 @@ async def handle(request: OciRequest, registry) -> Response:
     if route == "tags":
         return await list_tags(request, registry, name)
     if route == "referrers":
-        return await referrers(request, registry, name, check_digest(request.params["digest"]))
+        digest = check_digest(request.params["digest"])
+        return await referrers(request, registry, name, digest,
+                               await proxy.upstream_referrers(registry, name, digest))
     if route == "upload":
         return upload_status(request, registry, name, request.params["upload"])
     raise NameUnknown("unknown route")
@@ -180,12 +187,16 @@ async def catalog(request: OciRequest, registry, projects: set[str] | None) -> R
     return json_response(200, {"repositories": names}, extra)
 
 
-async def referrers(request: OciRequest, registry, name: str, digest: str) -> Response:
+async def referrers(request: OciRequest, registry, name: str, digest: str,
+                    upstream: list[dict] = ()) -> Response:
+    """The local referrers of `digest`, and those of a proxy-cache project's upstream that are
+    not cached (the same digest is listed once)."""
     rows = await anyio.to_thread.run_sync(registry.queries.referrers, name, digest)
     wanted = request.query.get("artifactType")
     extra = []
     if wanted:
         rows = [row for row in rows if row.artifact_type == wanted]
+        upstream = [entry for entry in upstream if entry.get("artifactType") == wanted]
         extra.append(header("oci-filters-applied", "artifactType"))
     manifests = []
     for row in rows:
@@ -195,6 +206,11 @@ async def referrers(request: OciRequest, registry, name: str, digest: str) -> Re
         if row.annotations:
             entry["annotations"] = row.annotations
         manifests.append(entry)
+    listed = {entry["digest"] for entry in manifests}
+    for entry in upstream:
+        if entry["digest"] not in listed:
+            listed.add(entry["digest"])
+            manifests.append(entry)
     return json_response(200, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests},
                          extra, content_type=OCI_INDEX)
 

@@ -6,12 +6,14 @@ import anyio.to_thread
 
 from commands.artifacts.messages import DeleteManifest, MountBlob, PushManifest, RemoveTag, UnlinkBlob
 from domain.errors import (
-    BlobUnknown, DigestInvalid, ManifestInvalid, ManifestTooLarge, NameInvalid, Unsupported,
+    BlobUnknown, Denied, DigestInvalid, ManifestInvalid, ManifestTooLarge, NameInvalid, Unsupported,
 )
 from domain.artifacts.manifest_format import parse_manifest
-from domain.names import check_digest, check_repository, is_digest, is_tag
+from domain.names import check_digest, check_repository, is_digest, is_tag, project_of
+from domain.proxy_cache import PUSH_REFUSED
 from infra.http.oci import BodyTooLarge, OciRequest, Response, header
 from infra.http.lookups import require_project
+from infra.proxy.lookup import proxy_project
 from write_api.blob_upload import abandon, complete, receive
 from infra.storage.uploads import check_content_range
 
@@ -27,6 +29,8 @@ async def handle(request: OciRequest, registry) -> Response:
     source = _mount_source(request) if route == "uploads" and method == "POST" else None
     actor = await registry.authorizer.authorize(request, name, actions, mount_from=source)
     await require_project(registry, name)
+    if await proxy_project(registry, name) is not None:  # its content comes from the upstream only
+        raise Denied(PUSH_REFUSED, {"project": project_of(name)})
     if route == "manifest" and method == "PUT":
         return await put_manifest(request, registry, name, request.params["reference"], actor)
     if route == "manifest" and method == "DELETE":

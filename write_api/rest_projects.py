@@ -45,6 +45,18 @@ async def without_retention_id(who, project: str | None, values: dict[str, objec
     return {key: value for key, value in values.items() if key != "retention_id"}
 
 
+async def proxy_registry(who, registry_id: int | None) -> int:
+    """The registry endpoint a new proxy-cache project proxies (0: an ordinary project); only
+    system administrators make one (it pulls with the endpoint's credentials), as in Harbor."""
+    if not registry_id:
+        return 0
+    require_sysadmin(who)
+    setup = await anyio.to_thread.run_sync(who.registry.replication.current)
+    if registry_id not in setup.registries:
+        raise BadRequest(f"registry_id: no registry endpoint has id {registry_id}", {"field": "registry_id"})
+    return registry_id
+
+
 @post("/api/v2.0/projects", status_code=201)
 async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Response:
     """Any signed-in user may create a project and becomes its projectAdmin (only system
@@ -63,8 +75,9 @@ async def create_project(request: Request, data: JSONBody[ProjectReq]) -> Respon
         data = msgspec.structs.replace(data, storage_limit=configured["storage_per_project"])
     metadata = await without_retention_id(who, None, _metadata(data))
     public = check_value("public", metadata.pop("public", "false")) == "true"
+    registry_id = await proxy_registry(who, data.registry_id)
     outcome = await who.registry.run(who.registry.commands.create_project, CreateProject(
-        data.project_name, public, who.actor, owner, metadata, _allowlist(data)))
+        data.project_name, public, who.actor, owner, metadata, _allowlist(data), registry_id))
     if data.storage_limit is not None:
         await who.registry.run(who.registry.policy.set_quota_limit,
                                SetQuotaLimit(data.project_name, data.storage_limit, who.actor))
@@ -80,6 +93,10 @@ async def update_project(request: Request, data: JSONBody[ProjectReq], project_n
     sent replaces the project's."""
     who = await caller(request)
     project = who.project
+    if data.registry_id is not None:  # sending back what a GET showed is fine; a change is not
+        proxied = await anyio.to_thread.run_sync(who.registry.proxy.projects.of, project.name)
+        if data.registry_id != (proxied.registry_id if proxied else 0):
+            raise BadRequest("registry_id: a project's proxy registry cannot change", {"field": "registry_id"})
     metadata = await without_retention_id(who, project.name, _metadata(data))
     allowlist = _allowlist(data)
     if metadata or allowlist is not None:

@@ -70,6 +70,8 @@ class RegistryCommands:
         else:
             project = existing
             project.recreate(command.public, command.actor)
+        if command.registry_id:  # before the metadata: a proxy project is one from its first event on
+            project.use_proxy_registry(command.registry_id, command.actor)
         if command.owner:
             project.add_member(command.owner, PROJECT_ADMIN, command.actor)
         configure(project, command.metadata, command.allowlist, command.actor)

@@ -15,6 +15,7 @@ class CreateProject(msgspec.Struct, frozen=True):
     owner: str | None = None  # a user who becomes the project's first projectAdmin
     metadata: dict[str, object] = {}  # more metadata keys, checked by the aggregate
     allowlist: Any = None  # a commands.project_settings.Allowlist
+    registry_id: int = 0  # a proxy-cache project of this registry endpoint (0: an ordinary one)
 
 
 class LinkBlob(msgspec.Struct, frozen=True):

@@ -31,6 +31,8 @@ class Metrics:
                                  ["method"], registry=self.collectors,
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30))
         self.collectors.register(ProjectionLagCollector(registry))
+        for collector in getattr(registry, "extra_metrics", ()):  # capabilities' own (proxy cache)
+            self.collectors.register(collector)
 
     def observe(self, method: str, status: int, seconds: float) -> None:
         self.requests.labels(method, str(status)).inc()

@@ -33,6 +33,7 @@ from infra.wiring.identity import attach_identity, restore_sign_ins
 from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
+from infra.wiring.proxy import attach_proxy, stop_proxy
 from infra.wiring.replication import attach_replication, start_replication, stop_replication
 from infra.wiring.scanning import attach_scanning, start_scanning, stop_scanning
 from infra.wiring.vulnerabilities import attach_vulnerabilities
@@ -102,6 +103,7 @@ class Registry:
         attach_content_trust(self)
         attach_scanning(self)
         attach_replication(self)
+        attach_proxy(self)  # after replication: proxy projects read its registry endpoints
 
     async def run(self, handler: Callable[[Any], Outcome], command: Any) -> Outcome:
         """Run a command off the event loop; return once the views the APIs read show its
@@ -221,6 +223,7 @@ class Registry:
         self.webhook_worker.stop()
         stop_scanning(self)
         stop_replication(self)
+        stop_proxy(self)
         self.retention_runner.close()
         for part in background:
             part.stop()  # joins; the pull recorder then saves the pulls still pending

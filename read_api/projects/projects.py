@@ -26,9 +26,10 @@ def allowlist_resp(row, settings) -> CVEAllowlist:
                         creation_time=allowlist["created"], update_time=allowlist["updated"])
 
 
-def project_resp(row, principal, owner_id: int, settings=None) -> Project:
+def project_resp(row, principal, owner_id: int, settings=None, registry_id: int = 0) -> Project:
     """A project in Harbor's shape, with its metadata and allowlist from `settings`
-    (projections/project_settings.py: now, or at a past moment)."""
+    (projections/project_settings.py: now, or at a past moment); `registry_id`: the registry
+    endpoint a proxy-cache project proxies."""
     role = principal.roles.get(row.name, 0) if principal.kind == "user" else 0
     metadata = dict(settings.metadata) if settings is not None else {"public": "true" if row.public else "false"}
     return Project(project_id=row.project_id, owner_id=owner_id, name=row.name,
@@ -36,7 +37,7 @@ def project_resp(row, principal, owner_id: int, settings=None) -> Project:
                    update_time=settings.changed_at if settings is not None else row.created_at,
                    deleted=False, repo_count=row.repo_count, metadata=metadata,
                    current_user_role_id=role, current_user_role_ids=[role] if role else [],
-                   cve_allowlist=allowlist_resp(row, settings))
+                   registry_id=registry_id, cve_allowlist=allowlist_resp(row, settings))
 
 
 async def project_metadata(who, row, position: int | None = None) -> tuple[Any, dict[str, str]]:
@@ -81,7 +82,9 @@ async def list_projects(request: Request, q: FromQuery[str | None] = None, sort:
         if row.created_by not in owners:
             owners[row.created_by] = await _owner_id(who.registry, row.created_by)
     settings = await anyio.to_thread.run_sync(who.registry.project_settings.all_now, [r.name for r in rows])
-    items = [project_resp(r, principal, owners[r.created_by], settings.get(r.name)) for r in rows]
+    proxied = await anyio.to_thread.run_sync(who.registry.proxy.projects.registry_ids, [r.name for r in rows])
+    items = [project_resp(r, principal, owners[r.created_by], settings.get(r.name), proxied.get(r.name, 0))
+             for r in rows]
     return PROJECT_KEYS.answer(request, items, q, sort, page, page_size)
 
 
@@ -103,7 +106,9 @@ async def get_project(request: Request, project_name_or_id: str = Parameter(),
     settings, metadata = await project_metadata(who, row, await position_in_window(who, at))
     if settings is None and at:
         raise NotFound("the project did not exist at that moment", {"at": str(at)[:64]})
-    body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by), settings)
+    proxied = await anyio.to_thread.run_sync(who.registry.proxy.projects.of, row.name)
+    body = project_resp(row, who.principal, await _owner_id(who.registry, row.created_by), settings,
+                        proxied.registry_id if proxied else 0)
     body.metadata = metadata
     return body
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
 from commands.replication.setup import AddRegistry, ChangeRegistry, RemoveRegistry
-from domain.errors import BadRequest
+from domain.errors import BadRequest, PreconditionFailed
 from domain.replication.endpoints import EndpointSpec, check_endpoint
 from infra.http.replication import MASK, REGISTRIES, client_of, ping_or_refuse, stored_registry
 from infra.http.rest import caller
@@ -61,9 +61,13 @@ async def update_registry(request: Request, data: JSONBody[RegistryUpdate], id: 
 
 @delete(REGISTRIES + "/{id:int}", status_code=200)
 async def delete_registry(request: Request, id: int = Parameter()) -> None:
-    """412 while a policy uses the registry (Harbor)."""
+    """412 while a policy or a proxy-cache project uses the registry (Harbor)."""
     who = await caller(request)
     await stored_registry(who, id)
+    proxies = await anyio.to_thread.run_sync(who.registry.proxy.projects.using, id)
+    if proxies:
+        raise PreconditionFailed(f"registry {id} is the upstream of proxy-cache projects "
+                                 f"{', '.join(proxies[:10])}; delete them first", {"registry_id": id})
     await anyio.to_thread.run_sync(who.registry.replication.remove_registry, RemoveRegistry(id, who.actor))
 
 

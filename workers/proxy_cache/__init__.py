@@ -1,0 +1,1 @@
+"""Proxy-cache projects' background work: storing what was pulled through (ADR 0037)."""
