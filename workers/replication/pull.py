@@ -21,7 +21,10 @@ from workers.replication.push import Copied
 def pull_item(registry, client, source: str, destination: str, tag: str, policy: dict, copied: Copied,
               log: list[str], stopping, actor) -> None:
     """Copy `source:tag` to `destination:tag`."""
-    _ensure_local_project(registry, destination.split("/", 1)[0], actor, log)
+    project = destination.split("/", 1)[0]
+    if registry.proxy.projects.of(project) is not None:
+        raise ReplicationError(f"{project} is a proxy-cache project: its content comes from its upstream only")
+    _ensure_local_project(registry, project, actor, log)
     body, media_type, digest = client.get_manifest(source, tag)
     here = registry.queries.tag(destination, tag)
     if here == digest:
