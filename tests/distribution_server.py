@@ -287,7 +287,8 @@ class FaultyProxy:
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
-            handler.wfile.write(body)
+            if handler.command != "HEAD":  # a HEAD answer has no body
+                handler.wfile.write(body)
         else:
             self._forward_request(handler, length, rewrite)
 
