@@ -3,8 +3,8 @@
 Each chunk goes to the client as it arrives from the upstream and to a staging file; the
 upstream stream checks the size and the digest at its end (DigestMismatch breaks the
 client's answer too, so nothing unverified looks complete). Once it ended well, the blob is
-stored and linked (ProxyFiller.commit_staged) before the last, empty chunk is sent: the
-client never waits for the blob to land first, and its next request finds it cached. A
+stored and linked (ProxyFiller.commit_staged) in a thread of its own while the answer ends:
+the client never waits for the blob to land. A
 client that leaves mid-way drops the iterator: the staging file goes, nothing is visible.
 
 The iterator is driven from worker threads (infra/wiring/oci_app.py sends `chunks` with
@@ -12,6 +12,7 @@ The iterator is driven from worker threads (infra/wiring/oci_app.py sends `chunk
 """
 
 import os
+import threading
 from typing import Callable
 
 import structlog
@@ -76,17 +77,29 @@ class CachingStream:
     def _finish(self) -> None:
         self._closed = True
         self._release()
+        path = None
         try:
             if self._keep and self._out is not None:
                 self._out.close()
                 self._out = None
                 path, self._path = self._path, None
-                self._filler.commit_staged(self._repository, self._digest, path, self.size, self._actor)
             elif self._keep and self.size == 0:  # an empty blob: nothing was written
                 path = self._filler.staging_file()
-                self._filler.commit_staged(self._repository, self._digest, path, 0, self._actor)
         finally:
             self._drop_staging()
+        if path is None:
+            self._done()
+            return
+        # Stored and linked beside the answer's end, not before it: the client does not wait
+        # for the write to the log (a request racing it goes upstream once more).
+        threading.Thread(target=self._commit, args=(path,), name="proxy-commit", daemon=True).start()
+
+    def _commit(self, path: str) -> None:
+        try:
+            self._filler.commit_staged(self._repository, self._digest, path, self.size, self._actor)
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
             self._done()
 
     def close(self) -> None:
