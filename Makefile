@@ -25,7 +25,7 @@ test-deps:
 	sh scripts/test-deps.sh
 
 test: install-test test-deps
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-unit: install-test
 	$(PY) -m pytest tests/unit -q
