@@ -89,20 +89,5 @@ class Upstreams:
 
 
 def referrers(client: RegistryClient, repository: str, digest: str) -> list[dict]:
-    """The upstream's referrers of `digest` (OCI 1.1 referrers API); [] where the upstream has
-    no such API or no referrers (404). The Distribution client has no call for it: its
-    transport brings the authentication and the error mapping."""
-    wire = client._transport
-    what = f"GET referrers {repository}@{digest}"
-    response = wire.exchange("GET", wire.v2(f"{repository}/referrers/{digest}"), what,
-                             scopes=(f"repository:{repository}:pull",), headers={"Accept": OCI_INDEX})
-    if response.status_code == 404:
-        wire.read(response, what)
-        return []
-    wire.expect(response, what, 200)
-    manifests = wire.json(response, what).get("manifests")
-    if not isinstance(manifests, list):
-        return []
-    return [entry for entry in manifests
-            if isinstance(entry, dict) and isinstance(entry.get("digest"), str)
-            and isinstance(entry.get("mediaType"), str) and isinstance(entry.get("size"), int)]
+    """The upstream's referrers of `digest` ([] where it has no referrers API)."""
+    return client.referrers(repository, digest)

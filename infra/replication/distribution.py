@@ -224,6 +224,26 @@ class RegistryClient:
             return digest
         return self.get_manifest(repository, reference)[2]  # a registry that does not say
 
+    def referrers(self, repository: str, digest: str) -> list[dict]:
+        """The descriptors of the manifests whose subject is `digest` (OCI 1.1 referrers API);
+        [] where the registry has no such API or no referrers (404)."""
+        wire = self._transport
+        what = f"GET referrers {_repository(repository)}@{_reference(digest)}"
+        response = wire.exchange("GET", wire.v2(f"{repository}/referrers/{digest}"), what,
+                                 scopes=_pull(repository),
+                                 headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+        if response.status_code == 404:
+            wire.read(response, what)
+            return []
+        wire.expect(response, what, 200)
+        manifests = wire.json(response, what).get("manifests")
+        if not isinstance(manifests, list):
+            return []
+        return [entry for entry in manifests
+                if isinstance(entry, dict) and isinstance(entry.get("digest"), str)
+                and _DIGEST.fullmatch(entry["digest"]) and isinstance(entry.get("mediaType"), str)
+                and isinstance(entry.get("size"), int)]
+
     def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str, str]:
         """(body, media type, digest of the body) of `reference`; NotFound when unknown;
         DigestMismatch when `reference` is a digest the body does not hash to."""

@@ -75,9 +75,22 @@ def test_pull_from_a_second_tidemark(http, second):
                                           "digest": digest_of(config), "size": len(config)},
                                "layers": []}).encode()
         digest = there.put_manifest("library/tool", "2.0", manifest, "application/vnd.oci.image.manifest.v1+json")
+        empty = b"{}"
+        there.push_blob("library/tool", digest_of(empty), len(empty), lambda offset: [empty[offset:]])
+        signature = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+                                "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                                           "digest": digest_of(empty), "size": 2},
+                                "layers": [],
+                                "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                            "digest": digest, "size": len(manifest)}}).encode()
+        signed = there.put_manifest("library/tool", digest_of(signature), signature,
+                                    "application/vnd.oci.image.manifest.v1+json")
     registry_id = add_second(http, second)
     execution = run(http, {"name": "from-second", "src_registry": {"id": registry_id}, "dest_registry": {"id": 0},
                            "filters": [{"type": "name", "value": "library/tool"}]})
     assert execution["status"] == "Success", execution
     pulled = http.get("/v2/library/tool/manifests/2.0", headers={"accept": "application/vnd.oci.image.manifest.v1+json"})
     assert pulled.status_code == 200 and pulled.headers["docker-content-digest"] == digest
+    referrers = http.get(f"/v2/library/tool/referrers/{digest}").json()["manifests"]
+    assert [r["digest"] for r in referrers] == [signed]  # the accessory came with it

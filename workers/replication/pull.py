@@ -14,7 +14,7 @@ import tempfile
 from commands.artifacts.messages import CreateProject, LinkBlob, PushManifest
 from domain.artifacts.manifest_format import parse_manifest
 from domain.errors import ProjectExists
-from infra.replication.errors import RETRYABLE, DigestMismatch, ReplicationError
+from infra.replication.errors import RETRYABLE, DigestMismatch, Refused, ReplicationError
 from workers.replication.push import Copied
 
 
@@ -38,12 +38,35 @@ def pull_item(registry, client, source: str, destination: str, tag: str, policy:
     _pull_manifest(registry, client, source, destination, digest, body, media_type, tag, policy, copied,
                    stored, stopping, actor)
     log.append(f"{destination}:{tag} -> {digest}")
+    _pull_referrers(registry, client, source, destination, digest, policy, copied, stored, stopping, actor, log)
     for manifest_digest, blobs in stored:
         if registry.queries.manifest(destination, manifest_digest) is None:
             raise DigestMismatch(f"{destination}@{manifest_digest} is not served here after the copy")
         for blob in blobs:
             if registry.queries.blob_size(destination, blob) is None:
                 raise DigestMismatch(f"{destination}: blob {blob} is not linked here after the copy")
+
+
+def _pull_referrers(registry, client, source, destination, subject, policy, copied, stored, stopping, actor, log,
+                    depth: int = 0) -> None:
+    """The source's accessories of `subject` (signatures, SBOMs: its referrers), and theirs."""
+    if depth > 3:
+        return
+    try:
+        found = client.referrers(source, subject)
+    except Refused as error:  # a registry without the referrers API may answer 400 or 405
+        log.append(f"{source}@{subject}: referrers not listed ({error})")
+        return
+    for entry in found:
+        if stopping():
+            raise ReplicationError("stopped")
+        if registry.queries.manifest(destination, entry["digest"]) is None:
+            body, media_type, _ = client.get_manifest(source, entry["digest"])
+            _pull_manifest(registry, client, source, destination, entry["digest"], body, media_type, None, policy,
+                           copied, stored, stopping, actor)
+            log.append(f"{destination}@{entry['digest']}: accessory of {subject}")
+        _pull_referrers(registry, client, source, destination, entry["digest"], policy, copied, stored, stopping,
+                        actor, log, depth + 1)
 
 
 def _pull_manifest(registry, client, source, destination, digest, body, media_type, tag, policy, copied,
