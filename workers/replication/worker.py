@@ -15,8 +15,6 @@ Processes that follow the log each start this worker; only the one holding the
 """
 
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from uuid import UUID
 
@@ -28,7 +26,7 @@ from domain.cron import due_tick, instant
 from domain.errors import RegistryError
 from domain.replication.execution import ERROR, PENDING, RUNNING, STOPPED, SUCCESS
 from infra.replication.errors import RETRYABLE, ReplicationError
-from workers.lease import SqlLease
+from workers.leased_worker import LeasedWorker
 from workers.replication.follower import ChangeFollower
 from workers.replication.planner import plan
 from workers.replication.pull import pull_item
@@ -42,62 +40,19 @@ POLL_SECONDS = 0.25  # a round is a few indexed reads when nothing is new
 STANDBY_SECONDS = 2.0
 
 
-class ReplicationWorker:
+class ReplicationWorker(LeasedWorker):
+    name = "replication-worker"
+    poll_seconds = POLL_SECONDS
+    standby_seconds = STANDBY_SECONDS
+
     def __init__(self, registry) -> None:
-        self.registry = registry
-        self.settings = registry.settings
+        super().__init__(registry, registry.settings.replication_concurrency)
         self.follower = ChangeFollower(registry)
-        self.lease = SqlLease(registry.db, "replication-worker")
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
         self._active: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._started_here = time.time()
 
     def setup(self) -> None:
         self.follower.setup()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self.lease.setup()
-        self._pool = ThreadPoolExecutor(self.settings.replication_concurrency, thread_name_prefix="replication")
-        self._thread = threading.Thread(target=self._loop, name="replication-worker", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def stop(self) -> None:
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._thread is not None:
-            try:
-                self.lease.release()
-            except Exception:
-                log.warning("could not release the replication worker's lease", exc_info=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            wait = POLL_SECONDS
-            try:
-                if self.lease.acquire():
-                    self.round()
-                else:
-                    wait = STANDBY_SECONDS  # another process holds the lease
-            except Exception:  # a broken round must not end the worker: try again next tick
-                log.exception("replication round failed")
-            self._wake.wait(wait)
-            self._wake.clear()
 
     def round(self, wait: bool = False) -> None:
         """One pass; `wait` runs the tasks in this thread (tests)."""

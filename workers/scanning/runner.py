@@ -26,7 +26,6 @@ the holder left open is resumed by the next holder from its recorded state.
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import structlog
@@ -35,7 +34,7 @@ from domain.base import Actor
 from domain.errors import RegistryError
 from domain.scanning.reports import SBOM_REPORT, SPDX_JSON, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from infra.auth.token_authz import SCANNER_SUBJECT
-from workers.lease import SqlLease
+from workers.leased_worker import LeasedWorker
 from workers.scanning.auto_scan import request_for_pushes
 from infra.scanner.adapter_client import (
     AdapterClient, Malformed, Pending, Refused, Retryable, findings_of, sbom_of)
@@ -46,44 +45,14 @@ WORKER = Actor(name="scan-worker")
 POLL_SECONDS = 1.0
 
 
-class ScanWorker:
+class ScanWorker(LeasedWorker):
+    name = "scan-worker"
+    poll_seconds = POLL_SECONDS
+
     def __init__(self, registry) -> None:
-        self.registry = registry
-        self.settings = registry.settings
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
+        super().__init__(registry, registry.settings.scan_concurrency)
         self._active: set[str] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self.lease = SqlLease(registry.db, "scan-worker")
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self.lease.setup()
-        self._pool = ThreadPoolExecutor(self.settings.scan_concurrency, thread_name_prefix="scan")
-        self._thread = threading.Thread(target=self._loop, name="scan-worker", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def stop(self) -> None:
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._thread is not None:
-            try:
-                self.lease.release()  # another process may take over at once
-            except Exception:
-                log.warning("could not release the scan worker's lease", exc_info=True)
 
     def stop_scans_of(self, run: dict, trigger: str, actor) -> int:
         """Stop the scans a stopped scan-all run asked for that have not ended."""
@@ -91,17 +60,7 @@ class ScanWorker:
 
         return stop_open_scans(self.registry, run, trigger, actor)
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self.lease.acquire():
-                    self._round()
-            except Exception:  # a broken round must not end the worker: try again next tick
-                log.exception("scan worker round failed")
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-
-    def _round(self) -> None:
+    def round(self) -> None:
         self.registry.scan_run_projector.catch_up()
         request_for_pushes(self.registry)
         self.registry.scan_all_expander.poke()
