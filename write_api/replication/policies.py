@@ -29,7 +29,7 @@ def spec_of(body: ReplicationPolicyReq) -> PolicySpec:
         dest_registry_id=body.dest_registry.id if body.dest_registry else 0,
         dest_namespace=body.dest_namespace, dest_namespace_replace_count=body.dest_namespace_replace_count,
         trigger=trigger or "manual", cron=cron or "", filters=filters, replicate_deletion=deletion,
-        override=body.override, enabled=body.enabled, speed=max(body.speed or 0, 0) if body.speed != -1 else 0,
+        override=body.override, enabled=body.enabled, speed=max(body.speed or 0, 0),  # Harbor writes -1 for unlimited
         copy_by_chunk=body.copy_by_chunk, single_active_replication=body.single_active_replication,
         retry_attempts=body.retry_attempts, retry_backoff_seconds=body.retry_backoff_seconds)
 
