@@ -3,9 +3,11 @@
 
 Endpoints are few and read from their one small stream (domain/replication/setup.py), as
 scanner registrations are (ADR 0036). A registry's status is a ping made for the answer
-(a few seconds at most); its secret never leaves ("*****" when one is set).
+(a few seconds at most; a list reuses one made in the last 30 s); its secret never leaves
+("*****" when one is set).
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio.to_thread
@@ -29,13 +31,23 @@ DESCRIPTIONS = {
 }
 
 
+STATUS_SECONDS = 30.0  # a list shows a status this old rather than pinging every registry again
+_seen: dict[tuple[int, str], tuple[float, str]] = {}
+
+
 def _statuses(registry, items: list[tuple[int, dict]]) -> dict[int, str]:
-    if not items:
-        return {}
-    secret = registry.replication.secret
-    with ThreadPoolExecutor(min(16, len(items))) as pool:
-        found = pool.map(lambda pair: health(client_of(pair[1], secret(pair[1]), timeout=3.0)), items)
-        return {registry_id: status for (registry_id, _), status in zip(items, found)}
+    now = time.monotonic()
+    known = {i: _seen[(i, item["updated"])][1] for i, item in items
+             if now - _seen.get((i, item["updated"]), (-STATUS_SECONDS, ""))[0] < STATUS_SECONDS}
+    asked = [(i, item) for i, item in items if i not in known]
+    if asked:
+        secret = registry.replication.secret
+        with ThreadPoolExecutor(min(16, len(asked))) as pool:
+            found = pool.map(lambda pair: health(client_of(pair[1], secret(pair[1]), timeout=3.0)), asked)
+            for (i, item), status in zip(asked, found):
+                _seen[(i, item["updated"])] = (now, status)
+                known[i] = status
+    return known
 
 
 @get(REGISTRIES)
