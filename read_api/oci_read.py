@@ -168,6 +168,9 @@ async def list_tags(request: OciRequest, registry, name: str) -> Response:
     limit = _page_size(request)
     last = request.query.get("last")
     tags = await lookup(registry, ("tags", name), registry.queries.tag_list, name)
+    upstream = await proxy.upstream_tags(registry, name)
+    if upstream:  # a proxy-cache project: what the upstream has, and what is cached
+        tags = sorted(set(tags or []) | set(upstream))
     if tags is None:
         raise NameUnknown("repository name not known to registry", {"name": name})
     start = bisect.bisect_right(tags, last) if last else 0

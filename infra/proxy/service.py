@@ -67,6 +67,9 @@ class Upstream:
     def referrers(self, digest: str) -> list[dict]:
         return self.call(referrers, self.client, self.repository, digest)
 
+    def tags(self) -> list[str]:
+        return self.call(self.client.tags, self.repository)
+
     def open_blob(self, digest: str, wait: float | None = None):
         """(stream, release): the blob streaming from the upstream, holding one connection of
         the project until `release` is called (when the stream is done or dropped)."""

@@ -40,3 +40,18 @@ async def upstream_referrers(registry, name: str, digest: str) -> list[dict]:
                  reason=str(getattr(error, "message", error)))
         return []
 
+
+
+async def upstream_tags(registry, name: str) -> list[str] | None:
+    """The upstream's tags of a repository in a proxy-cache project (merged with the cached
+    ones by the tags list, so a client may list a repository it never pulled); None for an
+    ordinary project, [] when the upstream cannot answer now."""
+    target = await target_of(registry, name)
+    if target is None:
+        return None
+    try:
+        return await target.run("tags")
+    except (ReplicationError, TooManyRequests) as error:
+        log.info("proxy cache: upstream tags not listed", repository=name,
+                 reason=str(getattr(error, "message", error)))
+        return []

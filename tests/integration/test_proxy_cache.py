@@ -400,3 +400,16 @@ def test_docker_hub_names_and_the_allow_list_spellings():
     assert allowed(library, "hub/nginx") and not allowed(library, "hub/bitnami/redis")
     regex = {"proxy_cache_filter_pattern": "(nginx|redis)", "proxy_cache_filter_kind": "regex"}
     assert allowed(regex, "hub/redis") and not allowed(regex, "hub/redis2") and allowed({}, "hub/x")
+
+
+def test_the_tags_list_shows_the_upstream_s_tags_and_the_cached_ones_when_it_is_down(http, registry, upstream):
+    image = seed_image(upstream, "team/app", "v1")
+    seed_image(upstream, "team/app", "v2")
+    proxy_project(http, add_endpoint(http, upstream))
+    listed = http.get("/v2/hub/team/app/tags/list")  # nothing pulled yet
+    assert listed.status_code == 200 and listed.json()["tags"] == ["v1", "v2"]
+    assert http.get("/v2/hub/team/none/tags/list").status_code == 404
+    pull(http, "hub/team/app", image)
+    wait_until(lambda: cached(registry, "hub/team/app", image))
+    upstream.stop()
+    assert http.get("/v2/hub/team/app/tags/list").json()["tags"] == ["v1"]
