@@ -21,8 +21,8 @@ def attach_replication(registry: Any) -> None:
 
 
 def start_replication(registry: Any, role: str) -> None:
-    """The worker runs where the log is followed (`all`, `workers`)."""
-    registry.replication_worker.setup()
+    """The worker runs where the log is followed (`all`, `workers`); its table is set up by
+    Registry.start for every role."""
     if role in ("all", "workers"):
         registry.replication_worker.start()
 

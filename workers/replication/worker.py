@@ -228,5 +228,3 @@ def _reason(error: Exception) -> str:
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-__all__ = ["ReplicationWorker", "RUNNING"]
