@@ -11,7 +11,7 @@ import msgspec
 from domain.cron import check_cron
 from domain.errors import BadRequest
 from domain.names import check_text
-from domain.replication.selection import Filter, check_filters, check_namespace
+from domain.replication.selection import Filter, check_filters, check_namespace, is_metadata
 
 TRIGGERS = ("manual", "scheduled", "event_based")
 LOCAL = 0
@@ -69,6 +69,11 @@ def check_policy(spec: PolicySpec) -> PolicySpec:
         raise BadRequest("trigger.type: event_based replication pushes this registry's changes; a "
                          "pull policy is manual or scheduled", {"field": "trigger.type"})
     namespace = check_namespace(spec.dest_namespace, spec.dest_namespace_replace_count)
+    if is_metadata(spec.filters):
+        if spec.direction == "pull" or namespace or any(f.type in ("tag", "label") for f in spec.filters):
+            raise BadRequest("filters: a metadata policy pushes to another Tidemark, with a name filter on "
+                             "project names only (no tag or label filter, no dest_namespace)",
+                             {"field": "filters"})
     if not 0 <= spec.speed <= 10_000_000:
         raise BadRequest("speed: KB/s from 0 (unlimited) to 10000000", {"field": "speed"})
     if not 1 <= spec.retry_attempts <= 20:

@@ -6,7 +6,10 @@ Filters, each at most once per type:
   doublestar patterns, or Tidemark's `"kind": "regex"` (a Python regular expression that
   must match the whole value); `decoration` `matches` (default) or `excludes`.
 - `label`: a list of label names an artifact must all carry (`excludes`: none of them).
-- `resource`: `image` (container images and indexes only) or `artifact` (everything).
+- `resource`: `image` (container images and indexes only) or `artifact` (everything); or
+  Tidemark's `metadata`: the policy ships projects, members, robots and project policies to
+  another Tidemark instead of artifacts (domain/replication/metadata.py), its name filter
+  selecting project names.
 """
 
 import msgspec
@@ -15,7 +18,7 @@ from domain.errors import BadRequest
 from domain.selectors import Selector, check_selector, selected
 
 FILTER_TYPES = ("name", "tag", "label", "resource")
-RESOURCES = ("image", "artifact")
+RESOURCES = ("image", "artifact", "metadata")
 IMAGE_CONFIGS = ("application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json")
 INDEXES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 
@@ -49,9 +52,15 @@ def check_filters(filters: list[Filter]) -> list[Filter]:
             if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
                 raise BadRequest(f"{field}.value: a list of label names", {"field": f"{field}.value"})
         elif value not in RESOURCES:
-            raise BadRequest(f"{field}.value: image or artifact", {"field": f"{field}.value"})
+            raise BadRequest(f"{field}.value: image, artifact or metadata", {"field": f"{field}.value"})
         checked.append(Filter(type=f.type, value=value, decoration=decoration, kind=f.kind))
     return checked
+
+
+def is_metadata(filters: list) -> bool:
+    """Whether a policy ships metadata (its resource filter says `metadata`)."""
+    return any((f.type if isinstance(f, Filter) else f["type"]) == "resource"
+               and (f.value if isinstance(f, Filter) else f["value"]) == "metadata" for f in filters)
 
 
 def _selector(filters: list[dict], kind: str) -> list[Selector]:

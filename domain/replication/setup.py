@@ -14,6 +14,7 @@ from domain.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from domain.names import stream_id
 from domain.replication.endpoints import EndpointSpec, check_endpoint
 from domain.replication.policy import LOCAL, PolicySpec, check_policy
+from domain.replication.selection import is_metadata
 
 SETUP_ID = stream_id("replication-setup")
 
@@ -156,6 +157,9 @@ class ReplicationSetup(RegistryAggregate):
         for field, registry_id in (("src_registry", spec.src_registry_id), ("dest_registry", spec.dest_registry_id)):
             if registry_id != LOCAL and registry_id not in self.registries:
                 raise BadRequest(f"{field}: no registry has id {registry_id}", {"field": field})
+        if is_metadata(spec.filters) and self.registries[spec.dest_registry_id]["type"] != "harbor":
+            raise BadRequest("filters: metadata replication goes to another Tidemark (a registry of type "
+                             "harbor)", {"field": "dest_registry"})
         for other_id, item in self.policies.items():
             if item["name"] == spec.name and other_id != policy_id:
                 raise Conflict(f"name: a replication policy named {spec.name!r} exists", {"field": "name"})

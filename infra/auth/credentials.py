@@ -31,7 +31,10 @@ class CredentialStore:
             w.execute(TABLE)
 
     def set(self, principal: str, secret: str) -> None:
-        hashed = self.hasher.hash(secret)
+        self.set_hash(principal, self.hasher.hash(secret))
+
+    def set_hash(self, principal: str, hashed: str) -> None:
+        """Keep a hash made elsewhere (metadata replication brings a robot's from its source)."""
         now = datetime.now(timezone.utc).isoformat()
         with self.db.write() as w:
             w.execute("INSERT INTO credentials VALUES (?, ?, ?) ON CONFLICT (principal) "

@@ -19,6 +19,7 @@ REGISTRIES = API + "/registries"
 REPLICATION = API + "/replication"
 POLICIES = REPLICATION + "/policies"
 EXECUTIONS = REPLICATION + "/executions"
+METADATA = REPLICATION + "/metadata"
 MASK = "*****"
 REGISTRY_KEYS = Listing({"name": Key(), "type": Key(), "url": Key(), "description": Key(), "insecure": Key(BOOL),
                          "id": Key(INT), "creation_time": Key(), "update_time": Key()})

@@ -281,6 +281,9 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/replication/executions/{id}"): system("replication", "create"),
     ("GET", API + "/replication/executions/{id}/tasks"): system("replication", "list"),
     ("GET", API + "/replication/executions/{id}/tasks/{task_id}/log"): system("replication", "read"),
+    # Metadata replication between Tidemarks (a batch creates robots and members: no robot right reaches it)
+    ("POST", API + "/replication/metadata/batches"): Need(SYSADMIN),
+    ("GET", API + "/replication/metadata/sources"): Need(SYSADMIN),
     # The OCI distribution API, authorized per request by its own token rules
     ("*", "/v2"): Need(OCI),
 }

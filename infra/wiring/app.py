@@ -59,7 +59,9 @@ from write_api.token_service import issue_token
 from read_api.signing import pull_decision, trusted_keys as read_trusted_keys
 from write_api import rest_trusted_keys as write_trusted_keys
 from read_api.replication import executions as read_executions, policies as read_policies, registries as read_registries
+from read_api.replication import metadata as read_metadata_replication
 from write_api.replication import executions as write_executions, policies as write_policies, registries as write_registries
+from write_api.replication import metadata as write_metadata_replication
 from read_api.scanning import scanners as read_scanners
 from write_api.scanning import scanners as write_scanners
 from write_api.scanning import scans as write_scans
@@ -152,7 +154,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         *read_scanners.ROUTES, *write_scanners.ROUTES, *write_scans.ROUTES, *read_scan_all.ROUTES,
         *write_scan_all.ROUTES,
         *read_registries.ROUTES, *write_registries.ROUTES, *read_policies.ROUTES, *write_policies.ROUTES,
-        *read_executions.ROUTES, *write_executions.ROUTES,
+        *read_executions.ROUTES, *write_executions.ROUTES, *read_metadata_replication.ROUTES,
+        *write_metadata_replication.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

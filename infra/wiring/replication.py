@@ -4,6 +4,7 @@ execution commands and view, and the replication worker."""
 from typing import Any
 
 from commands.replication.executions import ExecutionCommands
+from commands.replication.metadata import MetadataReceiver
 from commands.replication.setup import ReplicationSetupCommands
 from projections.projector import Projector
 from projections.replication.executions import Executions, ExecutionView
@@ -18,6 +19,12 @@ def attach_replication(registry: Any) -> None:
     registry.execution_projector = Projector(app, db, ExecutionView())
     registry.projectors.append(registry.execution_projector)
     registry.replication_worker = ReplicationWorker(registry)
+
+    def project_number(name: str) -> int | None:
+        row = registry.queries.project_by_key(name, is_name=True)
+        return row.project_id if row is not None else None
+
+    registry.metadata_receiver = MetadataReceiver(app, registry.credentials, project_number)
 
 
 def start_replication(registry: Any, role: str) -> None:

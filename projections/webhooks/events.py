@@ -252,8 +252,8 @@ def _replication(eid: str, data: dict, public_type: str, stream: list[tuple[str,
     started = next((fields for topic, fields in stream if topic == REPLICATION_STARTED), None)
     planned = next((fields for topic, fields in stream if topic == REPLICATION_PLANNED
                     and fields.get("task_no") == data.get("task_no")), None)
-    if started is None or planned is None:
-        return None
+    if started is None or planned is None or "repository" not in planned["work"]:
+        return None  # a metadata task (projects, robots) names no repository: Harbor has no event for it
     policy, endpoint, work = started["policy"], started.get("endpoint") or {}, planned["work"]
     pull = bool(policy.get("src_registry_id"))
     local_repository = work["destination"] if pull else work["repository"]

@@ -320,6 +320,9 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/replication/executions/{id}/tasks"): lambda w: Call(path={"id": w.replication_execution_id}),
     ("GET", API + "/replication/executions/{id}/tasks/{task_id}/log"): lambda w: Call(
         path={"id": w.replication_execution_id, "task_id": w.replication_task_id}),
+    ("POST", API + "/replication/metadata/batches"): lambda w: Call(
+        body={"source": f"tidemark-{w.n()}", "after": 0, "through": 1, "events": []}),
+    ("GET", API + "/replication/metadata/sources"): _sample(),
     # an allowed caller gets 400 for the bad position (the stream would never end)
     ("GET", API + "/events/stream"): _sample(headers={"last-event-id": "not-a-position"}),
 }

@@ -2,24 +2,31 @@
 position (table `rpl_cursors` in the views' database), so a push made while this registry or
 the destination was down is replicated once both are back.
 
-For each policy, the changes after its position (manifest and tag pushes, and deletions)
-become one execution covering that log range. While the destination does not answer its
+For each policy, the changes after its position (manifest and tag pushes, and deletions;
+for a metadata policy, project, robot and project-policy events) become one execution
+covering that log range. While the destination does not answer its
 ping, the position stays where it is and the changes wait. An execution's stream is named by
 its policy and range, and a range already started moves the position on, so a crash between
 starting one and saving the position never replicates a change twice.
 """
 
+import time
+
 import structlog
+from eventsourcing.utils import resolve_topic
 
 from commands.replication.executions import StartExecution
 from domain.artifacts.manifest import Manifest
 from domain.artifacts.tag import Tag
 from domain.base import Actor
 from domain.errors import RegistryError
-from domain.replication.selection import repository_selected
+from domain.replication.metadata import KIND_OF
+from domain.replication.selection import is_metadata, repository_selected
 from domain.replication.setup import ReplicationSetup
 from domain.topics import stored_topics
 from infra.replication.errors import ReplicationError
+from infra.store.event_codec import decode_state
+from workers.replication.metadata import TOPICS as METADATA_TOPICS, selected
 from workers.replication.remote import client_for
 
 log = structlog.get_logger("replication")
@@ -29,6 +36,7 @@ TOPICS = sorted(t for cls in CHANGES for t in stored_topics(cls))
 SETUP_TOPICS = sorted(t for cls in (ReplicationSetup.PolicyCreated, ReplicationSetup.PolicyChanged)
                       for t in stored_topics(cls))
 BATCH = 500
+PING_BACKOFF_SECONDS = 2.0  # a destination that did not answer is asked again after this
 
 
 def change_of(event) -> dict | None:
@@ -49,12 +57,23 @@ def change_of(event) -> dict | None:
     return None
 
 
+def _metadata_changes(registry, policy: dict, found: list) -> list[dict]:
+    """A metadata policy's execution names how many selected events its range holds."""
+    count = 0
+    for n in found:
+        kind = KIND_OF.get(resolve_topic(n.topic))
+        if kind is not None and selected(registry, policy, kind, decode_state(n.state)):
+            count += 1
+    return [{"operation": "metadata", "events": count}] if count else []
+
+
 class ChangeFollower:
     def __init__(self, registry, prefix: str = "rpl_") -> None:
         self.registry = registry
         self.p = prefix
         self._since: dict[int, tuple[str, int]] = {}
         self._setup_seen = 0
+        self._ping_after: dict[int, float] = {}
 
     def setup(self) -> None:
         with self.registry.db.write() as w:
@@ -112,25 +131,36 @@ class ChangeFollower:
             self._save(policy_id, done.log_to)
             return 0
         head = app.head()
-        found = app.recorder.select_notifications(start=position + 1, limit=BATCH, stop=head, topics=TOPICS)
+        metadata = is_metadata(policy["filters"])
+        topics = METADATA_TOPICS if metadata else TOPICS
+        found = app.recorder.select_notifications(start=position + 1, limit=BATCH, stop=head, topics=topics)
         if not found:
             if head > position:  # nothing for replication up to the head: do not scan it again
                 self._save(policy_id, head)
             return 0
         last = found[-1].id
-        changes = [c for c in (change_of(app.mapper.to_domain_event(n)) for n in found)
-                   if c is not None and repository_selected(policy["filters"], c["repository"])
-                   and (c["operation"] == "copy" or policy.get("replicate_deletion"))]
+        if metadata:
+            changes = _metadata_changes(self.registry, policy, found)
+        else:
+            changes = [c for c in (change_of(app.mapper.to_domain_event(n)) for n in found)
+                       if c is not None and repository_selected(policy["filters"], c["repository"])
+                       and (c["operation"] == "copy" or policy.get("replicate_deletion"))]
         if not changes:
             self._save(policy_id, last)
+            return 0
+        if time.monotonic() < self._ping_after.get(policy_id, 0.0):
             return 0
         try:
             with client_for(self.registry, endpoint, timeout=10.0) as client:
                 client.ping()
         except ReplicationError as error:
+            # Not again at once: a wrong password tried four times a second would trip the
+            # destination's sign-in throttle (and lock its account for everyone else).
+            self._ping_after[policy_id] = time.monotonic() + PING_BACKOFF_SECONDS
             log.info("event-based replication waits for its destination", policy_id=policy_id,
                      destination=endpoint["name"], reason=str(error))
             return 0
+        self._ping_after.pop(policy_id, None)
         self.registry.execution_commands.start(StartExecution(
             policy_id, "event_based", EVENTS, changes, log_from=position, log_to=last))
         self._save(policy_id, last)

@@ -4,6 +4,8 @@
   artifacts the tag, label and resource filters select.
 - Push, event-based: the changes the execution covers (pushes of tags and accessories, and
   deletions when `replicate_deletion` is on), filtered the same way.
+- Metadata (resource filter `metadata`): one task shipping the log up to the execution's
+  end (workers/replication/metadata.py).
 - Pull: the source's repositories (its catalog, or the name filter's literal names where
   a registry has no catalog, as Docker Hub), with their tags the tag filter selects.
 """
@@ -11,8 +13,9 @@
 from collections import defaultdict
 
 from domain.replication.selection import (
-    artifact_selected, destination, repository_selected, tag_filtered, tag_selected)
+    artifact_selected, destination, is_metadata, repository_selected, tag_filtered, tag_selected)
 from infra.replication.errors import ReplicationError
+from workers.replication.metadata import plan_metadata
 from workers.replication.push import config_type
 from workers.replication.remote import remote_repository
 
@@ -27,6 +30,8 @@ def resource(repository: str, tags: list[str], digest: str = "") -> str:
 
 def plan(registry, execution, endpoint: dict, client) -> list[dict]:
     policy = execution.policy
+    if is_metadata(policy["filters"]):
+        return plan_metadata(registry, execution)
     if policy["src_registry_id"]:
         return _pull_plan(policy, endpoint, client)
     if execution.trigger == "event_based":

@@ -24,9 +24,11 @@ class Copied:
         self.blobs = 0
         self.bytes = 0
         self.skipped = 0
+        self.events: dict[str, int] = {}  # a metadata task's counts: applied, skipped
 
     def as_dict(self) -> dict:
-        return {"manifests": self.manifests, "blobs": self.blobs, "bytes": self.bytes, "skipped": self.skipped}
+        counts = {"manifests": self.manifests, "blobs": self.blobs, "bytes": self.bytes, "skipped": self.skipped}
+        return {**counts, **({"events": dict(self.events)} if self.events else {})}
 
 
 def local_tree(registry, repository: str, digest: str) -> list[tuple[str, bytes, str, list[str]]]:

@@ -28,6 +28,7 @@ from domain.replication.execution import ERROR, PENDING, RUNNING, STOPPED, SUCCE
 from infra.replication.errors import RETRYABLE, ReplicationError
 from workers.leased_worker import LeasedWorker
 from workers.replication.follower import ChangeFollower
+from workers.replication.metadata import ship_metadata
 from workers.replication.planner import plan
 from workers.replication.pull import pull_item
 from workers.replication.push import Copied, push_item
@@ -177,8 +178,12 @@ class ReplicationWorker(LeasedWorker):
             status, reason = STOPPED, "stopped"
         if self._stopping.is_set() and status != SUCCESS:
             return  # this process stops: the task stays Running, the next holder runs it again
-        lines.append(f"{_now()} {status}: {copied.manifests} manifests, {copied.blobs} blobs ({copied.bytes} bytes) "
-                     f"copied, {copied.skipped} already there" + (f"; {reason}" if reason else ""))
+        if task["operation"] == "metadata":
+            lines.append(f"{_now()} {status}: {copied.events.get('applied', 0)} events applied, "
+                         f"{copied.events.get('skipped', 0)} already there" + (f"; {reason}" if reason else ""))
+        else:
+            lines.append(f"{_now()} {status}: {copied.manifests} manifests, {copied.blobs} blobs ({copied.bytes} "
+                         f"bytes) copied, {copied.skipped} already there" + (f"; {reason}" if reason else ""))
         commands.end_task(key, task_no, status, reason, max(attempts, 1), copied.as_dict(), lines, WORKER)
 
     def _item(self, client, endpoint, execution, task, item, copied, lines, stopping) -> tuple[str, str, int]:
@@ -189,7 +194,13 @@ class ReplicationWorker(LeasedWorker):
             if stopping():
                 return STOPPED, "stopped", attempt - 1
             try:
-                if task["operation"] == "deletion":
+                if task["operation"] == "metadata":
+                    conflicts = ship_metadata(self.registry, endpoint, policy["id"], policy, item["through"],
+                                              copied.events, lines, stopping)
+                    if conflicts:
+                        return ERROR, (f"{len(conflicts)} events conflicted with changes made on "
+                                       f"{endpoint['name']} itself (see the log)"), attempt
+                elif task["operation"] == "deletion":
                     self._delete(client, work["destination"], item, lines)
                 elif policy["src_registry_id"]:
                     pull_item(self.registry, client, work["repository"], work["destination"], item["tag"], policy,
