@@ -31,6 +31,10 @@ DESCRIPTIONS = {
 }
 
 
+# A Tidemark peer (type harbor) also takes metadata (ADR 0039); a Harbor answers such a
+# policy's batches 404, which its task reports.
+RESOURCES = (["image", "artifact"], ["image", "artifact", "metadata"])
+
 STATUS_SECONDS = 30.0  # a list shows a status this old rather than pinging every registry again
 _seen: dict[tuple[int, str], tuple[float, str]] = {}
 
@@ -82,7 +86,7 @@ async def get_registry_info(request: Request, id: int = Parameter()) -> Registry
                                                     FilterStyle(type="tag", style="input"),
                                                     FilterStyle(type="label", style="list"),
                                                     FilterStyle(type="resource", style="radio",
-                                                                values=["image", "artifact"])],
+                                                                values=RESOURCES[item["type"] == "harbor"])],
                         supported_triggers=["manual", "scheduled", "event_based"], supported_copy_by_chunk=True)
 
 
