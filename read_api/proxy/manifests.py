@@ -2,8 +2,8 @@
 
 - By digest: the cached one, else the upstream's (checked against the digest), cached in the
   background.
-- By tag: the cached one while it was checked upstream within `proxy_cache_staleness_seconds`;
-  else a HEAD upstream: the same digest serves the cache; another one (or none cached) is
+- By tag: nothing cached: one GET upstream by tag. The cached one while it was checked
+  upstream within `proxy_cache_staleness_seconds`; else a HEAD upstream: the same digest serves the cache; another one (or none cached) is
   fetched, answered, and cached in the background with its tag. An upstream that is down
   serves the cached copy (logged), or 503 when nothing is cached; an upstream without the
   tag answers 404 (or the cached copy, with `proxy_cache_local_on_not_found`).
@@ -42,6 +42,8 @@ async def serve_manifest(request: OciRequest, registry, target: Target, referenc
         target.hit()
         return None
     what = f"{name}:{reference}"
+    if local is None:  # nothing to compare with: one GET upstream, not a HEAD and then a GET
+        return await _first_pull(request, registry, target, reference)
     try:
         upstream_digest = await target.run("manifest_digest", reference)
     except DOWN as error:
@@ -71,6 +73,21 @@ async def serve_manifest(request: OciRequest, registry, target: Target, referenc
         target.hit()
         return await _answer(request, registry, name, here, body, reference)
     return await _from_upstream(request, registry, target, upstream_digest, reference, cached)
+
+
+async def _first_pull(request: OciRequest, registry, target: Target, tag: str) -> Response:
+    """A tag with no cached copy: the upstream's manifest by tag, answered and cached."""
+    name = target.repository
+    try:
+        body, media_type, digest = await target.run("get_manifest", tag)
+    except DOWN as error:
+        raise target.unavailable(error, f"{name}:{tag}")
+    except ReplicationError as error:  # not there, or refused for these credentials
+        log.info("proxy cache: upstream refused a manifest", repository=name, tag=tag, reason=str(error))
+        raise ManifestUnknown("manifest unknown to the proxied registry", {"tag": tag})
+    target.service.remember_manifest(name, digest, body, media_type)
+    target.service.checked(name, tag, digest)
+    return await _from_upstream(request, registry, target, digest, tag, cached=False)
 
 
 async def _stored_bytes(registry, digest: str) -> bytes:
