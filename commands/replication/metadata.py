@@ -26,7 +26,7 @@ from domain.base import Actor
 from domain.topics import canonical
 from domain.errors import BadRequest, Conflict, RegistryError
 from domain.names import check_project
-from domain.iam.robot import Grant, check_grants
+from domain.iam.robot import Grant, check_grants, robot_name_project
 from domain.project import project_id
 from domain.replication.metadata import (
     KIND_OF, MetadataSource, check_source, event_project, expected_stream, source_id, stream_name,
@@ -164,7 +164,10 @@ class MetadataReceiver:
         try:
             aggregate = event.mutate(deepcopy(current) if current is not None else None)
             if kind == "robot" and hasattr(event, "grants"):
-                check_grants([msgspec.convert(g, Grant) for g in event.grants], aggregate.level)
+                grants = check_grants([msgspec.convert(g, Grant) for g in event.grants], aggregate.level)
+                own = robot_name_project(aggregate.name)
+                if own is not None and any(g.namespace != own for g in grants):
+                    raise BadRequest("a project robot may only hold permissions on its own project")
         except Exception as error:  # a change this side's rules refuse
             conflicted.add(stream)
             return f"the change does not apply here: {getattr(error, 'message', None) or error}"

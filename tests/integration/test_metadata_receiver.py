@@ -108,6 +108,11 @@ def test_a_robot_signs_in_with_the_secret_it_has_at_the_source(http):
     assert http.get(f"{API}/projects/shipped/repositories", headers=as_robot).status_code == 200
     wrong = {"authorization": basic("robot$shipped+ci", "Robot-Secret-124")}
     assert http.get(f"{API}/projects/shipped/repositories", headers=wrong).status_code == 401
+    # A project robot reaching into another project does not apply here (a conflict, not a grant).
+    greedy = Robot.create("robot$shipped+greedy", "project", "", [Grant("project", "other", [("repository", "pull")])],
+                          -1, -1, ALICE)
+    answer = http.post(BATCHES, json=batch(shipped(greedy, 5), after=4)).json()
+    assert answer["applied"] == 0 and "own project" in answer["conflicts"][0]["reason"]
 
 
 def test_events_that_do_not_travel_or_name_another_stream_are_refused_and_nothing_is_kept(http):
