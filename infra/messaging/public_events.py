@@ -100,6 +100,7 @@ TYPES = {
     "domain.replication.execution:ReplicationExecution.StopRequested":
         "io.tidemark.replication.execution_stop_requested.v1",
     "domain.replication.execution:ReplicationExecution.Ended": "io.tidemark.replication.execution_ended.v1",
+    "domain.replication.metadata:MetadataSource.BatchApplied": "io.tidemark.replication.metadata_batch_applied.v1",
 }
 
 # One stored class, two public types: a field the event carries says which (events stored before

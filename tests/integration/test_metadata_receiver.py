@@ -73,6 +73,12 @@ def test_a_batch_creates_the_project_with_its_history_and_acknowledges_it(http):
     assert any(entry["username"] == "alice" for entry in logs)  # the original actor, not the sender
     sources = http.get(SOURCES).json()
     assert [(s["source"], s["acknowledged"], s["applied"]) for s in sources] == [("http://a.test#policy-1", 12, 3)]
+    feed = http.get(f"{API}/events", params={"limit": 1000}).json()
+    items = feed["events"] if isinstance(feed, dict) else feed
+    created = [e for e in items if e["type"] == "io.tidemark.project.created.v1" and e["data"]["name"] == "shipped"]
+    assert created[0]["data"]["replicated_from"]["source"] == "http://a.test#policy-1"
+    assert created[0]["data"]["replicated_from"]["position"] == 10
+    assert any(e["type"] == "io.tidemark.replication.metadata_batch_applied.v1" for e in items)
 
 
 def test_the_version_check_skips_what_is_here_and_reports_what_differs(http):
