@@ -7,7 +7,9 @@ from litestar.params import JSONBody, Parameter
 
 from commands.artifacts.messages import AddTag, DeleteManifest, DeleteRepository, RemoveTag, UndeleteManifest
 from commands.artifacts.descriptions import DescribeRepository
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Denied, NotFound
+from domain.proxy_cache import PUSH_REFUSED
+from infra.proxy.lookup import proxy_project
 from domain.artifacts.manifest_format import parse_manifest
 from domain.names import TAG
 from domain.errors import BadRequest
@@ -66,6 +68,8 @@ async def add_tag(request: Request, data: JSONBody[TagReq], project_name: str = 
     if not TAG.fullmatch(data.name):
         raise BadRequest("invalid tag name", {"field": "name"})
     name = full_repository_name(project.name, repository_name)
+    if await proxy_project(who.registry, name) is not None:  # its tags are the upstream's
+        raise Denied(PUSH_REFUSED, {"project": project.name})
     row = await find_artifact(who.registry, name, reference, None)
     existing = await anyio.to_thread.run_sync(who.registry.queries.tag, name, data.name)
     if existing is not None:

@@ -1,5 +1,5 @@
 """Copying an artifact between repositories: `POST .../artifacts?from=<project>/<repo>@<digest>`
-(or `:<tag>`). Blobs are mounted, nothing is uploaded again; every step is an event."""
+(or `:<tag>`); never into a proxy-cache project (403, as a push). Blobs are mounted, nothing is uploaded again; every step is an event."""
 
 from typing import Annotated
 
@@ -9,9 +9,11 @@ from litestar.params import Parameter, QueryParameter
 
 from commands.artifacts.messages import MountBlob, PushManifest
 from domain.iam.access import allows
-from domain.errors import BadRequest, NotFound
+from domain.errors import BadRequest, Denied, NotFound
 from domain.artifacts.manifest_format import parse_manifest
 from domain.names import check_repository, is_digest
+from domain.proxy_cache import PUSH_REFUSED
+from infra.proxy.lookup import proxy_project
 from infra.http.resources import find_artifact, full_repository_name, project_for
 
 BASE = "/api/v2.0/projects/{project_name:str}/repositories/{repository_name:str}/artifacts"
@@ -47,6 +49,8 @@ async def copy_artifact(request: Request, from_: Annotated[str, QueryParameter(n
                         project_name: str = Parameter(), repository_name: str = Parameter()) -> Response:
     who, project = await project_for(request)
     target = full_repository_name(project.name, repository_name)
+    if await proxy_project(who.registry, target) is not None:  # its content comes from the upstream only
+        raise Denied(PUSH_REFUSED, {"project": project.name})
     source, reference = _parse_from(from_)
     source_project = await anyio.to_thread.run_sync(who.registry.queries.project_by_key,
                                                     source.split("/", 1)[0], True)

@@ -228,8 +228,18 @@ def test_the_allow_list_refuses_other_repositories_without_asking_upstream(http,
     pull(http, "hub/team/app", image)
 
 
-def test_pushes_into_a_proxy_project_are_refused(http, registry, upstream):
+def test_pushes_into_a_proxy_project_are_refused(http, registry, upstream, oci):
     proxy_project(http, add_endpoint(http, upstream))
+    local, _ = oci.push_image("library/app", "v1")
+    copied = http.post("/api/v2.0/projects/hub/repositories/app/artifacts", params={"from": "library/app:v1"})
+    assert copied.status_code == 403 and "proxy-cache" in copied.text, copied.text  # a copy is a push too
+    assert registry.queries.manifest("hub/app", local) is None
+    image = seed_image(upstream, "app", "v1")
+    pull(http, "hub/app", image)
+    wait_until(lambda: cached(registry, "hub/app", image, "v1"))
+    tagged = http.post(f"/api/v2.0/projects/hub/repositories/app/artifacts/{image['digest']}/tags",
+                       json={"name": "mine"})
+    assert tagged.status_code == 403 and registry.queries.tag("hub/app", "mine") is None
     data = b"pushed"
     for response in (http.post(f"/v2/hub/app/blobs/uploads/?digest={sha256(data)}", content=data),
                      http.post("/v2/hub/app/blobs/uploads/"),
