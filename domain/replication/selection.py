@@ -86,6 +86,16 @@ def artifact_selected(filters: list[dict], media_type: str, config_type: str, la
         if f["type"] == "resource" and f["value"] == "image":
             if media_type not in INDEXES and config_type not in IMAGE_CONFIGS:
                 return False
+    return labels_selected(filters, labels)
+
+
+def label_filtered(filters: list[dict]) -> bool:
+    return any(f["type"] == "label" for f in filters)
+
+
+def labels_selected(filters: list[dict], labels: list[str]) -> bool:
+    """The label filter on an artifact's label names."""
+    for f in filters:
         if f["type"] == "label":
             carries = all(name in labels for name in f["value"])
             if f.get("decoration", "matches") == "excludes":

@@ -157,6 +157,10 @@ class ReplicationSetup(RegistryAggregate):
         for field, registry_id in (("src_registry", spec.src_registry_id), ("dest_registry", spec.dest_registry_id)):
             if registry_id != LOCAL and registry_id not in self.registries:
                 raise BadRequest(f"{field}: no registry has id {registry_id}", {"field": field})
+        if spec.src_registry_id != LOCAL and any(f.type == "label" for f in spec.filters) \
+                and self.registries[spec.src_registry_id]["type"] != "harbor":
+            raise BadRequest("filters: a pull policy filters on labels only from a registry of type harbor "
+                             "(labels are Harbor's; other registries have none)", {"field": "filters"})
         if is_metadata(spec.filters) and self.registries[spec.dest_registry_id]["type"] != "harbor":
             raise BadRequest("filters: metadata replication goes to another Tidemark (a registry of type "
                              "harbor)", {"field": "dest_registry"})

@@ -134,6 +134,14 @@ def test_bad_policies_are_refused_naming_the_field(http, change, field):
     assert http.get(f"{API}/replication/policies").json() == []
 
 
+def test_a_label_filter_on_a_pull_needs_a_harbor_source(http):
+    registry_id = add_registry(http)
+    refused = http.post(f"{API}/replication/policies", json={
+        "name": "labels", "src_registry": {"id": registry_id}, "dest_registry": {"id": 0},
+        "trigger": {"type": "manual"}, "filters": [{"type": "label", "value": ["approved"]}]})
+    assert refused.status_code == 400 and "harbor" in refused.text, refused.text
+
+
 def test_a_pull_policy_is_not_event_based_and_nothing_replicates_into_itself(http):
     remote = add_registry(http)
     pull = {"name": "pull", "src_registry": {"id": remote}, "dest_registry": {"id": 0},

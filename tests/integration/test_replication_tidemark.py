@@ -94,3 +94,38 @@ def test_pull_from_a_second_tidemark(http, second):
     assert pulled.status_code == 200 and pulled.headers["docker-content-digest"] == digest
     referrers = http.get(f"/v2/library/tool/referrers/{digest}").json()["manifests"]
     assert [r["digest"] for r in referrers] == [signed]  # the accessory came with it
+
+
+def _push_small(there: RegistryClient, repository: str, tag: str, arch: str) -> str:
+    import hashlib
+
+    digest_of = lambda b: "sha256:" + hashlib.sha256(b).hexdigest()  # noqa: E731
+    config = json.dumps({"architecture": arch, "os": "linux"}).encode()
+    there.push_blob(repository, digest_of(config), len(config), lambda offset: [config[offset:]])
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": digest_of(config), "size": len(config)}, "layers": []}).encode()
+    return there.put_manifest(repository, tag, manifest, "application/vnd.oci.image.manifest.v1+json")
+
+
+def test_a_pull_from_a_second_tidemark_keeps_to_the_label_filter(http, second):
+    with RegistryClient(f"http://{second.host}", username="admin", password=ADMIN_PASSWORD) as there:
+        kept = _push_small(there, "library/labeled", "keep", "amd64")
+        _push_small(there, "library/labeled", "skip", "arm64")
+    admin = ("admin", ADMIN_PASSWORD)
+    base = f"http://{second.host}{API}"
+    label = httpx.post(f"{base}/labels", auth=admin, json={"name": "approved", "scope": "g"})
+    assert label.status_code == 201, label.text
+    label_id = int(label.headers["location"].rsplit("/", 1)[1])
+    attached = httpx.post(f"{base}/projects/library/repositories/labeled/artifacts/{kept}/labels", auth=admin,
+                          json={"id": label_id})
+    assert attached.status_code == 200, attached.text
+    registry_id = add_second(http, second)
+    execution = run(http, {"name": "labeled-from-second", "src_registry": {"id": registry_id},
+                           "dest_registry": {"id": 0},
+                           "filters": [{"type": "name", "value": "library/labeled"},
+                                       {"type": "label", "value": ["approved"]}]})
+    assert execution["status"] == "Success", execution
+    accept = {"accept": "application/vnd.oci.image.manifest.v1+json"}
+    assert http.get("/v2/library/labeled/manifests/keep", headers=accept).headers["docker-content-digest"] == kept
+    assert http.get("/v2/library/labeled/manifests/skip", headers=accept).status_code == 404

@@ -16,8 +16,8 @@ from domain.replication.metadata import KIND_OF, event_project
 from domain.replication.selection import repository_selected
 from domain.topics import stored_topics
 from infra.replication.errors import ReplicationError, Unauthorized, Unreachable
-from infra.replication.transport import ssl_context
 from infra.store.event_codec import decode_state
+from workers.replication.remote import http_for
 
 TOPICS = sorted(t for cls in KIND_OF for t in stored_topics(cls))
 PAGE = 500
@@ -45,13 +45,6 @@ def selected(registry, policy: dict, kind: str, state: dict) -> bool:
     if project is None:  # a system robot: its permissions reach every project
         return not any(f["type"] == "name" for f in filters)
     return repository_selected(filters, project) and registry.proxy.projects.of(project) is None
-
-
-def http_for(registry, endpoint: dict, timeout: float = 30.0) -> httpx.Client:
-    """A client for another Tidemark's REST API, with the endpoint's credentials."""
-    auth = (endpoint.get("access_key", ""), registry.replication.secret(endpoint)) if endpoint.get("access_key") else None
-    verify = ssl_context(endpoint.get("insecure", False), endpoint.get("ca_certificate", ""))
-    return httpx.Client(base_url=endpoint["url"], auth=auth, verify=verify, timeout=timeout)
 
 
 def _answer(response: httpx.Response, what: str, endpoint: dict):

@@ -7,17 +7,19 @@
 - Metadata (resource filter `metadata`): one task shipping the log up to the execution's
   end (workers/replication/metadata.py).
 - Pull: the source's repositories (its catalog, or the name filter's literal names where
-  a registry has no catalog, as Docker Hub), with their tags the tag filter selects.
+  a registry has no catalog, as Docker Hub), with their tags the tag filter selects (and, from
+  a harbor source, whose artifacts carry the labels the label filter names).
 """
 
 from collections import defaultdict
 
 from domain.replication.selection import (
-    artifact_selected, destination, is_metadata, repository_selected, tag_filtered, tag_selected)
+    artifact_selected, destination, is_metadata, label_filtered, labels_selected, repository_selected, tag_filtered,
+    tag_selected)
 from infra.replication.errors import ReplicationError
 from workers.replication.metadata import plan_metadata
 from workers.replication.push import config_type
-from workers.replication.remote import remote_repository
+from workers.replication.remote import harbor_labels, remote_repository
 
 GLOB = set("*?[]{}")
 
@@ -33,7 +35,7 @@ def plan(registry, execution, endpoint: dict, client) -> list[dict]:
     if is_metadata(policy["filters"]):
         return plan_metadata(registry, execution)
     if policy["src_registry_id"]:
-        return _pull_plan(policy, endpoint, client)
+        return _pull_plan(registry, policy, endpoint, client)
     if execution.trigger == "event_based":
         return _event_plan(registry, policy, execution.resources)
     return _push_plan(registry, policy)
@@ -117,7 +119,7 @@ def _event_plan(registry, policy: dict, resources: list[dict]) -> list[dict]:
     return tasks
 
 
-def _pull_plan(policy: dict, endpoint: dict, client) -> list[dict]:
+def _pull_plan(registry, policy: dict, endpoint: dict, client) -> list[dict]:
     filters = policy["filters"]
     names = [f["value"] for f in filters if f["type"] == "name" and f.get("decoration", "matches") == "matches"
              and f.get("kind", "doublestar") == "doublestar"]
@@ -134,6 +136,9 @@ def _pull_plan(policy: dict, endpoint: dict, client) -> list[dict]:
                 filters, repository.removeprefix("library/")):
             continue
         tags = [t for t in client.tags(repository) if tag_selected(filters, t)]
+        if tags and label_filtered(filters):  # a harbor source (checked with the policy)
+            labels = harbor_labels(registry, endpoint, repository)
+            tags = [t for t in tags if labels_selected(filters, labels.get(t, []))]
         if not tags:
             continue
         local = destination(repository, policy["dest_namespace"], policy["dest_namespace_replace_count"])

@@ -2,10 +2,13 @@
 secret opened for this use only, and what a Harbor (or Tidemark) endpoint needs before a push
 (the destination project)."""
 
+from urllib.parse import quote
+
 import httpx
 
 from infra.replication.distribution import RegistryClient
 from infra.replication.errors import ReplicationError, Unauthorized, Unreachable
+from infra.replication.transport import ssl_context
 
 DOCKER_HUB = "docker-hub"
 
@@ -29,10 +32,8 @@ def ensure_project(registry, endpoint: dict, project: str, log: list[str]) -> No
     (private) when it is missing. Other kinds need nothing."""
     if endpoint["type"] != "harbor":
         return
-    auth = (endpoint.get("access_key", ""), registry.replication.secret(endpoint)) if endpoint.get("access_key") else None
-    verify = not endpoint.get("insecure", False)
     try:
-        with httpx.Client(base_url=endpoint["url"], auth=auth, verify=verify, timeout=30.0) as http:
+        with http_for(registry, endpoint) as http:
             found = http.head("/api/v2.0/projects", params={"project_name": project})
             if found.status_code == 200:
                 return
@@ -49,3 +50,39 @@ def ensure_project(registry, endpoint: dict, project: str, log: list[str]) -> No
                            f"(HTTP {created.status_code}): the credentials need project creation rights")
     raise ReplicationError(f"{endpoint['name']} refused to create the project {project} "
                            f"(HTTP {created.status_code})")
+
+
+def http_for(registry, endpoint: dict, timeout: float = 30.0) -> httpx.Client:
+    """A client for a Harbor (or Tidemark) endpoint's REST API, with its credentials."""
+    auth = (endpoint.get("access_key", ""), registry.replication.secret(endpoint)) if endpoint.get("access_key") else None
+    verify = ssl_context(endpoint.get("insecure", False), endpoint.get("ca_certificate", ""))
+    return httpx.Client(base_url=endpoint["url"], auth=auth, verify=verify, timeout=timeout)
+
+
+def harbor_labels(registry, endpoint: dict, repository: str) -> dict[str, list[str]]:
+    """Tag -> the label names of the artifact it names, from a Harbor endpoint's REST API."""
+    project, _, rest = repository.partition("/")
+    path = (f"/api/v2.0/projects/{quote(project, safe='')}/repositories/"
+            f"{quote(quote(rest, safe=''), safe='')}/artifacts")
+    found: dict[str, list[str]] = {}
+    try:
+        with http_for(registry, endpoint) as http:
+            for page in range(1, 1000):
+                answer = http.get(path, params={"with_label": "true", "with_tag": "true", "page": page,
+                                                "page_size": 100})
+                if answer.status_code in (401, 403):
+                    raise Unauthorized(f"{endpoint['name']} refused the artifact list of {repository} "
+                                       f"(HTTP {answer.status_code})")
+                if answer.status_code != 200:
+                    raise ReplicationError(f"{endpoint['name']} answered the artifact list of {repository} "
+                                           f"with HTTP {answer.status_code}")
+                artifacts = answer.json() or []
+                for artifact in artifacts:
+                    names = [label["name"] for label in artifact.get("labels") or []]
+                    for tag in artifact.get("tags") or []:
+                        found[tag["name"]] = names
+                if len(artifacts) < 100:
+                    break
+    except httpx.HTTPError as error:
+        raise Unreachable(f"{endpoint['url']}: {type(error).__name__}") from None
+    return found
