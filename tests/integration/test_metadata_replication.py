@@ -68,58 +68,60 @@ def make_project(http, name: str) -> None:
     assert http.post(f"{API}/projects", json={"project_name": name, "metadata": {"public": "false"}}).status_code == 201
 
 
-def test_projects_members_robots_and_policies_arrive_and_a_second_run_resumes(http, there, second):
-    make_project(http, "team-red")
-    make_project(http, "elsewhere")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])  # the sending side
+def test_projects_members_robots_and_policies_arrive_and_a_second_run_resumes(http, there, second, backend):
+    team = f"team{backend[:2]}"
+    make_project(http, f"{team}-red")
+    make_project(http, f"elsewhere{backend[:2]}")
     assert http.post(f"{API}/users", json={"username": "rita", "password": "Rita-Passw0rd", "email": "r@x.io"}
                      ).status_code == 201
-    assert http.post(f"{API}/projects/team-red/members", json={"role_id": 2, "member_user": {"username": "rita"}}
+    assert http.post(f"{API}/projects/{team}-red/members", json={"role_id": 2, "member_user": {"username": "rita"}}
                      ).status_code == 201
-    assert http.put(f"{API}/projects/team-red", json={"metadata": {"auto_scan": "true"}}).status_code == 200
+    assert http.put(f"{API}/projects/{team}-red", json={"metadata": {"auto_scan": "true"}}).status_code == 200
     immutable = {"disabled": False, "action": "immutable", "template": "immutable_template",
             "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "v*"}],
             "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}}
-    assert http.post(f"{API}/projects/team-red/immutabletagrules", json=immutable).status_code == 201
-    created = http.post(RETENTIONS, json=policy(project_id(http, "team-red"), rule("latestPushedK", {"latestPushedK": 3}),
+    assert http.post(f"{API}/projects/{team}-red/immutabletagrules", json=immutable).status_code == 201
+    created = http.post(RETENTIONS, json=policy(project_id(http, f"{team}-red"), rule("latestPushedK", {"latestPushedK": 3}),
                                                kind="Manual"))
     assert created.status_code == 201, created.text
     robot = http.post(f"{API}/robots", json={"name": "ci", "level": "project", "duration": -1, "permissions": [
-        {"kind": "project", "namespace": "team-red", "access": [{"resource": "repository", "action": "pull"},
+        {"kind": "project", "namespace": f"{team}-red", "access": [{"resource": "repository", "action": "pull"},
                                                                  {"resource": "repository", "action": "list"}]}]})
     assert robot.status_code == 201, robot.text
     robot_auth = (robot.json()["name"], robot.json()["secret"])
-    policy_id = metadata_policy(http, second, "meta", "team-*")
+    policy_id = metadata_policy(http, second, f"meta-{backend}", f"{team}-*")
 
     execution, task, first_log = run(http, policy_id)
     assert execution["status"] == "Success", (execution, first_log)
-    project = there.get(f"{API}/projects/team-red")
+    project = there.get(f"{API}/projects/{team}-red")
     assert project.status_code == 200 and project.json()["metadata"]["auto_scan"] == "true"
     assert project.json()["metadata"]["public"] == "false"
-    assert there.get(f"{API}/projects/elsewhere").status_code == 404  # the name filter selects projects
-    rules = there.get(f"{API}/projects/team-red/immutabletagrules").json()
+    assert there.get(f"{API}/projects/elsewhere{backend[:2]}").status_code == 404  # the name filter selects projects
+    rules = there.get(f"{API}/projects/{team}-red/immutabletagrules").json()
     assert [r["tag_selectors"][0]["pattern"] for r in rules] == ["v*"]
     # The retention policy is there, bound to that side's id of the project.
-    red = there.get(f"{API}/projects/team-red").json()
+    red = there.get(f"{API}/projects/{team}-red").json()
     retention = there.get(f"{RETENTIONS}/{red['metadata']['retention_id']}")
     assert retention.status_code == 200, retention.text
     assert retention.json()["scope"]["ref"] == red["project_id"]
     assert retention.json()["rules"][0]["params"] == {"latestPushedK": 3}
     # The robot signs in there with the secret it has here.
-    assert there.get(f"{API}/projects/team-red/repositories", auth=robot_auth).status_code == 200
-    assert there.get(f"{API}/projects/team-red/repositories", auth=(robot_auth[0], "Wrong-Secret-1")).status_code == 401
+    assert there.get(f"{API}/projects/{team}-red/repositories", auth=robot_auth).status_code == 200
+    assert there.get(f"{API}/projects/{team}-red/repositories", auth=(robot_auth[0], "Wrong-Secret-1")).status_code == 401
 
     # Changes after the first run: only they travel in the second.
-    assert http.put(f"{API}/projects/team-red", json={"metadata": {"public": "true"}}).status_code == 200
-    make_project(http, "team-blue")
+    assert http.put(f"{API}/projects/{team}-red", json={"metadata": {"public": "true"}}).status_code == 200
+    make_project(http, f"{team}-blue")
     execution, task, log = run(http, policy_id)
     assert execution["status"] == "Success", (execution, log)
     assert "acknowledged this policy's events up to" in log
     first = int(re.search(r"Success: (\d+) events applied", first_log).group(1))
     again = int(re.search(r"Success: (\d+) events applied, 0 already there", log).group(1))
     assert 2 <= again <= 3 < first, log  # the visibility change, team-blue (and its owner): nothing sent twice
-    assert there.get(f"{API}/projects/team-red").json()["metadata"]["public"] == "true"
-    assert there.get(f"{API}/projects/team-blue").status_code == 200
-    assert there.get(f"{API}/projects/team-red/members").status_code == 200
+    assert there.get(f"{API}/projects/{team}-red").json()["metadata"]["public"] == "true"
+    assert there.get(f"{API}/projects/{team}-blue").status_code == 200
+    assert there.get(f"{API}/projects/{team}-red/members").status_code == 200
 
 
 def test_a_project_changed_at_the_destination_is_a_reported_conflict(http, there, second):
