@@ -1,12 +1,10 @@
 """Labels and which artifacts carry them, with validity intervals for `at=`."""
 
-from typing import Any
 
 import msgspec
 
 from domain.label import ArtifactLabel, Label
 from domain.project import Project
-from infra.store.sql import Writer
 from projections.view import View, in_project
 from projections.times import stamp
 
