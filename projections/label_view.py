@@ -1,6 +1,5 @@
 """Labels and which artifacts carry them, with validity intervals for `at=`."""
 
-
 import msgspec
 
 from domain.label import ArtifactLabel, Label
