@@ -72,10 +72,12 @@ class RegistryApplication(Application):
         except (RecordConflictError, IntegrityError):
             if isinstance(self.repository.cache, NewestWinsCache):
                 for aggregate_id in processing_event.aggregates:
-                    self._fast_forward(aggregate_id)
+                    self.fast_forward(aggregate_id)
             raise
 
-    def _fast_forward(self, aggregate_id: UUID) -> None:
+    def fast_forward(self, aggregate_id: UUID) -> None:
+        """Bring the cached copy of an aggregate up to what the log holds (after a conflict,
+        or after events were appended to its stream without it: metadata replication)."""
         if self.repository.fastforward:  # every load reads the newer events already
             return
         cache = self.repository.cache

@@ -29,7 +29,7 @@ from domain.names import check_project
 from domain.iam.robot import Grant, check_grants, robot_name_project
 from domain.project import project_id
 from domain.replication.metadata import (
-    KIND_OF, MetadataSource, check_source, event_project, expected_stream, source_id, stream_name,
+    KIND_OF, MetadataSource, check_source, event_project, expected_stream, kind_of_topic, source_id, stream_name,
 )
 
 MAX_EVENTS = 1000
@@ -100,7 +100,7 @@ class MetadataReceiver:
                 skipped += 1
             elif isinstance(outcome, str):
                 conflicts.append({"position": shipped.position, "version": shipped.version,
-                                  "stream": stream_name(KIND_OF[_class(shipped.topic)], shipped.state),
+                                  "stream": stream_name(kind_of_topic(shipped.topic), shipped.state),
                                   "reason": outcome})
             else:
                 appended.append(outcome)
@@ -109,7 +109,7 @@ class MetadataReceiver:
         source.take(batch.after, through, len(appended), skipped, conflicts, actor)
         self.app.save(*appended, source)
         for stream in streams:
-            self.app._fast_forward(stream)
+            self.app.fast_forward(stream)
         self._credentials(robots, batch.credentials)
         return Taken(through, len(appended), skipped, conflicts)
 
@@ -117,10 +117,9 @@ class MetadataReceiver:
                now: str):
         """The event to append, None to skip it, or the reason of a conflict."""
         field = f"events[{index}]"
-        cls = _class(shipped.topic)
-        if cls not in KIND_OF:
+        kind = kind_of_topic(shipped.topic)
+        if kind is None:
             raise BadRequest(f"{field}.topic: not an event metadata replication carries", {"field": f"{field}.topic"})
-        kind = KIND_OF[cls]
         state = dict(shipped.state)
         try:
             project = event_project(kind, state)
@@ -203,11 +202,3 @@ class MetadataReceiver:
             elif hashes.get(name, "").startswith("$argon2"):
                 self.credentials.set_hash(name, hashes[name])
 
-
-def _class(topic: str):
-    from eventsourcing.utils import resolve_topic
-
-    try:
-        return resolve_topic(topic)
-    except Exception:
-        return None

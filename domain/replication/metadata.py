@@ -19,6 +19,8 @@ exists there), proxy-cache projects (their registry endpoint ids are the source'
 import re
 from uuid import UUID
 
+from eventsourcing.utils import resolve_topic
+
 from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest
 from domain.iam.robot import Robot, robot_id, robot_name_project
@@ -40,6 +42,15 @@ def _events(aggregate: type) -> list[type]:
 # A proxy-cache project's registry endpoint is the source's: such projects do not travel.
 KIND_OF: dict[type, str] = {cls: kind for kind, agg in AGGREGATES.items() for cls in _events(agg)
                             if cls is not Project.ProxyCacheSet}
+
+
+def kind_of_topic(topic: str) -> str | None:
+    """The kind (project, robot, immutability, retention) of a stored topic that travels;
+    None for every other topic, unknown ones included."""
+    try:
+        return KIND_OF.get(resolve_topic(topic))
+    except Exception:  # a topic no class here answers to
+        return None
 
 
 def event_project(kind: str, state: dict) -> str | None:

@@ -13,14 +13,13 @@ starting one and saving the position never replicates a change twice.
 import time
 
 import structlog
-from eventsourcing.utils import resolve_topic
 
 from commands.replication.executions import StartExecution
 from domain.artifacts.manifest import Manifest
 from domain.artifacts.tag import Tag
 from domain.base import Actor
 from domain.errors import RegistryError
-from domain.replication.metadata import KIND_OF
+from domain.replication.metadata import kind_of_topic
 from domain.replication.selection import is_metadata, repository_selected
 from domain.replication.setup import ReplicationSetup
 from domain.topics import stored_topics
@@ -61,7 +60,7 @@ def _metadata_changes(registry, policy: dict, found: list) -> list[dict]:
     """A metadata policy's execution names how many selected events its range holds."""
     count = 0
     for n in found:
-        kind = KIND_OF.get(resolve_topic(n.topic))
+        kind = kind_of_topic(n.topic)
         if kind is not None and selected(registry, policy, kind, decode_state(n.state)):
             count += 1
     return [{"operation": "metadata", "events": count}] if count else []

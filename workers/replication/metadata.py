@@ -10,9 +10,8 @@ destination holds, and nothing is applied twice. A robot's secret travels as its
 """
 
 import httpx
-from eventsourcing.utils import resolve_topic
 
-from domain.replication.metadata import KIND_OF, event_project
+from domain.replication.metadata import KIND_OF, event_project, kind_of_topic
 from domain.replication.selection import repository_selected
 from domain.topics import stored_topics
 from infra.replication.errors import ReplicationError, Unauthorized, Unreachable
@@ -87,7 +86,7 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
             end = page[-1].id if len(page) == PAGE else through
             events, robots = [], {}
             for n in page:
-                kind = KIND_OF.get(resolve_topic(n.topic))
+                kind = kind_of_topic(n.topic)
                 state = decode_state(n.state)
                 if kind is None or not selected(registry, policy, kind, state):
                     continue
