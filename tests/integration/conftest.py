@@ -8,11 +8,25 @@ from infra.http.logging import configure_logging
 from infra.wiring.registry import build_registry
 from infra.settings import Settings
 from tests.integration.oci_client import OciClient
-from tests.integration.servers import moto_s3, scratch_postgres
+from tests.integration.servers import free_port, moto_s3, scratch_postgres
 
 configure_logging("json", "warning")
 
 ADMIN_PASSWORD = "Admin-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory):
+    """A second Tidemark, a real `tidemark serve` process, for a module's replication tests."""
+    from tests import processes
+    from tests.e2e.conftest import start_tidemark
+
+    workdir = tmp_path_factory.mktemp("second-tidemark")
+    server = start_tidemark(workdir, free_port(), workdir / "data")
+    try:
+        yield server
+    finally:
+        processes.stop(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -23,16 +23,6 @@ def backend():
     return "sqlite"
 
 
-@pytest.fixture(scope="module")
-def second(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("metadata-second")
-    server = start_tidemark(workdir, free_port(), workdir / "data")
-    try:
-        yield server
-    finally:
-        processes.stop(server.process)
-
-
 @pytest.fixture
 def there(second):
     with httpx.Client(base_url=f"http://{second.host}", auth=("admin", ADMIN_PASSWORD), timeout=30) as client:

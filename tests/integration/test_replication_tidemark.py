@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from infra.replication.distribution import RegistryClient
-from tests import processes
-from tests.e2e.conftest import ADMIN_PASSWORD, start_tidemark
-from tests.integration.servers import free_port
+from tests.e2e.conftest import ADMIN_PASSWORD
 from tests.integration.webhook_receivers import wait_until
 
 API = "/api/v2.0"
@@ -19,16 +17,6 @@ API = "/api/v2.0"
 @pytest.fixture
 def backend():
     return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def second(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("second-tidemark")
-    server = start_tidemark(workdir, free_port(), workdir / "data")
-    try:
-        yield server
-    finally:
-        processes.stop(server.process)
 
 
 def created_id(response) -> int:
