@@ -227,3 +227,36 @@ def test_a_system_robot_runs_policies_it_was_granted_and_cannot_redirect_them(ht
         {"kind": "system", "namespace": "/", "access": [{"resource": "registry", "action": "create"}]}]})
     assert refused.status_code == 400
     assert http.get(f"{API}/replication/policies/{policy_id}").json()["dest_namespace"] == ""
+
+
+def test_a_destination_that_does_not_answer_is_not_pinged_on_every_round(http, oci, registry):
+    """Wrong credentials tried four times a second would trip the destination's sign-in
+    throttle: after a failed ping the follower waits before asking again."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pings = []
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            pings.append(self.path)
+            self.send_response(503)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry_id = add_registry(http, url=f"http://127.0.0.1:{server.server_address[1]}")
+        created_id(http.post(f"{API}/replication/policies", json=push_policy(
+            registry_id, trigger={"type": "event_based"}, filters=[{"type": "name", "value": "library/**"}])))
+        oci.push_image("library/app", "v1")
+        follower = registry.replication_worker.follower
+        for _ in range(5):
+            follower.poll()
+        assert 1 <= len([p for p in pings if p.startswith("/v2/")]) <= 2, pings  # 5 without the wait
+    finally:
+        server.shutdown()
