@@ -224,6 +224,25 @@ def test_a_push_without_auto_scan_or_without_a_scanner_requests_nothing(http, re
     assert registry.scan_runs.latest("p1/app", other, 1, "vulnerability") is None
 
 
+def test_a_lagging_worker_decides_a_push_by_the_settings_the_project_had_at_that_push(
+        http, registry, oci, monkeypatch):
+    import workers.scanning.runner as runner
+    from workers.scanning.auto_scan import request_for_pushes
+
+    monkeypatch.setattr(runner, "request_for_pushes", lambda registry: 0)  # the worker lags
+    project(http, "p1")
+    before, _ = oci.push_image("p1/app", "v1")  # auto_scan off
+    assert http.put(f"{API}/projects/p1", json={"metadata": {"auto_scan": "true"}}).status_code == 200
+    with FakeScanner("ok", pending_polls=0) as fake:
+        register(http, fake.url)
+        after, _ = oci.push_image("p1/app", "v2")
+        registry.scan_run_projector.catch_up()
+        assert request_for_pushes(registry) == 1
+        assert registry.scan_runs.latest("p1/app", before, 1, "vulnerability") is None
+        assert finished(registry, "p1/app", after).trigger == "auto"
+    assert scan(http, "p1/app", "v1").status_code == 202  # nothing was left running on v1
+
+
 def test_scan_endings_are_sent_as_harbors_scanning_webhooks(http, registry, oci):
     from tests.integration.webhook_flows import create_policy
     from tests.integration.webhook_receivers import Receiver

@@ -23,7 +23,7 @@ def request_for_pushes(registry, limit: int = 100) -> int:
     requested = 0
     for repository, digest, position in registry.scan_runs.pushes(limit):
         try:
-            requested += _decide(registry, repository, digest)
+            requested += _decide(registry, repository, digest, position)
         except RegistryError as refusal:  # no scanner, disabled, already running, gone
             log.debug("auto scan not requested", repository=repository, digest=digest, reason=refusal.message)
         registry.scan_runs.done_with_push(repository, digest, position)
@@ -32,9 +32,11 @@ def request_for_pushes(registry, limit: int = 100) -> int:
     return requested
 
 
-def _decide(registry, repository: str, digest: str) -> int:
+def _decide(registry, repository: str, digest: str, position: int) -> int:
+    """The project's settings as they were at the push decide, not as they are when the worker
+    gets to it: a push made before auto_scan was turned on is not scanned by a worker that lags."""
     project = project_of(repository)
-    settings = registry.project_settings.of(project)
+    settings = registry.project_settings.of(project, position)
     if settings is None:
         return 0
     kinds = [kind for kind, key in (("vulnerability", "auto_scan"), ("sbom", "auto_sbom_generation"))
