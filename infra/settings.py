@@ -78,7 +78,7 @@ class Settings(msgspec.Struct, kw_only=True):
     proxy_upstream_wait_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
     proxy_upstream_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     proxy_cache_workers: Annotated[int, msgspec.Meta(ge=1)] = 2
-    proxy_cache_fill_delay_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    proxy_cache_fill_delay_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
     # names, before it must wait; the first wait, doubling per failure up to the cap; how
     # long a quiet source keeps its count.

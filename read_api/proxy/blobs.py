@@ -2,10 +2,12 @@
 
 A blob linked to the repository is served as in any project (`None`: oci_read.get_blob). One
 this registry stores for another repository is linked here (quota permitting) and served.
-Otherwise a GET streams it from the upstream while keeping it (blob_stream.py), under one of
-the project's upstream connections and its `proxy_speed_kb`; a HEAD asks the upstream's size.
-When the project's quota has no room for the blob, the client still gets its bytes, passed
-through and not kept (ADR 0037).
+Otherwise a GET follows the blob's fetch from the upstream (workers/proxy_cache/fetch.py: one
+per blob however many clients ask, under one of the project's upstream connections and its
+`proxy_speed_kb`), started by this request or already on its way (the job caching the
+manifest starts the fetches of its blobs at once); a HEAD asks the upstream's size. When the
+project's quota has no room for the blob, the client still gets its bytes, passed through and
+not kept (ADR 0037).
 """
 
 import anyio.to_thread
@@ -15,7 +17,6 @@ from domain.names import check_digest
 from infra.http.lookups import blob_size
 from infra.http.oci import OciRequest, Response, header
 from infra.replication.errors import ReplicationError
-from read_api.proxy.blob_stream import CachingStream
 from read_api.proxy.target import DOWN, Target, log
 
 
@@ -60,22 +61,14 @@ async def serve_blob(request: OciRequest, registry, target: Target, reference: s
         target.miss()
         return Response(200, _headers(digest, size))
     try:
-        stream, release = await target.run("open_blob", digest)
-    except DOWN as error:
+        fetch = filler.fetch(await target.upstream(), name, digest, target.actor(request))
+        chunks = await anyio.to_thread.run_sync(fetch.reader)
+        if chunks is None:  # it landed a moment ago
+            return None
+    except DOWN as error:  # the registry closing too
         raise target.unavailable(error, what)
     except ReplicationError as error:
         log.info("proxy cache: upstream refused a blob", repository=name, digest=digest, reason=str(error))
         raise BlobUnknown("blob unknown to the proxied registry", {"digest": digest})
     target.miss()
-    try:
-        over = await anyio.to_thread.run_sync(registry.commands.quotas.would_exceed, name, digest, stream.size)
-    except BaseException:
-        stream.close()
-        release()
-        raise
-    if over:
-        log.warning("proxy cache: blob passed through, not kept: the project is over its quota",
-                    repository=name, digest=digest, size=stream.size)
-    done = None if over else filler.claim(name, digest)
-    chunks = CachingStream(stream, release, filler, name, digest, target.actor(request), not over, done)
-    return Response(200, _headers(digest, stream.size), chunks=chunks)
+    return Response(200, _headers(digest, chunks.size), chunks=chunks)

@@ -6,12 +6,12 @@ project behaves when the upstream is down, moves a tag, or is out of the allow-l
 import json
 import os
 import re
+import threading
 
 import pytest
 
 from domain.proxy_cache import allowed, proxy_actor, upstream_repository
 from infra.replication.distribution import RegistryClient
-from read_api.proxy.blob_stream import CachingStream
 from tests.distribution_server import FaultyProxy, distribution
 from tests.integration.iam_helpers import as_user, create_user
 from tests.integration.oci_client import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, descriptor, sha256
@@ -197,20 +197,92 @@ def test_an_index_is_cached_with_every_child(http, registry, upstream):
         assert cached(registry, "hub/multi", child, tag=None)
 
 
-def test_a_blob_dropped_mid_stream_leaves_nothing_visible(http, registry, upstream):
-    image = seed_image(upstream, "app", "v1", layer_size=3 * 1024 * 1024)
-    proxy_project(http, add_endpoint(http, upstream), max_upstream_conn="1")
-    big = max(image["blobs"], key=lambda d: len(image["blobs"][d]))
+def _fetch(registry, big: str):
     proxy = registry.proxy
     upstream_side = proxy.connect(proxy.projects.of("hub"), "hub/app")
-    stream, release = upstream_side.open_blob(big)
-    chunks = CachingStream(stream, release, proxy.filler, "hub/app", big, proxy_actor(), True,
-                           proxy.filler.claim("hub/app", big))
-    assert len(next(chunks)) < len(image["blobs"][big])
-    chunks.close()  # what the server does when the client goes away
-    assert registry.blobs.size(big) is None and registry.queries.blob_size("hub/app", big) is None
-    assert list(proxy.filler.staging.iterdir()) == []
-    proxy.upstreams.limits.acquire("hub", 1, 0)()  # the project's one connection is free again
+    return proxy.filler.fetch(upstream_side, "hub/app", big, proxy_actor())
+
+
+def test_a_client_that_leaves_mid_blob_does_not_stop_the_fetch(http, registry, upstream):
+    image = seed_image(upstream, "app", "v1", layer_size=8 * 1024 * 1024)
+    proxy_project(http, add_endpoint(http, upstream), max_upstream_conn="1")
+    big = max(image["blobs"], key=lambda d: len(image["blobs"][d]))
+    fetch = _fetch(registry, big)
+    reader = fetch.reader()
+    assert reader.size == len(image["blobs"][big]) and len(next(reader)) < reader.size
+    reader.close()  # what the server does when the client goes away
+    assert fetch.wait_ended(30) and fetch.kept and fetch.error is None
+    assert registry.queries.blob_size("hub/app", big) == len(image["blobs"][big])
+    assert registry.blobs.read(big) == image["blobs"][big]
+    assert list(registry.proxy.filler.staging.iterdir()) == []
+    registry.proxy.upstreams.limits.acquire("hub", 1, 0)()  # the project's one connection is free again
+
+
+def test_clients_asking_for_one_blob_at_once_share_one_upstream_read(http, registry, upstream):
+    image = seed_image(upstream, "app", "v1", layer_size=3 * 1024 * 1024)
+    big = max(image["blobs"], key=lambda d: len(image["blobs"][d]))
+    with FaultyProxy(upstream.url) as counting:
+        proxy_project(http, add_endpoint(http, upstream, counting.url))
+        fetch = _fetch(registry, big)
+        first = fetch.reader()
+        assert _fetch(registry, big) is fetch
+        second = fetch.reader()
+        assert b"".join(first) == image["blobs"][big] == b"".join(second)
+        assert fetch.wait_ended(30) and fetch.kept
+        answered = [seen.status for seen in counting.seen if big in seen.path and seen.status != 401]
+        assert answered == [200]  # one read of the blob (after the upstream's Basic challenge)
+    assert registry.queries.blob_size("hub/app", big) == len(image["blobs"][big])
+
+
+class _WrongBytes:
+    """An upstream side whose blob stream breaks off with a wrong digest at its end."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.released = data, 0
+        self.go = threading.Event()  # the rest of the bytes come once the readers are there
+
+    def open_blob(self, digest: str, wait=None):
+        from infra.replication.errors import DigestMismatch
+
+        data, go = self.data, self.go
+
+        class Stream:
+            size = len(data)
+
+            def __iter__(self):
+                yield data[:1024]
+                go.wait(10)
+                yield data[1024:]
+                raise DigestMismatch(f"blob {digest} does not hash to its digest")
+
+            def close(self):
+                pass
+
+        def release():
+            self.released += 1
+        return Stream(), release
+
+
+def test_a_fetch_whose_bytes_do_not_match_ends_every_reader_with_the_error_and_keeps_nothing(
+        http, registry, upstream):
+    from infra.replication.errors import DigestMismatch
+
+    proxy_project(http, add_endpoint(http, upstream))
+    wrong = _WrongBytes(os.urandom(4096))
+    digest = sha256(b"what the bytes should have been")
+    fetch = registry.proxy.filler.fetch(wrong, "hub/app", digest, proxy_actor())
+    readers = [fetch.reader(), fetch.reader()]
+    wrong.go.set()
+    for reader in readers:
+        got = b""
+        with pytest.raises(DigestMismatch):
+            for chunk in reader:
+                got += chunk
+        assert got == wrong.data  # every byte, then the error: the answer never looks complete
+    assert fetch.wait_ended(10) and not fetch.kept and wrong.released == 1
+    assert registry.blobs.size(digest) is None and registry.queries.blob_size("hub/app", digest) is None
+    assert list(registry.proxy.filler.staging.iterdir()) == []
+    assert registry.proxy.filler.fetch(wrong, "hub/app", digest, proxy_actor()) is not fetch  # a new try
 
 
 # -- the project's settings ----------------------------------------------------------------

@@ -3,13 +3,13 @@
 only once their digest is verified, the collector's lock held while they become reachable.
 So cached content is ordinary content: quota, retention, GC and replication apply unchanged.
 
-- A blob a client streams from the upstream is staged while it streams and committed here
-  at its end (`commit_staged`), in the client's thread: the client's last byte leaves once
-  the blob is linked, and a client that leaves mid-way leaves nothing visible.
+- A blob not cached is fetched once however many ask (fetch.py): the fetch stages it, every
+  client asking meanwhile reads the staged bytes as they come, and it is committed here at
+  its end (`commit_staged`); nothing half-written is ever visible.
 - A manifest a client got from the upstream is cached by a job on a few daemon threads: after
-  `delay` seconds (the client's own blob reads usually store the blobs meanwhile), every
-  referenced blob and child manifest still missing is fetched, then the manifest is pushed
-  with its tag. A blob being fetched (by a client or a job) is never fetched twice at once.
+  `delay` seconds (0 by default), the fetches of every referenced blob still missing start at
+  once (the client's own blob requests read them), child manifests are fetched, then the
+  manifest is pushed with its tag.
 """
 
 import os
@@ -17,7 +17,7 @@ import queue
 import tempfile
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 
@@ -27,21 +27,17 @@ from domain.base import Actor
 from domain.errors import RegistryError
 from domain.quota import QuotaExceeded
 from infra.replication.errors import ReplicationError
+from workers.proxy_cache.fetch import Fetch, Stopped
 
 log = structlog.get_logger("proxy_cache")
 
 FETCH_WAIT = 600.0  # the longest a job waits for one of the project's upstream connections
-STREAM_WAIT = 3600.0  # the longest a job waits for someone else's fetch of a blob
 POLL = 0.5
 STALE_STAGING = 24 * 3600.0
 
 
-class Stopped(Exception):
-    """The registry is closing."""
-
-
 class ProxyFiller:
-    def __init__(self, registry: Any, workers: int = 2, delay: float = 1.0) -> None:
+    def __init__(self, registry: Any, workers: int = 2, delay: float = 0.0) -> None:
         self.registry = registry
         self.delay = delay
         self.staging = registry.settings.data_path / "proxy-staging"
@@ -79,32 +75,26 @@ class ProxyFiller:
             except OSError:
                 pass
 
-    def claim(self, repository: str, digest: str) -> Callable[[], None] | None:
-        """Mark a fetch of the blob for the repository as in flight; None if one already is.
-        The returned function ends it (once)."""
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def fetch(self, upstream, repository: str, digest: str, actor: Actor, wait: float | None = None) -> Fetch:
+        """The fetch of the blob for the repository in flight, or a new one started."""
         key = (repository, digest)
-        event = threading.Event()
         with self._lock:
-            if key in self._fetches:
-                return None
-            self._fetches[key] = event
-
-        def done() -> None:
-            with self._lock:
-                if self._fetches.get(key) is event:
-                    del self._fetches[key]
-            event.set()
-        return done
-
-    def _wait_fetch(self, repository: str, digest: str, timeout: float) -> None:
-        with self._lock:
-            event = self._fetches.get((repository, digest))
-        deadline = time.monotonic() + timeout
-        while event is not None and not event.wait(POLL):
+            found = self._fetches.get(key)
+            if found is not None:
+                return found
             if self._stopping.is_set():
                 raise Stopped()
-            if time.monotonic() > deadline:
-                return
+            fetch = self._fetches[key] = Fetch(self, upstream, repository, digest, actor, wait, self._ended)
+        return fetch.start()
+
+    def _ended(self, fetch: Fetch) -> None:
+        with self._lock:
+            if self._fetches.get((fetch.repository, fetch.digest)) is fetch:
+                del self._fetches[(fetch.repository, fetch.digest)]
 
     def commit_staged(self, repository: str, digest: str, path: str, size: int, actor: Actor) -> bool:
         """Store a staged blob whose bytes were verified and link it to the repository, the
@@ -145,45 +135,23 @@ class ProxyFiller:
         registry.catch_up_reads()
         return True
 
-    def _ensure_blob(self, upstream, repository: str, digest: str, actor: Actor) -> None:
-        queries = self.registry.queries
-        for _ in range(3):
+    def _ensure_blobs(self, upstream, repository: str, digests: list[str], actor: Actor) -> None:
+        """Every blob linked to the repository: those stored for another one are linked, the
+        others fetched (all at once, each read by any client that asks for it meanwhile)."""
+        queries, fetches = self.registry.queries, []
+        for digest in digests:
             if queries.blob_size(repository, digest) is not None:
-                return
+                continue
             stored = self.registry.blobs.size(digest)
             if stored is not None and self.link_stored(repository, digest, stored, actor):
-                return
-            done = self.claim(repository, digest)
-            if done is None:  # a client (or another job) is fetching it: let it land
-                self._wait_fetch(repository, digest, STREAM_WAIT)
                 continue
-            try:
-                self._fetch_blob(upstream, repository, digest, actor)
-            finally:
-                done()
-            return
-
-    def _fetch_blob(self, upstream, repository: str, digest: str, actor: Actor) -> None:
-        stream, release = upstream.open_blob(digest, wait=FETCH_WAIT)
-        if self.registry.commands.quotas.would_exceed(repository, digest, stream.size):
-            stream.close()
-            release()
-            raise QuotaExceeded(f"project quota has no room for blob {digest} ({stream.size} bytes)")
-        path = self.staging_file()
-        try:
-            with open(path, "wb") as out:
-                for chunk in stream:  # checked against the digest at its end (DigestMismatch)
-                    if self._stopping.is_set():
-                        raise Stopped()
-                    out.write(chunk)
-        except BaseException:
-            os.unlink(path)
-            raise
-        finally:
-            stream.close()
-            release()
-        if not self.commit_staged(repository, digest, path, stream.size, actor):
-            raise RegistryError(f"blob {digest} was not kept")
+            fetches.append(self.fetch(upstream, repository, digest, actor, FETCH_WAIT))
+        for fetch in fetches:
+            while not fetch.wait_ended(POLL):
+                if self._stopping.is_set():
+                    raise Stopped()
+            if not (fetch.kept or queries.blob_size(repository, fetch.digest) is not None):
+                raise fetch.error or RegistryError(f"blob {fetch.digest} was not kept")
 
     # -- manifests ----------------------------------------------------------------
 
@@ -234,10 +202,7 @@ class ProxyFiller:
                 if queries.manifest(repository, child) is None:
                     child_body, child_type, _ = upstream.get_manifest(child, wait=FETCH_WAIT)
                     self._store_manifest(upstream, repository, child, child_body, child_type, None, actor)
-            for blob in parsed.blobs:
-                if self._stopping.is_set():
-                    raise Stopped()
-                self._ensure_blob(upstream, repository, blob, actor)
+            self._ensure_blobs(upstream, repository, list(parsed.blobs), actor)
 
         def store() -> None:
             if registry.blobs.size(digest) != len(body):
