@@ -10,6 +10,7 @@ times pulls (manifest by tag, every blob read to the end) of every image, --roun
 each way (the median is reported; each miss round uses images not pulled before).
 
     .venv/bin/python bench/proxy_cache.py                   # 3 rounds of 8 x 2 x 4 MiB
+    .venv/bin/python bench/proxy_cache.py --clients 4       # 4 clients pulling each new image at once
 """
 from __future__ import annotations
 
@@ -57,12 +58,28 @@ def timed(client: RegistryClient, names: list[tuple[str, str]]) -> float:
     return time.perf_counter() - started
 
 
+def timed_together(make_client, names: list[tuple[str, str]], clients: int) -> float:
+    """`clients` clients pulling the same images at once; the time until the last is done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_):
+        with make_client() as client:
+            for repository, tag in names:
+                pull(client, repository, tag)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(clients)))
+    return time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--layer-mib", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=1,
+                        help="clients pulling each miss round's images at once (1: one after the other)")
     parser.add_argument("--staleness", type=float, default=0.0,
                         help="TIDEMARK_PROXY_CACHE_STALENESS_SECONDS (0: a HEAD upstream at every pull)")
     args = parser.parse_args()
@@ -94,8 +111,14 @@ def main() -> int:
                                                                     password=password) as here:
                 for r in range(args.rounds):
                     batch = [(f"team/app{r}", f"v{n}") for n in range(args.images)]
+                    hub = [("hub/" + repo, tag) for repo, tag in batch]
+                    if args.clients > 1:
+                        directs.append(timed_together(lambda: RegistryClient(upstream.url), batch, args.clients))
+                        misses.append(timed_together(lambda: RegistryClient(
+                            tidemark.base, username=user, password=password), hub, args.clients))
+                        continue
                     directs.append(timed(up, batch))
-                    misses.append(timed(here, [("hub/" + repo, tag) for repo, tag in batch]))
+                    misses.append(timed(here, hub))
                 for r in range(args.rounds):  # wait until every image is cached
                     repo = f"app{r}"
                     deadline = time.monotonic() + 120
@@ -112,7 +135,7 @@ def main() -> int:
         miss, direct = statistics.median(misses), statistics.median(directs)
         hit, local = statistics.median(hits), statistics.median(locals_)
         print(f"set per round: {args.images} images x {args.layers} layers x {args.layer_mib:g} MiB = {mib:,.0f} MiB; "
-              f"{args.rounds} rounds, medians; staleness {args.staleness:g} s")
+              f"{args.rounds} rounds, medians; staleness {args.staleness:g} s; {args.clients} client(s) per miss round")
         print(f"miss through hub/: {miss:6.2f} s   straight from the upstream: {direct:6.2f} s   "
               f"miss / upstream {miss / direct:.2f}x (target <= 1.3x)")
         print(f"hit through hub/:  {hit:6.2f} s   from the project local/:     {local:6.2f} s   "
