@@ -21,13 +21,17 @@ class Received:
 
 class Receiver:
     """A threaded http.server: `fail_first` requests get `fail_status`, every answer waits
-    `delay` seconds first. `url` is where to send."""
+    `delay` seconds first, and, with `hold`, until `release()` (at most 60 s). `url` is where
+    to send."""
 
     def __init__(self, fail_first: int = 0, fail_status: int = 503, delay: float = 0.0,
-                 port: int = 0, tls_dir=None) -> None:
+                 port: int = 0, tls_dir=None, hold: bool = False) -> None:
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.delay = delay
+        self._released = threading.Event()
+        if not hold:
+            self._released.set()
         self.received: list[Received] = []
         self.answered = 0
         self._lock = threading.Lock()
@@ -38,6 +42,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                receiver._released.wait(60)
                 with receiver._lock:
                     receiver.received.append(Received(dict(self.headers), body, time.time()))
                     failing = len(receiver.received) <= receiver.fail_first
@@ -70,8 +75,13 @@ class Receiver:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release()  # a held request does not keep the server from stopping
         self.server.shutdown()
         self.server.server_close()
+
+    def release(self) -> None:
+        """Let held requests be answered (and every later one at once)."""
+        self._released.set()
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
         deadline = time.time() + timeout
