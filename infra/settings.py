@@ -82,6 +82,8 @@ class Settings(msgspec.Struct, kw_only=True):
     # Sign-in throttling (ADR 0015): failures one source may have for one name, and for all
     # names, before it must wait; the first wait, doubling per failure up to the cap; how
     # long a quiet source keeps its count.
+    session_idle_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    session_lifetime_seconds: Annotated[float, msgspec.Meta(gt=0)] = 28800.0
     login_throttle_after: Annotated[int, msgspec.Meta(ge=1)] = 5
     login_throttle_source_after: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_throttle_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 2.0

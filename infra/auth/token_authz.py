@@ -23,11 +23,12 @@ import anyio.to_thread
 
 from domain.iam.access import ANONYMOUS, Principal, allows, oci_actions, system_allows
 from domain.base import Actor
-from domain.errors import Denied, Unauthorized
+from domain.errors import Denied, Forbidden, Unauthorized
 from domain.iam.robot import is_robot_name
 from domain.names import project_of
 from infra.auth.challenges import CATALOG_SCOPE, challenge, request_scopes
 from infra.auth.login_throttle import source_key
+from infra.auth.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, Sessions, csrf_matches
 from infra.auth.sign_in_guard import SignInAttempt
 from infra.auth.tokens import token_allows
 from projections.cache import MISS
@@ -39,8 +40,10 @@ INSUFFICIENT = "insufficient scope: the token does not grant what this request n
 
 
 class TokenAuthorizer:
-    def __init__(self, iam, oci, credentials, tokens, sign_ins, external_url: str) -> None:
+    def __init__(self, iam, oci, credentials, tokens, sign_ins, external_url: str,
+                 sessions: Sessions | None = None) -> None:
         self.iam = iam
+        self.sessions = sessions
         self.oci = oci
         self.credentials = credentials
         self.tokens = tokens
@@ -236,7 +239,25 @@ class TokenAuthorizer:
         client = request.scope.get("client")
         attempt = SignInAttempt(door, client[0] if client else "",
                                 request.scope.get("state", {}).get("request_id", ""))
-        return await self.basic_principal(request.headers.get("authorization"), attempt)
+        authorization = request.headers.get("authorization")
+        if not authorization and door == "rest" and self.sessions is not None:
+            token = request.cookies.get(SESSION_COOKIE)
+            if token:
+                return await self.session_principal(request, token)
+        return await self.basic_principal(authorization, attempt)
+
+    async def session_principal(self, request, token: str) -> Principal:
+        """The user of a portal session (anonymous once it ended: the portal signs in again).
+        A state-changing request must repeat the session's CSRF token in its header."""
+        session = await anyio.to_thread.run_sync(self.sessions.find, token)
+        if session is None:
+            return ANONYMOUS
+        if request.method not in SAFE_METHODS and not csrf_matches(session, request.headers.get(CSRF_HEADER)):
+            raise Forbidden("CSRF token invalid: send the X-Harbor-CSRF-Token header of this session")
+        principal = await self.principal_for(session.username)
+        if principal is None or not principal.usable():
+            return ANONYMOUS
+        return principal
 
 
 class _Check:

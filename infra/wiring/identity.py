@@ -4,6 +4,7 @@ hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 from commands.iam.handlers import IamCommands
 from infra.auth.authz import Authorizer
 from infra.auth.credentials import CredentialStore
+from infra.auth.sessions import Sessions
 from infra.auth.secrets import Secrets
 from infra.auth.sign_in_guard import SignInGuard, throttle_from
 from infra.auth.token_authz import TokenAuthorizer
@@ -34,9 +35,11 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
                                    settings.token_lifetime_seconds)
     registry.secrets = Secrets(settings.secrets_key_path, db, creates=settings.role in ("all", "write"))
     sign_ins = attach_sign_ins(registry)
+    registry.sessions = Sessions(db, registry.credentials.current_hash, settings.session_idle_seconds,
+                                 settings.session_lifetime_seconds)
     registry.authorizer = authorizer or TokenAuthorizer(
         registry.iam_queries, registry.queries, registry.credentials, registry.tokens, sign_ins,
-        registry.external_url)
+        registry.external_url, registry.sessions)
 
 
 def attach_sign_ins(registry) -> SignInGuard:

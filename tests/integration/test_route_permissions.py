@@ -95,6 +95,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/health"): _sample(),
     ("GET", "/metrics"): _sample(),
     ("GET", "/service/token"): _sample(query={"service": "tidemark"}),
+    ("POST", "/c/login"): lambda w: Call(body={"principal": "dave", "password": password("dave")}),
+    ("POST", "/c/log_out"): _sample(),
     ("GET", API + "/systeminfo"): _sample(),
     ("GET", API + "/systeminfo/volumes"): _sample(),
     ("GET", API + "/icons/{digest}"): _sample(path={"digest": ICONS["image"]}),
