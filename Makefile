@@ -5,16 +5,23 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 DATA_DIR ?= ./data
 
-.PHONY: serve install install-test test-deps test test-unit test-integration test-e2e bench
+.PHONY: portal serve install install-test test-deps test test-unit test-integration test-e2e bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-install: $(VENV)/bin/python
+# The portal's front-end modules from npm, pinned by its package-lock.json (ADR 0040).
+PORTAL := read_api/portal
+$(PORTAL)/node_modules/.package-lock.json: $(PORTAL)/package-lock.json
+	npm ci --prefix $(PORTAL) --no-audit --no-fund --loglevel=error
+
+portal: $(PORTAL)/node_modules/.package-lock.json
+
+install: $(VENV)/bin/python portal
 	$(PY) -m pip install -q -e .
 
-install-test: $(VENV)/bin/python
+install-test: $(VENV)/bin/python portal
 	$(PY) -m pip install -q -e '.[test]'
 
 serve: install

@@ -32,7 +32,9 @@ def no_such_resource() -> Response:
 
 def registry_error_handler(request: Request, error: RegistryError) -> Response:
     response = harbor_error(status_for(error), HARBOR_CODES.get(error.code, error.code), error.message)
-    if isinstance(error, Unauthorized):
+    # A script's client answers the Basic challenge; the portal's requests say who they are,
+    # so that the browser does not put up its own sign-in dialog over the portal's.
+    if isinstance(error, Unauthorized) and request.headers.get("x-requested-with") != "XMLHttpRequest":
         response.headers["www-authenticate"] = 'Basic realm="tidemark"'
     if error.retry_after is not None:
         response.headers["retry-after"] = str(error.retry_after)

@@ -71,6 +71,9 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", "/service/token"): Need(PUBLIC),  # it checks the credentials it is given itself
     ("POST", "/c/login"): Need(PUBLIC),  # the portal's sign-in: it checks the password itself
     ("POST", "/c/log_out"): Need(PUBLIC),  # ends the cookie's session, if any
+    ("GET", "/"): Need(PUBLIC),  # the portal's page and files (read_api/portal): no data in them
+    ("GET", "/portal/{name}"): Need(PUBLIC),
+    ("GET", "/portal/vendor/{name}"): Need(PUBLIC),
     ("GET", API + "/systeminfo"): Need(PUBLIC),
     ("GET", API + "/systeminfo/volumes"): system("system-volumes", "read"),
     ("GET", API + "/icons/{digest}"): Need(PUBLIC),  # artifact type icons, as Harbor serves them

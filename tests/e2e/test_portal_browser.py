@@ -1,0 +1,161 @@
+"""The portal in a real browser: Debian's chromium driven by Playwright against `tidemark serve`,
+with skopeo pushing. Screenshots of each page go to the test's directory (kept by pytest under
+its basetemp, and copied to $PORTAL_SCREENSHOTS when that is set)."""
+
+import os
+import shutil
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+HOSTILE = '"><img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed (scripts/test-deps.sh installs it)")
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, registry, tmp_path):
+    if registry.target != "tidemark":
+        pytest.skip("the portal is Tidemark's")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def shoot(page, tmp_path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    target = os.environ.get("PORTAL_SCREENSHOTS")
+    if target:
+        os.makedirs(target, exist_ok=True)
+        shutil.copy(path, os.path.join(target, path.name))
+
+
+def sign_in(page, registry) -> None:
+    page.goto(f"http://{registry.host}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+
+
+def test_sign_in_create_a_project_and_see_a_push_arrive(page, registry, skopeo, tmp_path):
+    from tests.e2e import oci_images
+
+    page.goto(f"http://{registry.host}/")
+    shoot(page, tmp_path, "sign-in")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert "Wrong username or password" in page.get_by_role("alert").inner_text()
+    sign_in(page, registry)
+    shoot(page, tmp_path, "projects")
+    name = f"web{time.monotonic_ns() % 10**8}"
+    form = page.get_by_role("form", name="New project")
+    form.get_by_label("Name").fill(name)
+    form.get_by_role("button", name="Create").click()
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=f"Project {name}").wait_for()
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=41)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    page.get_by_role("link", name=f"{name}/app").wait_for(timeout=15000)  # no reload: the event stream
+    shoot(page, tmp_path, "project")
+    page.get_by_role("link", name=f"{name}/app").click()
+    row = page.locator("table.artifacts tbody tr")
+    row.first.wait_for()
+    assert "v1" in row.first.inner_text()
+    assert f"{registry.host}/{name}/app@sha256:" in row.first.inner_text()
+    shoot(page, tmp_path, "repository")
+    assert page.errors == []
+
+
+def test_the_slider_shows_a_moved_tag_s_old_digest_and_restores_it(page, registry, skopeo, api, tmp_path):
+    from tests.e2e import oci_images
+
+    name = f"slide{time.monotonic_ns() % 10**8}"
+    registry.create_project(name, public=False)
+    first = oci_images.build_image(tmp_path / "a", tag="v1", seed=51)
+    skopeo.copy(f"oci:{first.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    old = api.get(f"/projects/{name}/repositories/app/artifacts/v1").json()["digest"]
+    time.sleep(1.1)  # the slider picks whole seconds
+    moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    time.sleep(1.1)
+    second = oci_images.build_image(tmp_path / "b", tag="v1", seed=52)
+    skopeo.copy(f"oci:{second.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    new = api.get(f"/projects/{name}/repositories/app/artifacts/v1").json()["digest"]
+    assert new != old
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp")
+    page.locator(f"tr[data-digest='{new}']").wait_for()
+    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp?at={moment}")
+    page.get_by_role("status").wait_for()
+    assert "looking at the past" in page.get_by_role("status").inner_text()
+    page.locator(f"tr[data-digest='{new}']").wait_for(state="detached")
+    assert "v1" in page.locator(f"tr[data-digest='{old}']").inner_text()  # the tag where it was
+    shoot(page, tmp_path, "repository-past")
+    page.get_by_role("button", name="Now").click()
+    page.locator(f"tr[data-digest='{new}']").wait_for()
+    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp/artifacts/{new}")
+    page.get_by_role("heading", name="History of v1").wait_for()
+    shoot(page, tmp_path, "artifact")
+    page.get_by_role("button", name="Restore this").first.click()
+    deadline = time.monotonic() + 15
+    while api.get(f"/projects/{name}/repositories/app/artifacts/v1").json()["digest"] != old:
+        assert time.monotonic() < deadline, "the tag was not restored"
+        time.sleep(0.2)
+    assert page.errors == []
+
+
+def test_what_users_write_is_shown_as_text_and_never_runs(page, registry, skopeo, api, tmp_path):
+    from tests.e2e import oci_images
+
+    name = f"xss{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=61)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    project_id = api.get(f"/projects/{name}").json()["project_id"]
+    label = api.post("/labels", json={"name": HOSTILE[:120], "scope": "p", "project_id": project_id})
+    assert label.status_code == 201, label.text
+    label_id = int(label.headers["location"].rsplit("/", 1)[1])
+    added = api.post(f"/projects/{name}/repositories/app/artifacts/v1/labels", json={"id": label_id})
+    assert added.status_code == 200, added.text
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp")
+    page.locator(".label").first.wait_for()
+    assert page.locator(".label").first.inner_text() == HOSTILE[:120]
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+    assert page.errors == []
+
+
+def test_the_page_is_served_with_a_strict_policy_and_sign_out_ends_the_session(page, registry):
+    answer = httpx.get(f"http://{registry.host}/")
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
+    sign_in(page, registry)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["sid"]["httpOnly"] and cookies["sid"]["sameSite"] == "Strict"
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    replay = httpx.get(f"http://{registry.host}/api/v2.0/users/current", cookies={"sid": cookies["sid"]["value"]})
+    assert replay.status_code == 401
