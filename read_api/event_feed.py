@@ -129,11 +129,18 @@ async def list_events(request: Request, after: FromQuery[str | None] = None,
 @get("/api/v2.0/events/stream")
 async def stream_events(request: Request, after: FromQuery[str | None] = None,
                         type: FromQuery[str | None] = None,
-                        project: FromQuery[str | None] = None) -> ServerSentEvent:
+                        project: FromQuery[str | None] = None, named: FromQuery[bool] = True) -> ServerSentEvent:
     """Server-Sent Events; each message's id is the event position, so a reconnect with
-    `Last-Event-ID` resumes right after the last event received."""
+    `Last-Event-ID` resumes right after the last event received. `after=now` starts at the
+    head of the log (only what happens from now on); `named=false` sends messages without
+    an `event:` name, so that a browser's `EventSource.onmessage` sees every type."""
     resume = request.headers.get("last-event-id")
-    start = _position(resume, "Last-Event-ID") if resume else _position(after, "after")
+    if resume:
+        start = _position(resume, "Last-Event-ID")
+    elif after == "now":
+        start = await anyio.to_thread.run_sync(request.app.state.registry.app.head)
+    else:
+        start = _position(after, "after")
     who, feed = await _feed(request, type, project)
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
@@ -142,7 +149,8 @@ async def stream_events(request: Request, after: FromQuery[str | None] = None,
         while True:
             events, position = await anyio.to_thread.run_sync(read_page, who.registry, position, PAGE, feed)
             for event in events:
-                yield ServerSentEventMessage(data=_encoder.encode(event).decode(), event=event["type"],
+                yield ServerSentEventMessage(data=_encoder.encode(event).decode(),
+                                             event=event["type"] if named else None,
                                              id=str(event["position"]))
             if not events:
                 idle += 1

@@ -82,3 +82,31 @@ def test_stream_shows_webhook_targets_only_to_those_who_may_read_the_policy(regi
             assert "hooks.slack.com" not in text and "io.tidemark.webhook." not in text
         text = _stream_until(client, stream, (users["maintainer"][0], "Pass-w0rd1"), last["position"])
         assert slack in text and "io.tidemark.webhook.policy_created.v1" in text
+
+
+def test_a_stream_from_now_without_event_names_gets_only_what_comes_after(registry, skopeo, repo, tmp_path):
+    """What the portal subscribes with: `after=now` (no replay of the past) and `named=false`
+    (plain messages, so a browser's EventSource.onmessage sees every type)."""
+    if registry.target != "tidemark":
+        pytest.skip("the event stream is Tidemark's")
+    import threading
+
+    from tests.e2e import oci_images
+
+    base = f"http://{registry.host}/api/v2.0"
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=13)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(repo, "v1"))  # the past
+    with httpx.Client(auth=("admin", ADMIN_PASSWORD), timeout=30) as client:
+        head = client.get(f"{base}/events", params={"limit": 10000}).json()[-1]["position"]
+        lines: list[str] = []
+        with client.stream("GET", f"{base}/events/stream", params={"after": "now", "named": "false"}) as stream:
+            threading.Timer(0.5, lambda: client.post(f"{base}/projects", json={
+                "project_name": f"later{head}"})).start()
+            for line in stream.iter_lines():
+                lines.append(line)
+                if line.startswith("data:"):
+                    break
+    ids = [int(line[3:].strip()) for line in lines if line.startswith("id:")]
+    assert ids and ids[0] > head
+    assert not any(line.startswith("event:") for line in lines)
+    assert f"later{head}" in lines[-1]

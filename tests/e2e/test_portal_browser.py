@@ -50,6 +50,11 @@ def shoot(page, tmp_path, name: str) -> None:
         shutil.copy(path, os.path.join(target, path.name))
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, button, select, textarea')]
+  .filter((el) => !((el.labels && el.labels.length) || el.getAttribute('aria-label') || el.textContent.trim()))
+  .map((el) => el.outerHTML)"""
+
+
 def sign_in(page, registry) -> None:
     page.goto(f"http://{registry.host}/")
     page.get_by_label("Username").fill("admin")
@@ -76,6 +81,7 @@ def test_sign_in_create_a_project_and_see_a_push_arrive(page, registry, skopeo, 
     form.get_by_role("button", name="Create").click()
     page.get_by_role("link", name=name).click()
     page.get_by_role("heading", name=f"Project {name}").wait_for()
+    page.get_by_text("Page 1 of 1 (0)").wait_for()  # shown empty before the push
     image = oci_images.build_image(tmp_path / "img", tag="v1", seed=41)
     skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
     page.get_by_role("link", name=f"{name}/app").wait_for(timeout=15000)  # no reload: the event stream
@@ -159,3 +165,50 @@ def test_the_page_is_served_with_a_strict_policy_and_sign_out_ends_the_session(p
     page.get_by_role("button", name="Sign in").wait_for()
     replay = httpx.get(f"http://{registry.host}/api/v2.0/users/current", cookies={"sid": cookies["sid"]["value"]})
     assert replay.status_code == 401
+
+
+def test_keyboard_alone_signs_in_and_every_control_has_a_label(page, registry, tmp_path):
+    page.goto(f"http://{registry.host}/")
+    page.get_by_label("Username").wait_for()
+    assert page.evaluate(UNLABELLED) == []
+    page.keyboard.press("Tab")
+    page.keyboard.type("admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Projects").wait_for()
+    assert page.evaluate(UNLABELLED) == []
+    page.goto(f"http://{registry.host}/#/admin")
+    page.get_by_role("heading", name="Administration").wait_for()
+    for tab in ("Users", "Audit log", "Garbage collection", "Live events"):
+        page.get_by_role("tab", name=tab).click()
+        assert page.evaluate(UNLABELLED) == [], tab
+
+
+def test_administration_shows_users_the_audit_log_gc_runs_and_live_events(page, registry, skopeo, tmp_path):
+    from tests.e2e import oci_images
+
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/admin")
+    page.get_by_role("cell", name="admin", exact=True).first.wait_for()
+    page.get_by_role("tab", name="Audit log").click()
+    page.locator("table tbody tr").first.wait_for()
+    page.get_by_role("tab", name="Garbage collection").click()
+    before = page.locator("table tbody tr").count()
+    page.get_by_role("button", name="Dry run").click()
+    page.locator("table tbody tr").nth(before).wait_for()
+    page.get_by_role("cell", name="Success").first.wait_for(timeout=30000)
+    shoot(page, tmp_path, "gc")
+    page.get_by_role("tab", name="Live events").click()
+    page.get_by_text("Event stream: live").wait_for()
+    name = f"feed{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=71)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    page.get_by_role("cell", name=f"{name}/app").first.wait_for(timeout=15000)
+    shoot(page, tmp_path, "events")
+    page.goto(f"http://{registry.host}/#/projects/{name}")
+    page.get_by_role("tab", name="Changes").click()
+    page.get_by_role("button", name="Show changes").click()
+    page.get_by_role("cell", name="artifact.pushed.v1").first.wait_for()
+    assert page.errors == []

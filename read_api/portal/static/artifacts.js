@@ -1,0 +1,75 @@
+// A repository's artifacts (paged, at any moment) and an artifact's page: its facts, an
+// index's children, accessories, and each tag's history with "Restore this".
+import { useState } from "preact/hooks";
+import { call, get, repoPath, withAt } from "./api.js";
+import { Copy, Failure, TimeBar, bytes, html, link, short, useLive, useLoad, usePage, when } from "./ui.js";
+
+export function Artifacts({ project, repository, at, setAt }) {
+  const base = repoPath(project, repository);
+  const [state, reload, pager] = usePage(withAt(`${base}/artifacts?with_tag=true&with_label=true`, at), [repository, at]);
+  useLive(reload, at, project);
+  const host = window.location.host;
+  return html`<section><h2>${repository}</h2>
+    <${TimeBar} at=${at} onChange=${setAt} />
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}
+    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Pull command</th></tr></thead>
+      <tbody>${(state.data ? state.data.rows : []).map((a) => html`<tr key=${a.digest} data-digest=${a.digest}>
+        <td><a href=${link(["projects", project, "repositories", repository, "artifacts", a.digest], at)}><code>${short(a.digest)}</code></a></td>
+        <td>${(a.tags || []).map((t) => html`<span class="tag" key=${t.name}>${t.name}</span>`)}</td>
+        <td>${bytes(a.size)}</td><td>${when(a.push_time)}</td><td>${when(a.pull_time)}</td>
+        <td>${(a.labels || []).map((l) => html`<span class="label" key=${l.id}>${l.name}</span>`)}</td>
+        <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td></tr>`)}</tbody></table>
+    ${pager}
+  </section>`;
+}
+
+function TagHistory({ base, tag, onRestored }) {
+  const [state, reload] = useLoad(() => get(`${base}/tags/${encodeURIComponent(tag)}/history`), [base, tag]);
+  const [error, setError] = useState(null);
+  const restore = async (entry) => {
+    try {
+      await call("POST", `${base}/tags/${encodeURIComponent(tag)}/restore`, { at: entry.from_position });
+      setError(null);
+      reload();
+      onRestored();
+    } catch (failure) { setError(failure); }
+  };
+  return html`<div class="history"><h4>History of ${tag}</h4>
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}
+    <ol>${(state.data || []).map((entry) => html`<li key=${entry.from_position}>
+      <code>${short(entry.digest)}</code> from ${when(entry.from_time)}${entry.to_time ? html` to ${when(entry.to_time)}` : " (now)"}
+      ${entry.to_time ? html` <button type="button" onClick=${() => restore(entry)}>Restore this</button>` : ""}
+    </li>`)}</ol>
+    ${error ? html`<${Failure} error=${error} />` : ""}</div>`;
+}
+
+function BuildHistory({ base, digest }) {
+  const [state] = useLoad(() => get(`${base}/artifacts/${encodeURIComponent(digest)}/additions/build_history`), [base, digest]);
+  if (state.error) return html`<p class="note">No build history: ${state.error.message}</p>`;
+  return html`<h3>Build history</h3><ol class="build">${(state.data || []).map((step, index) => html`<li key=${index}>
+    <code>${step.created_by || ""}</code> ${step.empty_layer ? "" : html`<span class="tag">layer</span>`} ${when(step.created)}</li>`)}</ol>`;
+}
+
+export function ArtifactPage({ project, repository, digest, at, setAt }) {
+  const base = repoPath(project, repository);
+  const [state, reload] = useLoad(() => get(withAt(`${base}/artifacts/${encodeURIComponent(digest)}?with_tag=true&with_label=true&with_accessory=true`, at)), [digest, at]);
+  const a = state.data;
+  return html`<section><h2>${repository}@${short(digest)}</h2>
+    <${TimeBar} at=${at} onChange=${setAt} />
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}
+    ${a ? html`<dl class="facts">
+      <dt>Digest</dt><dd><code>${a.digest}</code></dd>
+      <dt>Media type</dt><dd>${a.manifest_media_type}</dd>
+      <dt>Type</dt><dd>${a.type}</dd>
+      <dt>Size</dt><dd>${bytes(a.size)}</dd>
+      <dt>Pushed</dt><dd>${when(a.push_time)}</dd>
+      <dt>Pull</dt><dd><${Copy} text=${`${window.location.host}/${repository}@${a.digest}`} /></dd>
+      <dt>Annotations</dt><dd>${Object.entries(a.annotations || {}).map(([k, v]) => html`<div key=${k}><code>${k}</code>: ${v}</div>`)}</dd>
+      <dt>Children</dt><dd>${(a.references || []).map((r) => html`<div key=${r.child_digest}><a href=${link(["projects", project, "repositories", repository, "artifacts", r.child_digest], at)}><code>${short(r.child_digest)}</code></a> ${r.platform ? `${r.platform.os}/${r.platform.architecture}` : ""}</div>`)}</dd>
+      <dt>Accessories</dt><dd>${(a.accessories || []).map((x) => html`<div key=${x.digest}>${x.type} <code>${short(x.digest)}</code></div>`)}</dd>
+    </dl>
+    <h3>Tags</h3>${(a.tags || []).map((t) => html`<${TagHistory} key=${t.name} base=${base} tag=${t.name} onRestored=${reload} />`)}
+    ${a.type === "IMAGE" ? html`<${BuildHistory} base=${base} digest=${a.digest} />` : ""}` : ""}
+  </section>`;
+}
+
