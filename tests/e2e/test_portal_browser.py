@@ -212,3 +212,99 @@ def test_administration_shows_users_the_audit_log_gc_runs_and_live_events(page, 
     page.get_by_role("button", name="Show changes").click()
     page.get_by_role("cell", name="artifact.pushed.v1").first.wait_for()
     assert page.errors == []
+
+
+def test_delete_and_undelete_an_artifact(page, registry, skopeo, api, tmp_path):
+    from tests.e2e import oci_images
+
+    name = f"undel{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=81)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    digest = api.get(f"/projects/{name}/repositories/app/artifacts/v1").json()["digest"]
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp")
+    row = page.locator(f"table.artifacts tr[data-digest='{digest}']")
+    row.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Confirm delete").click()
+    row.wait_for(state="detached")
+    assert api.get(f"/projects/{name}/repositories/app/artifacts/{digest}").status_code == 404
+    gone = page.locator(f"table.deleted tr[data-digest='{digest}']")
+    gone.wait_for()
+    shoot(page, tmp_path, "deleted")
+    gone.get_by_role("button", name="Undelete").click()
+    page.locator(f"table.artifacts tr[data-digest='{digest}']").wait_for()
+    assert api.get(f"/projects/{name}/repositories/app/artifacts/{digest}").status_code == 200
+    assert page.errors == []
+
+
+def test_a_retention_dry_run_and_a_webhook_delivery_from_the_project_page(page, registry, skopeo, api, tmp_path):
+    from tests.e2e import oci_images
+    from tests.integration.webhook_receivers import Receiver
+
+    name = f"policy{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    for seed, tag in ((91, "v1"), (92, "v2")):
+        image = oci_images.build_image(tmp_path / tag, tag=tag, seed=seed)
+        skopeo.copy(f"oci:{image.layout_dir}:{tag}", registry.ref(f"{name}/app", tag))
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/projects/{name}")
+    page.get_by_role("tab", name="Retention").click()
+    form = page.get_by_role("form", name="New retention policy")
+    form.get_by_label("Keep the most recently pushed").fill("1")
+    form.get_by_role("button", name="Create policy").click()
+    page.get_by_role("button", name="Dry run").click()
+    deadline = time.monotonic() + 30
+    while "retained 1 of 2" not in page.locator("ul.tasks").all_inner_texts().__str__():
+        assert time.monotonic() < deadline, "the dry run did not show its task"
+        page.get_by_role("button", name="Refresh").click()
+        time.sleep(0.5)
+    page.get_by_role("button", name="Log").first.click()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_label("Task log")).to_contain_text("would delete")
+    shoot(page, tmp_path, "retention")
+    assert api.get(f"/projects/{name}/repositories/app/artifacts", params={"page_size": 10}).json().__len__() == 2
+    with Receiver() as receiver:
+        page.get_by_role("tab", name="Webhooks").click()
+        hook = page.get_by_role("form", name="New webhook")
+        hook.get_by_label("Name").fill("ci")
+        hook.get_by_label("Endpoint").fill(receiver.url)
+        hook.get_by_role("button", name="Add webhook").click()
+        page.get_by_role("heading", name="ci").wait_for()
+        image = oci_images.build_image(tmp_path / "v3", tag="v3", seed=93)
+        skopeo.copy(f"oci:{image.layout_dir}:v3", registry.ref(f"{name}/app", "v3"))
+        assert receiver.wait_for(1)[0].json()["type"] == "PUSH_ARTIFACT"
+        deadline = time.monotonic() + 30
+        while "success" not in page.locator("table.jobs").inner_text().lower():
+            assert time.monotonic() < deadline, "the delivery did not show as a job"
+            page.locator("article.webhook").get_by_role("button", name="Refresh").click()
+            time.sleep(0.5)
+        shoot(page, tmp_path, "webhooks")
+        page.locator("table.jobs").get_by_role("button", name="Resend").first.click()
+        receiver.wait_for(2)
+    assert page.errors == []
+
+
+def test_usable_at_390_pixels_wide(browser, registry, skopeo, api, tmp_path):
+    from tests.e2e import oci_images
+
+    if registry.target != "tidemark":
+        pytest.skip("the portal is Tidemark's")
+    name = f"narrow{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=95)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, registry)
+        for path in ("", f"projects/{name}", f"projects/{name}/repositories/{name}%2Fapp"):
+            page.goto(f"http://{registry.host}/#/{path}")
+            page.locator("h2").first.wait_for()
+            page.locator("table tbody tr").first.wait_for()
+            # nothing but a table's own scroll box is wider than the screen
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
+        shoot(page, tmp_path, "repository-390")
+    finally:
+        context.close()

@@ -1,7 +1,7 @@
 // A repository's artifacts (paged, at any moment) and an artifact's page: its facts, an
 // index's children, accessories, and each tag's history with "Restore this".
 import { useState } from "preact/hooks";
-import { call, get, repoPath, withAt } from "./api.js";
+import { API, call, get, repoPath, withAt } from "./api.js";
 import { Copy, Failure, TimeBar, bytes, html, link, short, useLive, useLoad, usePage, when } from "./ui.js";
 
 export function Artifacts({ project, repository, at, setAt }) {
@@ -12,15 +12,52 @@ export function Artifacts({ project, repository, at, setAt }) {
   return html`<section><h2>${repository}</h2>
     <${TimeBar} at=${at} onChange=${setAt} />
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}
-    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Pull command</th></tr></thead>
+    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Pull command</th><th></th></tr></thead>
       <tbody>${(state.data ? state.data.rows : []).map((a) => html`<tr key=${a.digest} data-digest=${a.digest}>
         <td><a href=${link(["projects", project, "repositories", repository, "artifacts", a.digest], at)}><code>${short(a.digest)}</code></a></td>
         <td>${(a.tags || []).map((t) => html`<span class="tag" key=${t.name}>${t.name}</span>`)}</td>
         <td>${bytes(a.size)}</td><td>${when(a.push_time)}</td><td>${when(a.pull_time)}</td>
         <td>${(a.labels || []).map((l) => html`<span class="label" key=${l.id}>${l.name}</span>`)}</td>
-        <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td></tr>`)}</tbody></table>
+        <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td>
+        <td>${at ? "" : html`<${Delete} base=${base} digest=${a.digest} onDeleted=${reload} />`}</td></tr>`)}</tbody></table>
     ${pager}
+    ${at ? "" : html`<${Deleted} project=${project} repository=${repository} base=${base}
+      shown=${new Set((state.data ? state.data.rows : []).map((a) => a.digest))} onUndeleted=${reload} />`}
   </section>`;
+}
+
+// Two steps, no browser dialog: "Delete" asks, "Confirm delete" does it.
+function Delete({ base, digest, onDeleted }) {
+  const [asked, setAsked] = useState(false);
+  const [error, setError] = useState(null);
+  const remove = async () => {
+    try { await call("DELETE", `${base}/artifacts/${encodeURIComponent(digest)}`); onDeleted(); } catch (failure) { setError(failure); }
+  };
+  return html`${asked ? html`<button type="button" class="danger" onClick=${remove}>Confirm delete</button>`
+    : html`<button type="button" onClick=${() => setAsked(true)} aria-label=${"Delete " + short(digest)}>Delete</button>`}
+    ${error ? html`<${Failure} error=${error} />` : ""}`;
+}
+
+// Deleted artifacts of the repository (from the event feed) that are not back: "Undelete"
+// brings one back while the registry still keeps its blobs (the API says when it does not).
+function Deleted({ project, repository, base, shown, onUndeleted }) {
+  const feed = `${API}/events?type=io.tidemark.artifact.deleted.v1&project=${encodeURIComponent(project)}&limit=1000`;
+  const [state, reload] = useLoad(() => get(feed), [project, repository, shown.size]);
+  const [error, setError] = useState(null);
+  const latest = new Map();
+  for (const event of state.data || []) {
+    if (event.data && event.data.repository === repository && !shown.has(event.data.digest)) latest.set(event.data.digest, event);
+  }
+  const gone = [...latest.values()].reverse();
+  const undelete = async (digest) => {
+    try { await call("POST", `${base}/artifacts/${encodeURIComponent(digest)}/undelete`); setError(null); reload(); onUndeleted(); } catch (failure) { setError(failure); }
+  };
+  if (!gone.length) return "";
+  return html`<h3>Deleted artifacts</h3>${error ? html`<${Failure} error=${error} />` : ""}
+    <table class="deleted"><thead><tr><th>Digest</th><th>Deleted</th><th>By</th><th></th></tr></thead>
+      <tbody>${gone.map((e) => html`<tr key=${e.id} data-digest=${e.data.digest}><td><code>${short(e.data.digest)}</code></td>
+        <td>${when(e.time)}</td><td>${e.data.actor || ""}</td>
+        <td><button type="button" onClick=${() => undelete(e.data.digest)} aria-label=${"Undelete " + short(e.data.digest)}>Undelete</button></td></tr>`)}</tbody></table>`;
 }
 
 function TagHistory({ base, tag, onRestored }) {

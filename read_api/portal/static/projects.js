@@ -2,7 +2,8 @@
 // "what changed between A and B".
 import { useState } from "preact/hooks";
 import { API, call, get, withAt } from "./api.js";
-import { Failure, Tabs, TimeBar, html, link, useLive, usePage, when } from "./ui.js";
+import { Immutability, Labels, Quota, Retention, Robots, Webhooks } from "./settings.js";
+import { Failure, Tabs, TimeBar, html, link, useLive, useLoad, usePage, when } from "./ui.js";
 
 export function Projects() {
   const [query, setQuery] = useState("");
@@ -98,18 +99,29 @@ function Changes({ project }) {
       <p>${result.events.length} change(s).</p>` : ""}`;
 }
 
-const TABS = [["repositories", "Repositories"], ["members", "Members"], ["logs", "Logs"], ["changes", "Changes"]];
+const TABS = [["repositories", "Repositories"], ["members", "Members"], ["robots", "Robots"], ["labels", "Labels"],
+  ["quota", "Quota"], ["immutability", "Immutability"], ["retention", "Retention"], ["webhooks", "Webhooks"],
+  ["logs", "Logs"], ["changes", "Changes"]];
 
 export function ProjectPage({ project, at, setAt }) {
   const [tab, setTab] = useState("repositories");
-  const body = {
-    repositories: html`<${Repositories} project=${project} at=${at} />`,
-    members: html`<${Members} project=${project} at=${at} />`,
-    logs: html`<${Logs} project=${project} />`,
-    changes: html`<${Changes} project=${project} />`,
-  }[tab];
+  const [detail, reloadDetail] = useLoad(() => get(`${API}/projects/${encodeURIComponent(project)}`), [project]);
+  const needs = detail.data ? { detail: detail.data, reloadDetail, project } : null;
+  const panels = {
+    repositories: () => html`<${Repositories} project=${project} at=${at} />`,
+    members: () => html`<${Members} project=${project} at=${at} />`,
+    robots: () => html`<${Robots} ...${needs} />`,
+    labels: () => html`<${Labels} ...${needs} />`,
+    quota: () => html`<${Quota} ...${needs} />`,
+    immutability: () => html`<${Immutability} project=${project} />`,
+    retention: () => html`<${Retention} ...${needs} />`,
+    webhooks: () => html`<${Webhooks} project=${project} />`,
+    logs: () => html`<${Logs} project=${project} />`,
+    changes: () => html`<${Changes} project=${project} />`,
+  };
+  const waitsForDetail = ["robots", "labels", "quota", "retention"].includes(tab) && !needs;
   return html`<section><h2>Project ${project}</h2>
     <${TimeBar} at=${at} onChange=${setAt} />
     <${Tabs} tabs=${TABS} current=${tab} onChange=${setTab} />
-    ${body}</section>`;
+    ${detail.error ? html`<${Failure} error=${detail.error} />` : waitsForDetail ? html`<p>Loading…</p>` : panels[tab]()}</section>`;
 }
