@@ -21,7 +21,7 @@ export function Artifacts({ project, repository, at, setAt }) {
         <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td>
         <td>${at ? "" : html`<${Delete} base=${base} digest=${a.digest} onDeleted=${reload} />`}</td></tr>`)}</tbody></table>
     ${pager}
-    ${at ? "" : html`<${Deleted} project=${project} repository=${repository} base=${base}
+    ${at || !state.data ? "" : html`<${Deleted} project=${project} repository=${repository} base=${base}
       shown=${new Set((state.data ? state.data.rows : []).map((a) => a.digest))} onUndeleted=${reload} />`}
   </section>`;
 }
