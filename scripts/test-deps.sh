@@ -21,3 +21,8 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+
+# axe-core for the portal's accessibility checks (pinned by tests/e2e/axe/package-lock.json)
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ] || [ tests/e2e/axe/package-lock.json -nt tests/e2e/axe/node_modules/.package-lock.json ]; then
+    npm ci --prefix tests/e2e/axe --no-audit --no-fund --loglevel=error
+fi

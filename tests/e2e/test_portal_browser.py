@@ -13,6 +13,7 @@ from tests.e2e.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
+AXE = os.path.join(os.path.dirname(__file__), "axe", "node_modules", "axe-core", "axe.min.js")
 HOSTILE = '"><img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>'
 
 
@@ -308,3 +309,50 @@ def test_usable_at_390_pixels_wide(browser, registry, skopeo, api, tmp_path):
         shoot(page, tmp_path, "repository-390")
     finally:
         context.close()
+
+
+def test_axe_core_finds_no_serious_accessibility_violations(browser, registry, skopeo, tmp_path):
+    """axe-core (npm, tests/e2e/axe) on the main pages. The check's own script is injected, so
+    this context bypasses the page's CSP: the policy itself is checked above."""
+    from tests.e2e import oci_images
+
+    if registry.target != "tidemark":
+        pytest.skip("the portal is Tidemark's")
+    if not os.path.exists(AXE):
+        pytest.fail("axe-core is not installed (scripts/test-deps.sh installs it)")
+    name = f"axe{time.monotonic_ns() % 10**8}"
+    registry.create_project(name)
+    image = oci_images.build_image(tmp_path / "img", tag="v1", seed=97)
+    skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    found = {}
+    try:
+        page.goto(f"http://{registry.host}/")
+        page.get_by_label("Username").wait_for()
+        page.add_script_tag(path=AXE)
+        # the harness sees a violation when there is one: an input with no label, added and removed
+        planted = page.evaluate("""async () => {
+            const input = document.body.appendChild(document.createElement('input'));
+            const ids = (await axe.run(document)).violations.map((v) => v.id);
+            input.remove();
+            return ids; }""")
+        assert "label" in planted
+        pages = {"sign-in": None, "projects": "", "project": f"projects/{name}",
+                 "repository": f"projects/{name}/repositories/{name}%2Fapp", "administration": "admin"}
+        for label, path in pages.items():
+            if path is not None:
+                if label == "projects":
+                    sign_in(page, registry)
+                page.goto(f"http://{registry.host}/#/{path}")
+                page.locator("h2").first.wait_for()
+                page.wait_for_load_state("networkidle")
+            page.add_script_tag(path=AXE)
+            violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+                .violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                .map((v) => `${v.id}: ${v.nodes.length} (${v.help})`)""")
+            if violations:
+                found[label] = violations
+    finally:
+        context.close()
+    assert found == {}
