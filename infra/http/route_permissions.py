@@ -137,6 +137,7 @@ TABLE: dict[tuple[str, str], Need] = {
     ("DELETE", A + "/tags/{tag_name}"): _on_repositories("tag", "delete"),
     ("GET", A + "/accessories"): _on_repositories("accessory", "list"),
     ("GET", A + "/additions/{addition}"): _on_repositories("artifact", "read"),
+    ("GET", A + "/manifest"): _on_repositories("artifact", "read"),  # Tidemark: the stored bytes
     ("GET", A + "/additions/vulnerabilities"): _on_repositories("artifact", "read"),
     ("GET", A + "/vulnerabilities/history"): _on_repositories("artifact", "read"),
     ("POST", A + "/labels"): _on_repositories("artifact-label", "create"),

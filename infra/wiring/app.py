@@ -42,6 +42,7 @@ from write_api import rest_retention as write_retention
 from read_api.rest_gc import gc_history, gc_log, gc_schedule, gc_status
 from read_api.artifacts.accessories import list_accessories
 from read_api.artifacts.additions import get_addition
+from read_api.artifacts.manifest_view import get_manifest
 from read_api.artifacts.project_artifacts import list_project_artifacts
 from read_api.rest_labels import get_label, list_labels
 from read_api.rest_system import search, statistics, system_info, system_volumes
@@ -143,7 +144,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_retention.retention_task_log, write_retention.create_retention, write_retention.update_retention,
         write_retention.delete_retention, write_retention.start_retention, write_retention.stop_retention,
         write_artifacts.update_repository, list_all_repositories, project_summary, project_deletable,
-        get_addition,
+        get_addition, get_manifest,
         read_metadata.list_metadata, read_metadata.get_metadata, write_metadata.add_metadata,
         write_metadata.update_metadata, write_metadata.delete_metadata,
         read_jobservice.worker_pools, read_jobservice.pool_workers, read_jobservice.job_queues,

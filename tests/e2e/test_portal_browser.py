@@ -124,6 +124,9 @@ def test_the_slider_shows_a_moved_tag_s_old_digest_and_restores_it(page, registr
     page.locator(f"tr[data-digest='{new}']").wait_for()
     page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp/artifacts/{new}")
     page.get_by_role("heading", name="History of v1").wait_for()
+    page.get_by_role("heading", name="Layers").wait_for()
+    layers = api.get(f"/projects/{name}/repositories/app/artifacts/v1/manifest").json()["layers"]
+    assert page.locator("table.layers tbody tr").count() == len(layers)
     shoot(page, tmp_path, "artifact")
     page.get_by_role("button", name="Restore this").first.click()
     deadline = time.monotonic() + 15

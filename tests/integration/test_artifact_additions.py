@@ -183,3 +183,25 @@ def test_only_callers_who_may_read_the_project_see_its_charts_additions(http, oc
     digest = http.get("/api/v2.0/projects/team-a/repositories/web/artifacts/0.1.0").json()["digest"]
     crossed = f"/api/v2.0/projects/team-b/repositories/web/artifacts/{digest}/additions/values.yaml"
     assert http.get(crossed, headers=as_user("outsider")).status_code == 404
+
+
+def test_the_manifest_route_answers_the_stored_bytes_now_and_at_a_past_moment(http, oci, registry):
+    first, body = oci.push_image("library/app", "v1")
+    position = registry.app.head()
+    second, _ = oci.push_image("library/app", "v1")  # the tag moves
+    now = http.get(f"{REPO}/app/artifacts/v1/manifest")
+    assert now.status_code == 200 and now.headers["docker-content-digest"] == second
+    assert now.headers["content-type"].startswith("application/vnd.oci.image.manifest.v1+json")
+    past = http.get(f"{REPO}/app/artifacts/v1/manifest", params={"at": position})
+    assert past.status_code == 200 and past.content == body and past.headers["docker-content-digest"] == first
+    assert http.get(f"{REPO}/app/artifacts/{first}/manifest").content == body
+    assert http.get(f"{REPO}/app/artifacts/nope/manifest").status_code == 404
+
+
+def test_the_manifest_route_is_refused_like_the_artifact_it_names(http, oci):
+    create_project(http, "secret", public=False)
+    oci.push_image("secret/app", "v1")
+    create_user(http, "mallory")
+    refused = http.get("/api/v2.0/projects/secret/repositories/app/artifacts/v1/manifest", headers=as_user("mallory"))
+    assert refused.status_code == 403
+    assert anonymous(http, "GET", "/api/v2.0/projects/secret/repositories/app/artifacts/v1/manifest").status_code == 401

@@ -174,6 +174,7 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("DELETE", rp.A + "/tags/{tag_name}"): lambda w: Call(path={**V1, "tag_name": w.fresh_tag()}),
     ("GET", rp.A + "/accessories"): _sample(path=V1),
     ("GET", rp.A + "/additions/{addition}"): _sample(path={**V1, "addition": "build_history"}),
+    ("GET", rp.A + "/manifest"): _sample(path=V1),
     ("GET", rp.A + "/additions/vulnerabilities"): _sample(path=V1),
     ("GET", rp.A + "/vulnerabilities/history"): _sample(path=V1),
     ("POST", rp.A + "/labels"): lambda w: Call(path=V1, body={"id": w.label_id}),

@@ -80,6 +80,21 @@ function TagHistory({ base, tag, onRestored }) {
     ${error ? html`<${Failure} error=${error} />` : ""}</div>`;
 }
 
+// The manifest as stored (the REST API's manifest route): its config and layers with sizes.
+function Layers({ base, digest, at }) {
+  const [state] = useLoad(() => get(withAt(`${base}/artifacts/${encodeURIComponent(digest)}/manifest`, at)), [base, digest, at]);
+  if (state.error) return html`<${Failure} error=${state.error} />`;
+  const manifest = state.data;
+  if (!manifest || !manifest.layers) return "";
+  const total = manifest.layers.reduce((sum, layer) => sum + (layer.size || 0), 0);
+  return html`<h3>Layers</h3><table class="layers"><thead><tr><th>#</th><th>Digest</th><th>Media type</th><th>Size</th></tr></thead>
+    <tbody>${manifest.layers.map((layer, index) => html`<tr key=${index}><td>${index + 1}</td><td><code>${short(layer.digest)}</code></td>
+      <td>${layer.mediaType}</td><td>${bytes(layer.size)}</td></tr>`)}</tbody></table>
+    <p>${manifest.layers.length} layer(s), ${bytes(total)}${manifest.config ? html`; config <code>${short(manifest.config.digest)}</code>
+      (${manifest.config.mediaType}, ${bytes(manifest.config.size)})` : ""}</p>
+    <details><summary>Manifest</summary><pre class="log">${JSON.stringify(manifest, null, 2)}</pre></details>`;
+}
+
 function BuildHistory({ base, digest }) {
   const [state] = useLoad(() => get(`${base}/artifacts/${encodeURIComponent(digest)}/additions/build_history`), [base, digest]);
   if (state.error) return html`<p class="note">No build history: ${state.error.message}</p>`;
@@ -101,11 +116,13 @@ export function ArtifactPage({ project, repository, digest, at, setAt }) {
       <dt>Size</dt><dd>${bytes(a.size)}</dd>
       <dt>Pushed</dt><dd>${when(a.push_time)}</dd>
       <dt>Pull</dt><dd><${Copy} text=${`${window.location.host}/${repository}@${a.digest}`} /></dd>
+      ${Object.keys(a.extra_attrs || {}).length ? html`<dt>Image config</dt><dd>${Object.entries(a.extra_attrs).map(([k, v]) => html`<div key=${k}>${k}: ${typeof v === "string" ? v : JSON.stringify(v)}</div>`)}</dd>` : ""}
       <dt>Annotations</dt><dd>${Object.entries(a.annotations || {}).map(([k, v]) => html`<div key=${k}><code>${k}</code>: ${v}</div>`)}</dd>
       <dt>Children</dt><dd>${(a.references || []).map((r) => html`<div key=${r.child_digest}><a href=${link(["projects", project, "repositories", repository, "artifacts", r.child_digest], at)}><code>${short(r.child_digest)}</code></a> ${r.platform ? `${r.platform.os}/${r.platform.architecture}` : ""}</div>`)}</dd>
       <dt>Accessories</dt><dd>${(a.accessories || []).map((x) => html`<div key=${x.digest}>${x.type} <code>${short(x.digest)}</code></div>`)}</dd>
     </dl>
     <h3>Tags</h3>${(a.tags || []).map((t) => html`<${TagHistory} key=${t.name} base=${base} tag=${t.name} onRestored=${reload} />`)}
+    <${Layers} base=${base} digest=${a.digest} at=${at} />
     ${a.type === "IMAGE" ? html`<${BuildHistory} base=${base} digest=${a.digest} />` : ""}` : ""}
   </section>`;
 }
