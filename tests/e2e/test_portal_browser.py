@@ -184,12 +184,13 @@ def test_keyboard_alone_signs_in_and_every_control_has_a_label(page, registry, t
     assert page.evaluate(UNLABELLED) == []
     page.goto(f"http://{registry.host}/#/admin")
     page.get_by_role("heading", name="Administration").wait_for()
-    for tab in ("Users", "Audit log", "Garbage collection", "Live events"):
+    for tab in ("Users", "System robots", "Audit log", "Garbage collection", "Configuration", "Live events"):
         page.get_by_role("tab", name=tab).click()
         assert page.evaluate(UNLABELLED) == [], tab
 
 
-def test_administration_shows_users_the_audit_log_gc_runs_and_live_events(page, registry, skopeo, tmp_path):
+def test_administration_shows_users_the_audit_log_gc_runs_configuration_and_live_events(
+        page, registry, skopeo, api, tmp_path):
     from tests.e2e import oci_images
 
     sign_in(page, registry)
@@ -203,6 +204,13 @@ def test_administration_shows_users_the_audit_log_gc_runs_and_live_events(page, 
     page.locator("table tbody tr").nth(before).wait_for()
     page.get_by_role("cell", name="Success").first.wait_for(timeout=30000)
     shoot(page, tmp_path, "gc")
+    page.get_by_role("tab", name="Configuration").click()
+    page.get_by_label("robot_name_prefix").wait_for()
+    page.get_by_label("robot_name_prefix").fill("bot$")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="Saved").wait_for()
+    assert api.get("/configurations").json()["robot_name_prefix"]["value"] == "bot$"
+    api.put("/configurations", json={"robot_name_prefix": "robot$"}).raise_for_status()
     page.get_by_role("tab", name="Live events").click()
     page.get_by_text("Event stream: live").wait_for()
     name = f"feed{time.monotonic_ns() % 10**8}"

@@ -1,8 +1,8 @@
 // Administration (system administrators): users, the audit log with filters, garbage
 // collection with live progress and history, and the live event feed (the SSE stream).
 import { useEffect, useState } from "preact/hooks";
-import { API, call } from "./api.js";
-import { Failure, Tabs, html, usePage, when } from "./ui.js";
+import { API, call, get } from "./api.js";
+import { Failure, Tabs, html, useLoad, usePage, when } from "./ui.js";
 
 function Users() {
   const [query, setQuery] = useState("");
@@ -58,6 +58,48 @@ function GarbageCollection() {
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
 }
 
+function SystemRobots() {
+  const [state, , pager] = usePage(`${API}/robots?q=${encodeURIComponent("Level=system")}`, []);
+  return html`<table><thead><tr><th>Robot</th><th>Description</th><th>Expires</th><th>Enabled</th><th>Created</th></tr></thead>
+    <tbody>${(state.data ? state.data.rows : []).map((r) => html`<tr key=${r.id}><td>${r.name}</td><td>${r.description}</td>
+      <td>${r.expires_at === -1 ? "never" : when(new Date(r.expires_at * 1000).toISOString())}</td>
+      <td>${r.disable ? "no" : "yes"}</td><td>${when(r.creation_time)}</td></tr>`)}</tbody></table>
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
+}
+
+// Every configuration key with its value; those changed here are sent in one PUT.
+function Configuration() {
+  const [state, reload] = useLoad(() => get(`${API}/configurations`), []);
+  const [changes, setChanges] = useState({});
+  const [message, setMessage] = useState(null);
+  const save = async (event) => {
+    event.preventDefault();
+    try {
+      await call("PUT", `${API}/configurations`, changes);
+      setChanges({});
+      setMessage(html`<p role="status">Saved.</p>`);
+      reload();
+    } catch (failure) { setMessage(html`<${Failure} error=${failure} />`); }
+  };
+  const entries = Object.entries(state.data || {});
+  const field = (key, item) => {
+    const value = key in changes ? changes[key] : item.value;
+    const change = (next) => setChanges({ ...changes, [key]: next });
+    if (typeof item.value === "boolean") {
+      return html`<input type="checkbox" id=${"cfg-" + key} checked=${value} disabled=${!item.editable}
+        onChange=${(e) => change(e.target.checked)} />`;
+    }
+    return html`<input id=${"cfg-" + key} value=${value === null || value === undefined ? "" : value} disabled=${!item.editable}
+      type=${typeof item.value === "number" ? "number" : "text"}
+      onInput=${(e) => change(typeof item.value === "number" ? Number(e.target.value) : e.target.value)} />`;
+  };
+  return html`<form class="config" onSubmit=${save} aria-label="Configuration">
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}
+    <table><tbody>${entries.map(([key, item]) => html`<tr key=${key}><td><label for=${"cfg-" + key}>${key}</label></td>
+      <td>${field(key, item)}</td></tr>`)}</tbody></table>
+    <button type="submit" disabled=${!Object.keys(changes).length}>Save</button>${message}</form>`;
+}
+
 const KEEP = 200;
 
 function Feed() {
@@ -81,10 +123,12 @@ function Feed() {
         <td>${e.type.replace(/^io\.tidemark\./, "")}</td><td>${e.subject}</td></tr>`)}</tbody></table>`;
 }
 
-const TABS = [["users", "Users"], ["audit", "Audit log"], ["gc", "Garbage collection"], ["feed", "Live events"]];
+const TABS = [["users", "Users"], ["robots", "System robots"], ["audit", "Audit log"], ["gc", "Garbage collection"],
+  ["config", "Configuration"], ["feed", "Live events"]];
 
 export function Admin() {
   const [tab, setTab] = useState("users");
-  const body = { users: html`<${Users} />`, audit: html`<${Audit} />`, gc: html`<${GarbageCollection} />`, feed: html`<${Feed} />` }[tab];
+  const body = { users: html`<${Users} />`, robots: html`<${SystemRobots} />`, audit: html`<${Audit} />`,
+    gc: html`<${GarbageCollection} />`, config: html`<${Configuration} />`, feed: html`<${Feed} />` }[tab];
   return html`<section><h2>Administration</h2><${Tabs} tabs=${TABS} current=${tab} onChange=${setTab} />${body}</section>`;
 }
