@@ -367,3 +367,41 @@ def test_axe_core_finds_no_serious_accessibility_violations(browser, registry, s
     finally:
         context.close()
     assert found == {}
+
+
+def test_members_added_and_removed_and_a_robot_whose_secret_shows_once(page, registry, api, tmp_path):
+    name = f"team{time.monotonic_ns() % 10**8}"
+    registry.create_project(name, public=False)
+    user = f"dev{time.monotonic_ns() % 10**8}"
+    api.post("/users", json={"username": user, "password": "Dev-Passw0rd1", "email": f"{user}@example.com"}).raise_for_status()
+    sign_in(page, registry)
+    page.goto(f"http://{registry.host}/#/projects/{name}")
+    page.get_by_role("tab", name="Members").click()
+    form = page.get_by_role("form", name="Add member")
+    form.get_by_label("Username").fill(user)
+    form.get_by_label("Role").select_option(label="Developer")
+    form.get_by_role("button", name="Add member").click()
+    page.get_by_role("cell", name=user, exact=True).wait_for()
+    members = {m["entity_name"]: m["role_name"] for m in api.get(f"/projects/{name}/members").json()}
+    assert members[user] == "developer"
+    page.get_by_role("button", name=f"Remove {user}").click()
+    page.get_by_role("cell", name=user, exact=True).wait_for(state="detached")
+    assert user not in {m["entity_name"] for m in api.get(f"/projects/{name}/members").json()}
+    page.get_by_role("tab", name="Robots").click()
+    robot = page.get_by_role("form", name="New robot")
+    robot.get_by_label("Name").fill("ci")
+    robot.get_by_role("button", name="Create robot").click()
+    shown = page.locator("p.secret")
+    shown.wait_for()
+    robot_name, secret = [c.inner_text() for c in shown.locator("code").all()]
+    shoot(page, tmp_path, "robots")
+    import jwt
+
+    token = httpx.get(f"http://{registry.host}/service/token", auth=(robot_name, secret), params={
+        "service": "tidemark", "scope": f"repository:{name}/app:pull,push"}).json()["token"]
+    access = jwt.decode(token, options={"verify_signature": False})["access"]
+    assert access == [{"type": "repository", "name": f"{name}/app", "actions": ["pull"]}]  # what was ticked
+    page.get_by_role("tab", name="Members").click()
+    page.get_by_role("tab", name="Robots").click()
+    assert page.locator("p.secret").count() == 0  # once: gone when the panel is shown again
+    assert page.errors == []

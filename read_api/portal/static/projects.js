@@ -51,11 +51,30 @@ function Repositories({ project, at }) {
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
 }
 
+const ROLES = [[1, "Project admin"], [4, "Maintainer"], [2, "Developer"], [3, "Guest"], [5, "Limited guest"]];
+
 function Members({ project, at }) {
-  const [state, , pager] = usePage(`${API}/projects/${encodeURIComponent(project)}/members`, [project]);
-  return html`${at ? html`<p class="note">Members are shown as they are now (the API has no past for them yet).</p>` : ""}<table><thead><tr><th>Member</th><th>Role</th></tr></thead>
-      <tbody>${(state.data ? state.data.rows : []).map((m) => html`<tr key=${m.id}><td>${m.entity_name}</td><td>${m.role_name}</td></tr>`)}</tbody></table>
-    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
+  const [state, reload, pager] = usePage(`${API}/projects/${encodeURIComponent(project)}/members`, [project]);
+  const [error, setError] = useState(null);
+  const act = async (work) => {
+    try { await work(); setError(null); reload(); } catch (failure) { setError(failure); }
+  };
+  const add = (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    act(() => call("POST", `${API}/projects/${encodeURIComponent(project)}/members`, {
+      role_id: Number(form.get("role")), member_user: { username: form.get("username") } }));
+  };
+  return html`${at ? html`<p class="note">Members are shown as they are now (the API has no past for them yet).</p>` : ""}<table>
+    <thead><tr><th>Member</th><th>Role</th><th></th></tr></thead>
+      <tbody>${(state.data ? state.data.rows : []).map((m) => html`<tr key=${m.id}><td>${m.entity_name}</td><td>${m.role_name}</td>
+        <td><button type="button" aria-label=${"Remove " + m.entity_name}
+          onClick=${() => act(() => call("DELETE", `${API}/projects/${encodeURIComponent(project)}/members/${m.id}`))}>Remove</button></td></tr>`)}</tbody></table>
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}
+    <form class="create" onSubmit=${add} aria-label="Add member">
+      <label>Username <input name="username" required /></label>
+      <label>Role <select name="role">${ROLES.map(([id, name]) => html`<option value=${id} key=${id}>${name}</option>`)}</select></label>
+      <button type="submit">Add member</button>${error ? html`<${Failure} error=${error} />` : ""}</form>`;
 }
 
 function Logs({ project }) {

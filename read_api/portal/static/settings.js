@@ -14,12 +14,38 @@ function useAction(after) {
   return [run, error ? html`<${Failure} error=${error} />` : ""];
 }
 
+const ROBOT_ACCESS = [["repository", "pull"], ["repository", "push"], ["artifact", "delete"], ["tag", "create"]];
+
 export function Robots({ detail }) {
-  const [state, , pager] = usePage(`${API}/robots?q=${encodeURIComponent(`Level=project,ProjectID=${detail.project_id}`)}`, [detail.project_id]);
+  const [state, reload, pager] = usePage(`${API}/robots?q=${encodeURIComponent(`Level=project,ProjectID=${detail.project_id}`)}`, [detail.project_id]);
+  const [act, failure] = useAction(reload);
+  const [made, setMade] = useState(null);
+  const create = (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    act(async () => {
+      const answer = await call("POST", `${API}/robots`, {
+        name: form.get("name"), description: form.get("description") || "", level: "project",
+        duration: Number(form.get("days") || -1),
+        permissions: [{ kind: "project", namespace: detail.name, access: ROBOT_ACCESS
+          .filter(([resource, action]) => form.get(`${resource}:${action}`)).map(([resource, action]) => ({ resource, action })) }] });
+      setMade(answer.data);
+      event.target.reset();
+    });
+  };
   return html`<table><thead><tr><th>Robot</th><th>Description</th><th>Expires</th><th>Enabled</th></tr></thead>
     <tbody>${(state.data ? state.data.rows : []).map((r) => html`<tr key=${r.id}><td>${r.name}</td><td>${r.description}</td>
       <td>${r.expires_at === -1 ? "never" : when(new Date(r.expires_at * 1000).toISOString())}</td><td>${r.disable ? "no" : "yes"}</td></tr>`)}</tbody></table>
-    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}
+    ${made ? html`<p role="status" class="secret">Robot <code>${made.name}</code> created. Its secret, shown this once:
+      <code>${made.secret}</code></p>` : ""}
+    <form class="create" onSubmit=${create} aria-label="New robot">
+      <label>Name <input name="name" required pattern="[a-z0-9]+(?:[._-][a-z0-9]+)*" /></label>
+      <label>Description <input name="description" /></label>
+      <label>Expires in days (-1: never) <input name="days" type="number" min="-1" value="30" /></label>
+      <fieldset><legend>Permissions</legend>${ROBOT_ACCESS.map(([resource, action]) => html`<label key=${resource + action}>
+        <input type="checkbox" name=${`${resource}:${action}`} checked=${action === "pull"} /> ${action} ${resource}</label>`)}</fieldset>
+      <button type="submit">Create robot</button>${failure}</form>`;
 }
 
 export function Labels({ detail }) {
