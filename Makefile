@@ -32,7 +32,7 @@ test-deps:
 	sh scripts/test-deps.sh
 
 test: install-test test-deps
-	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile
+	PORTAL_SCREENSHOTS=$${PORTAL_SCREENSHOTS:-test-results/portal} $(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-unit: install-test
 	$(PY) -m pytest tests/unit -q

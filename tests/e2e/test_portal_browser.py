@@ -196,6 +196,23 @@ def test_administration_shows_users_the_audit_log_gc_runs_configuration_and_live
     sign_in(page, registry)
     page.goto(f"http://{registry.host}/#/admin")
     page.get_by_role("cell", name="admin", exact=True).first.wait_for()
+    newcomer = f"new{time.monotonic_ns() % 10**8}"
+    form = page.get_by_role("form", name="New user")
+    form.get_by_label("Username").fill(newcomer)
+    form.get_by_label("Email").fill(f"{newcomer}@example.com")
+    form.get_by_label("Password").fill("Newcomer-Passw0rd")
+    form.get_by_role("button", name="Create user").click()
+    page.get_by_label(f"Administrator: {newcomer}").check()
+    page.get_by_label(f"Enabled: {newcomer}").uncheck()
+    deadline = time.monotonic() + 15
+    while True:
+        [row] = [u for u in api.get("/users", params={"username": newcomer}).json() if u["username"] == newcomer]
+        if row["sysadmin_flag"] and row.get("enabled") is False:
+            break
+        assert time.monotonic() < deadline, row
+        time.sleep(0.2)
+    assert httpx.get(f"http://{registry.host}/api/v2.0/users/current",
+                     auth=(newcomer, "Newcomer-Passw0rd")).status_code == 401  # disabled: no way in
     page.get_by_role("tab", name="Audit log").click()
     page.locator("table tbody tr").first.wait_for()
     page.get_by_role("tab", name="Garbage collection").click()
@@ -387,6 +404,13 @@ def test_members_added_and_removed_and_a_robot_whose_secret_shows_once(page, reg
     page.get_by_role("button", name=f"Remove {user}").click()
     page.get_by_role("cell", name=user, exact=True).wait_for(state="detached")
     assert user not in {m["entity_name"] for m in api.get(f"/projects/{name}/members").json()}
+    page.get_by_role("tab", name="Quota").click()
+    page.get_by_role("form", name="Storage limit").get_by_label("Limit in GiB (empty: none)").fill("2")
+    page.get_by_role("button", name="Set limit").click()
+    page.get_by_text("of 2.0 GiB").wait_for()
+    [quota] = api.get("/quotas", params={"reference": "project", "reference_id": api.get(
+        f"/projects/{name}").json()["project_id"]}).json()
+    assert quota["hard"]["storage"] == 2 * 1024 ** 3
     page.get_by_role("tab", name="Robots").click()
     robot = page.get_by_role("form", name="New robot")
     robot.get_by_label("Name").fill("ci")

@@ -6,12 +6,35 @@ import { Failure, Tabs, html, useLoad, usePage, when } from "./ui.js";
 
 function Users() {
   const [query, setQuery] = useState("");
-  const [state, , pager] = usePage(`${API}/users${query ? "?username=" + encodeURIComponent(query) : ""}`, [query]);
+  const [state, reload, pager] = usePage(`${API}/users${query ? "?username=" + encodeURIComponent(query) : ""}`, [query]);
+  const [error, setError] = useState(null);
+  const act = async (work) => {
+    try { await work(); setError(null); reload(); } catch (failure) { setError(failure); }
+  };
+  const create = (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    act(async () => {
+      await call("POST", `${API}/users`, { username: form.get("username"), email: form.get("email"),
+        realname: form.get("realname") || "", password: form.get("password") });
+      event.target.reset();
+    });
+  };
   return html`<label>Search <input type="search" value=${query} onInput=${(e) => setQuery(e.target.value)} /></label>
     <table><thead><tr><th>User</th><th>Email</th><th>Administrator</th><th>Enabled</th><th>Created</th></tr></thead>
       <tbody>${(state.data ? state.data.rows : []).map((u) => html`<tr key=${u.user_id}><td>${u.username}</td><td>${u.email}</td>
-        <td>${u.sysadmin_flag ? "yes" : "no"}</td><td>${u.enabled === false ? "no" : "yes"}</td><td>${when(u.creation_time)}</td></tr>`)}</tbody></table>
-    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${pager}`;
+        <td><input type="checkbox" checked=${u.sysadmin_flag} aria-label=${"Administrator: " + u.username}
+          onChange=${(e) => act(() => call("PUT", `${API}/users/${u.user_id}/sysadmin`, { sysadmin_flag: e.target.checked }))} /></td>
+        <td><input type="checkbox" checked=${u.enabled !== false} aria-label=${"Enabled: " + u.username}
+          onChange=${(e) => act(() => call("PUT", `${API}/users/${u.user_id}/enabled`, { enabled: e.target.checked }))} /></td>
+        <td>${when(u.creation_time)}</td></tr>`)}</tbody></table>
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${error ? html`<${Failure} error=${error} />` : ""}${pager}
+    <form class="create" onSubmit=${create} aria-label="New user">
+      <label>Username <input name="username" required autocomplete="off" /></label>
+      <label>Email <input name="email" type="email" required /></label>
+      <label>Full name <input name="realname" /></label>
+      <label>Password <input name="password" type="password" required autocomplete="new-password" /></label>
+      <button type="submit">Create user</button></form>`;
 }
 
 function Audit() {

@@ -71,13 +71,22 @@ export function Labels({ detail }) {
 }
 
 export function Quota({ detail }) {
-  const [state] = useLoad(() => get(`${API}/quotas?reference=project&reference_id=${detail.project_id}`), [detail.project_id]);
+  const [state, reload] = useLoad(() => get(`${API}/quotas?reference=project&reference_id=${detail.project_id}`), [detail.project_id]);
+  const [act, failure] = useAction(reload);
   const quota = state.data && state.data[0];
   if (state.error) return html`<${Failure} error=${state.error} />`;
   if (!quota) return html`<p>Loading…</p>`;
   const hard = quota.hard.storage;
+  const change = (event) => {
+    event.preventDefault();
+    const gib = Number(new FormData(event.target).get("limit") || -1);
+    act(() => call("PUT", `${API}/quotas/${quota.id}`, { hard: { storage: gib > 0 ? Math.round(gib * 1024 ** 3) : -1 } }));
+  };
   return html`<p>Storage used: <strong>${bytes(quota.used.storage)}</strong> of ${hard === -1 ? "no limit" : bytes(hard)}
-    ${hard > 0 ? html` <progress max=${hard} value=${quota.used.storage} aria-label="Storage used"></progress>` : ""}</p>`;
+    ${hard > 0 ? html` <progress max=${hard} value=${quota.used.storage} aria-label="Storage used"></progress>` : ""}</p>
+    <form class="create" onSubmit=${change} aria-label="Storage limit">
+      <label>Limit in GiB (empty: none) <input name="limit" type="number" min="0" step="any" /></label>
+      <button type="submit">Set limit</button>${failure}</form>`;
 }
 
 export function Immutability({ project }) {
