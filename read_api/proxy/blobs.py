@@ -61,8 +61,8 @@ async def serve_blob(request: OciRequest, registry, target: Target, reference: s
         target.miss()
         return Response(200, _headers(digest, size))
     try:
-        fetch = filler.fetch(await target.upstream(), name, digest, target.actor(request))
-        chunks = await anyio.to_thread.run_sync(fetch.reader)
+        chunks = await anyio.to_thread.run_sync(filler.read, await target.upstream(), name, digest,
+                                                target.actor(request))
         if chunks is None:  # it landed a moment ago
             return None
     except DOWN as error:  # the registry closing too

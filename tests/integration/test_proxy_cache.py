@@ -285,6 +285,23 @@ def test_a_fetch_whose_bytes_do_not_match_ends_every_reader_with_the_error_and_k
     assert registry.proxy.filler.fetch(wrong, "hub/app", digest, proxy_actor()) is not fetch  # a new try
 
 
+def test_a_client_late_for_a_fetch_that_kept_nothing_gets_a_fetch_of_its_own(http, registry, upstream):
+    """Over the quota nothing is kept: a client that found the fetch just as it ended (this
+    raced a pull against the manifest job in CI) follows a new one, not a 503."""
+    from workers.proxy_cache.fetch import Missed
+
+    image = seed_image(upstream, "app", "v1")
+    proxy_project(http, add_endpoint(http, upstream), storage_limit=1000)
+    big = max(image["blobs"], key=lambda d: len(image["blobs"][d]))
+    fetch = _fetch(registry, big)
+    assert fetch.wait_ended(30) and not fetch.kept and fetch.error is None
+    with pytest.raises(Missed):
+        fetch.reader()
+    proxy = registry.proxy
+    reader = proxy.filler.read(proxy.connect(proxy.projects.of("hub"), "hub/app"), "hub/app", big, proxy_actor())
+    assert b"".join(reader) == image["blobs"][big]
+
+
 # -- the project's settings ----------------------------------------------------------------
 
 def test_the_allow_list_refuses_other_repositories_without_asking_upstream(http, registry, upstream):

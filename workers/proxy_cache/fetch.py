@@ -36,6 +36,10 @@ class Stopped(Unreachable):
         super().__init__(message)
 
 
+class Missed(Stopped):
+    """The fetch ended, keeping nothing, before this reader came: start another."""
+
+
 class Fetch:
     def __init__(self, filler: Any, upstream: Any, repository: str, digest: str, actor: Any,
                  wait: float | None, on_end: Callable[["Fetch"], None]) -> None:
@@ -143,7 +147,7 @@ class Fetch:
                     raise self.error
                 if self.kept:
                     return None
-                raise Stopped("the blob's fetch ended without keeping it; try again")
+                raise Missed("the blob's fetch ended without keeping it")
             self._readers += 1
             return BlobTail(self, self.size)
 

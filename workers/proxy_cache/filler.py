@@ -27,7 +27,7 @@ from domain.base import Actor
 from domain.errors import RegistryError
 from domain.quota import QuotaExceeded
 from infra.replication.errors import ReplicationError
-from workers.proxy_cache.fetch import Fetch, Stopped
+from workers.proxy_cache.fetch import Fetch, Missed, Stopped
 
 log = structlog.get_logger("proxy_cache")
 
@@ -90,6 +90,17 @@ class ProxyFiller:
                 raise Stopped()
             fetch = self._fetches[key] = Fetch(self, upstream, repository, digest, actor, wait, self._ended)
         return fetch.start()
+
+    def read(self, upstream, repository: str, digest: str, actor: Actor):
+        """A reader of the blob's fetch (one in flight, or a new one), or None when it has just
+        been kept (serve it from the store). A fetch that ended keeping nothing (over the
+        quota) before this reader came is followed by a new one."""
+        for _ in range(3):
+            try:
+                return self.fetch(upstream, repository, digest, actor).reader()
+            except Missed:
+                continue
+        raise Stopped("the blob's fetches keep ending before they can be read; try again")
 
     def _ended(self, fetch: Fetch) -> None:
         with self._lock:
