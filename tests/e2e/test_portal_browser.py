@@ -136,7 +136,31 @@ def test_the_slider_shows_a_moved_tag_s_old_digest_and_restores_it(page, registr
     assert page.errors == []
 
 
+def _push_note(registry, repository: str, subject: dict, note: str) -> str:
+    """An OCI referrer of `subject` whose annotation is `note` (Basic auth on /v2)."""
+    import hashlib
+    import json
+
+    empty = b"{}"
+    empty_digest = "sha256:" + hashlib.sha256(empty).hexdigest()
+    base = f"http://{registry.host}/v2/{repository}"
+    auth = ("admin", ADMIN_PASSWORD)
+    httpx.post(f"{base}/blobs/uploads/", params={"digest": empty_digest}, content=empty, auth=auth,
+               headers={"content-type": "application/octet-stream"}).raise_for_status()
+    descriptor = {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2}
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "artifactType": "application/vnd.example.note", "config": descriptor,
+                           "layers": [descriptor], "subject": subject, "annotations": {"note": note}}).encode()
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    httpx.put(f"{base}/manifests/{digest}", content=manifest, auth=auth,
+              headers={"content-type": "application/vnd.oci.image.manifest.v1+json"}).raise_for_status()
+    return digest
+
+
 def test_what_users_write_is_shown_as_text_and_never_runs(page, registry, skopeo, api, tmp_path):
+    """`<script>` and `"><img src=x onerror=...>` in every field a user writes that the portal
+    shows: a label's name and description, a webhook's name, a robot's description, an
+    artifact's annotation."""
     from tests.e2e import oci_images
 
     name = f"xss{time.monotonic_ns() % 10**8}"
@@ -144,15 +168,37 @@ def test_what_users_write_is_shown_as_text_and_never_runs(page, registry, skopeo
     image = oci_images.build_image(tmp_path / "img", tag="v1", seed=61)
     skopeo.copy(f"oci:{image.layout_dir}:v1", registry.ref(f"{name}/app", "v1"))
     project_id = api.get(f"/projects/{name}").json()["project_id"]
-    label = api.post("/labels", json={"name": HOSTILE[:120], "scope": "p", "project_id": project_id})
+    label = api.post("/labels", json={"name": HOSTILE[:120], "description": HOSTILE, "scope": "p",
+                                      "project_id": project_id})
     assert label.status_code == 201, label.text
     label_id = int(label.headers["location"].rsplit("/", 1)[1])
     added = api.post(f"/projects/{name}/repositories/app/artifacts/v1/labels", json={"id": label_id})
     assert added.status_code == 200, added.text
+    hook = api.post(f"/projects/{name}/webhook/policies", json={
+        "name": HOSTILE[:200], "description": HOSTILE, "enabled": True, "event_types": ["PUSH_ARTIFACT"],
+        "targets": [{"type": "http", "address": "http://127.0.0.1:9/hook"}]})
+    assert hook.status_code == 201, hook.text
+    robot = api.post("/robots", json={"name": "xss", "description": HOSTILE, "level": "project", "duration": -1,
+                                      "permissions": [{"kind": "project", "namespace": name,
+                                                       "access": [{"resource": "repository", "action": "pull"}]}]})
+    assert robot.status_code == 201, robot.text
+    subject = api.get(f"/projects/{name}/repositories/app/artifacts/v1").json()
+    manifest = api.get(f"/projects/{name}/repositories/app/artifacts/v1/manifest")
+    note = _push_note(registry, f"{name}/app", {"mediaType": subject["manifest_media_type"],
+                                                "digest": subject["digest"], "size": len(manifest.content)}, HOSTILE)
     sign_in(page, registry)
-    page.goto(f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp")
+    repository = f"http://{registry.host}/#/projects/{name}/repositories/{name}%2Fapp"
+    page.goto(repository)
     page.locator(".label").first.wait_for()
     assert page.locator(".label").first.inner_text() == HOSTILE[:120]
+    page.locator(f"tr[data-digest='{subject['digest']}'] .accessory").first.wait_for()
+    page.goto(f"{repository}/artifacts/{note}")
+    page.get_by_text("note:").wait_for()
+    assert HOSTILE in page.locator("dl.facts").inner_text()
+    page.goto(f"http://{registry.host}/#/projects/{name}")
+    for tab, shown in (("Labels", HOSTILE), ("Webhooks", HOSTILE[:200]), ("Robots", HOSTILE)):
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_text(shown, exact=False).first.wait_for()
     assert page.evaluate("() => window.__pwned") is None
     assert page.locator("img[src=x]").count() == 0
     assert page.errors == []

@@ -6,18 +6,19 @@ import { Copy, Failure, TimeBar, bytes, html, link, short, useLive, useLoad, use
 
 export function Artifacts({ project, repository, at, setAt }) {
   const base = repoPath(project, repository);
-  const [state, reload, pager] = usePage(withAt(`${base}/artifacts?with_tag=true&with_label=true`, at), [repository, at]);
+  const [state, reload, pager] = usePage(withAt(`${base}/artifacts?with_tag=true&with_label=true&with_accessory=true`, at), [repository, at]);
   useLive(reload, at, project);
   const host = window.location.host;
   return html`<section><h2>${repository}</h2>
     <${TimeBar} at=${at} onChange=${setAt} />
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}
-    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Pull command</th><th></th></tr></thead>
+    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Signatures and accessories</th><th>Pull command</th><th></th></tr></thead>
       <tbody>${(state.data ? state.data.rows : []).map((a) => html`<tr key=${a.digest} data-digest=${a.digest}>
         <td><a href=${link(["projects", project, "repositories", repository, "artifacts", a.digest], at)}><code>${short(a.digest)}</code></a></td>
         <td>${(a.tags || []).map((t) => html`<span class="tag" key=${t.name}>${t.name}</span>`)}</td>
         <td>${bytes(a.size)}</td><td>${when(a.push_time)}</td><td>${when(a.pull_time)}</td>
         <td>${(a.labels || []).map((l) => html`<span class="label" key=${l.id}>${l.name}</span>`)}</td>
+        <td>${(a.accessories || []).map((x) => html`<span class="accessory" key=${x.digest} title=${x.digest}>${x.type}</span>`)}</td>
         <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td>
         <td>${at ? "" : html`<${Delete} base=${base} digest=${a.digest} onDeleted=${reload} />`}</td></tr>`)}</tbody></table>
     ${pager}
@@ -119,7 +120,7 @@ export function ArtifactPage({ project, repository, digest, at, setAt }) {
       ${Object.keys(a.extra_attrs || {}).length ? html`<dt>Image config</dt><dd>${Object.entries(a.extra_attrs).map(([k, v]) => html`<div key=${k}>${k}: ${typeof v === "string" ? v : JSON.stringify(v)}</div>`)}</dd>` : ""}
       <dt>Annotations</dt><dd>${Object.entries(a.annotations || {}).map(([k, v]) => html`<div key=${k}><code>${k}</code>: ${v}</div>`)}</dd>
       <dt>Children</dt><dd>${(a.references || []).map((r) => html`<div key=${r.child_digest}><a href=${link(["projects", project, "repositories", repository, "artifacts", r.child_digest], at)}><code>${short(r.child_digest)}</code></a> ${r.platform ? `${r.platform.os}/${r.platform.architecture}` : ""}</div>`)}</dd>
-      <dt>Accessories</dt><dd>${(a.accessories || []).map((x) => html`<div key=${x.digest}>${x.type} <code>${short(x.digest)}</code></div>`)}</dd>
+      <dt>Referrers (signatures, SBOMs, accessories)</dt><dd>${(a.accessories || []).map((x) => html`<div key=${x.digest}>${x.type} <code>${short(x.digest)}</code></div>`)}</dd>
     </dl>
     <h3>Tags</h3>${(a.tags || []).map((t) => html`<${TagHistory} key=${t.name} base=${base} tag=${t.name} onRestored=${reload} />`)}
     <${Layers} base=${base} digest=${a.digest} at=${at} />
