@@ -2,15 +2,20 @@
 // collection with live progress and history, and the live event feed (the SSE stream).
 import { useEffect, useState } from "preact/hooks";
 import { API, call, get } from "./api.js";
-import { Failure, Tabs, html, useLoad, usePage, when } from "./ui.js";
+import { Failure, Tabs, html, useAction, useLoad, usePage, when } from "./ui.js";
+
+// A checkbox that shows its new state at once and follows the server's once it answers.
+function Toggle({ checked, label, onChange }) {
+  const [shown, setShown] = useState(checked);
+  useEffect(() => setShown(checked), [checked]);
+  return html`<input type="checkbox" checked=${shown} aria-label=${label}
+    onChange=${(e) => { setShown(e.target.checked); onChange(e.target.checked); }} />`;
+}
 
 function Users() {
   const [query, setQuery] = useState("");
   const [state, reload, pager] = usePage(`${API}/users${query ? "?username=" + encodeURIComponent(query) : ""}`, [query]);
-  const [error, setError] = useState(null);
-  const act = async (work) => {
-    try { await work(); setError(null); reload(); } catch (failure) { setError(failure); }
-  };
+  const [act, failure] = useAction(reload);
   const create = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -23,12 +28,12 @@ function Users() {
   return html`<label>Search <input type="search" value=${query} onInput=${(e) => setQuery(e.target.value)} /></label>
     <table><thead><tr><th>User</th><th>Email</th><th>Administrator</th><th>Enabled</th><th>Created</th></tr></thead>
       <tbody>${(state.data ? state.data.rows : []).map((u) => html`<tr key=${u.user_id}><td>${u.username}</td><td>${u.email}</td>
-        <td><input type="checkbox" checked=${u.sysadmin_flag} aria-label=${"Administrator: " + u.username}
-          onChange=${(e) => act(() => call("PUT", `${API}/users/${u.user_id}/sysadmin`, { sysadmin_flag: e.target.checked }))} /></td>
-        <td><input type="checkbox" checked=${u.enabled !== false} aria-label=${"Enabled: " + u.username}
-          onChange=${(e) => act(() => call("PUT", `${API}/users/${u.user_id}/enabled`, { enabled: e.target.checked }))} /></td>
+        <td><${Toggle} checked=${u.sysadmin_flag} label=${"Administrator: " + u.username}
+          onChange=${(on) => act(() => call("PUT", `${API}/users/${u.user_id}/sysadmin`, { sysadmin_flag: on }))} /></td>
+        <td><${Toggle} checked=${u.enabled !== false} label=${"Enabled: " + u.username}
+          onChange=${(on) => act(() => call("PUT", `${API}/users/${u.user_id}/enabled`, { enabled: on }))} /></td>
         <td>${when(u.creation_time)}</td></tr>`)}</tbody></table>
-    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${error ? html`<${Failure} error=${error} />` : ""}${pager}
+    ${state.error ? html`<${Failure} error=${state.error} />` : ""}${failure}${pager}
     <form class="create" onSubmit=${create} aria-label="New user">
       <label>Username <input name="username" required autocomplete="off" /></label>
       <label>Email <input name="email" type="email" required /></label>
@@ -53,7 +58,7 @@ function Audit() {
 
 function GarbageCollection() {
   const [state, reload, pager] = usePage(`${API}/system/gc`, []);
-  const [error, setError] = useState(null);
+  const [act, failure] = useAction(reload);
   const rows = state.data ? state.data.rows : [];
   const running = rows.some((r) => r.job_status === "Running" || r.job_status === "Pending");
   useEffect(() => {
@@ -61,18 +66,11 @@ function GarbageCollection() {
     const timer = setInterval(reload, 1000);
     return () => clearInterval(timer);
   }, [running]);
-  const start = async (dryRun) => {
-    try {
-      await call("POST", `${API}/system/gc/schedule`, {
-        schedule: { type: "Manual" }, parameters: { dry_run: dryRun, delete_untagged: false },
-      });
-      setError(null);
-      reload();
-    } catch (failure) { setError(failure); }
-  };
+  const start = (dryRun) => act(() => call("POST", `${API}/system/gc/schedule`, {
+    schedule: { type: "Manual" }, parameters: { dry_run: dryRun, delete_untagged: false } }));
   return html`<div class="actions"><button type="button" onClick=${() => start(false)} disabled=${running}>Run GC now</button>
       <button type="button" onClick=${() => start(true)} disabled=${running}>Dry run</button></div>
-    ${error ? html`<${Failure} error=${error} />` : ""}
+    ${failure}
     <table><thead><tr><th>Run</th><th>Status</th><th>Progress</th><th>Parameters</th><th>Started</th><th>Updated</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr key=${r.id}><td>${r.id}</td><td>${r.job_status}</td>
         <td>${r.progress ? html`<progress max=${r.progress.total || 1} value=${r.progress.done}

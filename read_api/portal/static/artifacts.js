@@ -2,7 +2,7 @@
 // index's children, accessories, and each tag's history with "Restore this".
 import { useState } from "preact/hooks";
 import { API, call, get, repoPath, withAt } from "./api.js";
-import { Copy, Failure, TimeBar, bytes, html, link, short, useLive, useLoad, usePage, when } from "./ui.js";
+import { Copy, Failure, TimeBar, bytes, html, link, short, useAction, useLive, useLoad, usePage, when } from "./ui.js";
 
 export function Artifacts({ project, repository, at, setAt }) {
   const base = repoPath(project, repository);
@@ -30,13 +30,11 @@ export function Artifacts({ project, repository, at, setAt }) {
 // Two steps, no browser dialog: "Delete" asks, "Confirm delete" does it.
 function Delete({ base, digest, onDeleted }) {
   const [asked, setAsked] = useState(false);
-  const [error, setError] = useState(null);
-  const remove = async () => {
-    try { await call("DELETE", `${base}/artifacts/${encodeURIComponent(digest)}`); onDeleted(); } catch (failure) { setError(failure); }
-  };
+  const [act, failure] = useAction(onDeleted);
+  const remove = () => act(() => call("DELETE", `${base}/artifacts/${encodeURIComponent(digest)}`));
   return html`${asked ? html`<button type="button" class="danger" onClick=${remove}>Confirm delete</button>`
     : html`<button type="button" onClick=${() => setAsked(true)} aria-label=${"Delete " + short(digest)}>Delete</button>`}
-    ${error ? html`<${Failure} error=${error} />` : ""}`;
+    ${failure}`;
 }
 
 // Deleted artifacts of the repository (from the event feed) that are not back: "Undelete"
@@ -44,17 +42,15 @@ function Delete({ base, digest, onDeleted }) {
 function Deleted({ project, repository, base, shown, onUndeleted }) {
   const feed = `${API}/events?type=io.tidemark.artifact.deleted.v1&project=${encodeURIComponent(project)}&limit=1000`;
   const [state, reload] = useLoad(() => get(feed), [project, repository, shown.size]);
-  const [error, setError] = useState(null);
+  const [act, failure] = useAction(() => { reload(); onUndeleted(); });
   const latest = new Map();
   for (const event of state.data || []) {
     if (event.data && event.data.repository === repository && !shown.has(event.data.digest)) latest.set(event.data.digest, event);
   }
   const gone = [...latest.values()].reverse();
-  const undelete = async (digest) => {
-    try { await call("POST", `${base}/artifacts/${encodeURIComponent(digest)}/undelete`); setError(null); reload(); onUndeleted(); } catch (failure) { setError(failure); }
-  };
-  if (!gone.length) return "";
-  return html`<h3>Deleted artifacts</h3>${error ? html`<${Failure} error=${error} />` : ""}
+  const undelete = (digest) => act(() => call("POST", `${base}/artifacts/${encodeURIComponent(digest)}/undelete`));
+  if (!gone.length) return failure;
+  return html`<h3>Deleted artifacts</h3>${failure}
     <table class="deleted"><thead><tr><th>Digest</th><th>Deleted</th><th>By</th><th></th></tr></thead>
       <tbody>${gone.map((e) => html`<tr key=${e.id} data-digest=${e.data.digest}><td><code>${short(e.data.digest)}</code></td>
         <td>${when(e.time)}</td><td>${e.data.actor || ""}</td>
@@ -63,22 +59,15 @@ function Deleted({ project, repository, base, shown, onUndeleted }) {
 
 function TagHistory({ base, tag, onRestored }) {
   const [state, reload] = useLoad(() => get(`${base}/tags/${encodeURIComponent(tag)}/history`), [base, tag]);
-  const [error, setError] = useState(null);
-  const restore = async (entry) => {
-    try {
-      await call("POST", `${base}/tags/${encodeURIComponent(tag)}/restore`, { at: entry.from_position });
-      setError(null);
-      reload();
-      onRestored();
-    } catch (failure) { setError(failure); }
-  };
+  const [act, failure] = useAction(() => { reload(); onRestored(); });
+  const restore = (entry) => act(() => call("POST", `${base}/tags/${encodeURIComponent(tag)}/restore`, { at: entry.from_position }));
   return html`<div class="history"><h4>History of ${tag}</h4>
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}
     <ol>${(state.data || []).map((entry) => html`<li key=${entry.from_position}>
       <code>${short(entry.digest)}</code> from ${when(entry.from_time)}${entry.to_time ? html` to ${when(entry.to_time)}` : " (now)"}
       ${entry.to_time ? html` <button type="button" onClick=${() => restore(entry)}>Restore this</button>` : ""}
     </li>`)}</ol>
-    ${error ? html`<${Failure} error=${error} />` : ""}</div>`;
+    ${failure}</div>`;
 }
 
 // The manifest as stored (the REST API's manifest route): its config and layers with sizes.

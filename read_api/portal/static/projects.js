@@ -3,25 +3,23 @@
 import { useState } from "preact/hooks";
 import { API, call, get, withAt } from "./api.js";
 import { Immutability, Labels, Quota, Retention, Robots, Webhooks } from "./settings.js";
-import { Failure, Tabs, TimeBar, html, link, useLive, useLoad, usePage, when } from "./ui.js";
+import { Failure, Tabs, TimeBar, html, link, useAction, useLive, useLoad, usePage, when } from "./ui.js";
 
 export function Projects() {
   const [query, setQuery] = useState("");
   const [state, reload, pager] = usePage(`${API}/projects${query ? "?name=" + encodeURIComponent(query) : ""}`, [query]);
-  const [error, setError] = useState(null);
-  const create = async (event) => {
+  const [act, failure] = useAction(reload);
+  const create = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
     const gib = Number(form.get("quota") || -1);
-    try {
+    act(async () => {
       await call("POST", `${API}/projects`, {
         project_name: form.get("name"), metadata: { public: form.get("public") ? "true" : "false" },
         storage_limit: gib > 0 ? Math.round(gib * 1024 ** 3) : -1,
       });
       event.target.reset();
-      setError(null);
-      reload();
-    } catch (failure) { setError(failure); }
+    });
   };
   return html`<section><h2>Projects</h2>
     <label>Search <input type="search" value=${query} onInput=${(e) => setQuery(e.target.value)} /></label>
@@ -37,7 +35,7 @@ export function Projects() {
       <label><input type="checkbox" name="public" /> Public</label>
       <label>Quota (GiB, empty: none) <input name="quota" type="number" min="0" step="any" /></label>
       <button type="submit">Create</button>
-      ${error ? html`<${Failure} error=${error} />` : ""}
+      ${failure}
     </form></section>`;
 }
 
@@ -55,10 +53,7 @@ const ROLES = [[1, "Project admin"], [4, "Maintainer"], [2, "Developer"], [3, "G
 
 function Members({ project, at }) {
   const [state, reload, pager] = usePage(`${API}/projects/${encodeURIComponent(project)}/members`, [project]);
-  const [error, setError] = useState(null);
-  const act = async (work) => {
-    try { await work(); setError(null); reload(); } catch (failure) { setError(failure); }
-  };
+  const [act, failure] = useAction(reload);
   const add = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -74,7 +69,7 @@ function Members({ project, at }) {
     <form class="create" onSubmit=${add} aria-label="Add member">
       <label>Username <input name="username" required /></label>
       <label>Role <select name="role">${ROLES.map(([id, name]) => html`<option value=${id} key=${id}>${name}</option>`)}</select></label>
-      <button type="submit">Add member</button>${error ? html`<${Failure} error=${error} />` : ""}</form>`;
+      <button type="submit">Add member</button>${failure}</form>`;
 }
 
 function Logs({ project }) {

@@ -2,17 +2,9 @@
 // (with dry runs, runs and their logs) and webhooks (with their jobs and resend).
 import { useState } from "preact/hooks";
 import { API, call, get } from "./api.js";
-import { Failure, bytes, html, useLoad, usePage, when } from "./ui.js";
+import { Failure, bytes, html, useAction, useLoad, usePage, when } from "./ui.js";
 
 const P = (project) => `${API}/projects/${encodeURIComponent(project)}`;
-
-function useAction(after) {
-  const [error, setError] = useState(null);
-  const run = async (work) => {
-    try { await work(); setError(null); after(); } catch (failure) { setError(failure); }
-  };
-  return [run, error ? html`<${Failure} error=${error} />` : ""];
-}
 
 const ROBOT_ACCESS = [["repository", "pull"], ["repository", "push"], ["artifact", "delete"], ["tag", "create"]];
 

@@ -120,3 +120,12 @@ export function Tabs({ tabs, current, onChange }) {
   return html`<div class="tabs" role="tablist">${tabs.map(([key, label]) => html`<button type="button" role="tab"
     key=${key} aria-selected=${key === current} onClick=${() => onChange(key)}>${label}</button>`)}</div>`;
 }
+
+// Run a change; its error (if any) shown where the returned element goes, `after` called on success.
+export function useAction(after) {
+  const [error, setError] = useState(null);
+  const run = async (work) => {
+    try { await work(); setError(null); after(); } catch (failure) { setError(failure); }
+  };
+  return [run, error ? html`<${Failure} error=${error} />` : ""];
+}
