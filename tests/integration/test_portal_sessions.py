@@ -122,3 +122,25 @@ def test_basic_credentials_beside_a_cookie_need_no_csrf_token(http, browser):
     made = browser.post(f"{API}/projects", json={"project_name": "scripted"},
                         headers={"authorization": http.headers["authorization"]})
     assert made.status_code == 201
+
+
+def test_sessions_opened_and_used_by_many_browsers_at_once_stay_apart(http, registry):
+    """Eight browsers signing in and reading at once (threads on the session store, as the
+    server's worker threads call it): each gets its own session, each finds only its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"user{n}" for n in range(8)]
+    for name in names:
+        create_user(http, name)
+
+    def one(name):
+        token, csrf = registry.sessions.open(name)
+        found = [registry.sessions.find(token) for _ in range(5)]
+        return token, csrf, found
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, names))
+    assert len({token for token, _, _ in results}) == 8 and len({csrf for _, csrf, _ in results}) == 8
+    for name, (_, csrf, found) in zip(names, results):
+        assert all(session is not None and session.username == name and session.csrf == csrf for session in found)
+    assert registry.db.read("SELECT count(*) FROM portal_sessions")[0][0] == 8
