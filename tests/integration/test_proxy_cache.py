@@ -302,6 +302,22 @@ def test_a_client_late_for_a_fetch_that_kept_nothing_gets_a_fetch_of_its_own(htt
     assert b"".join(reader) == image["blobs"][big]
 
 
+def test_a_blob_that_cannot_be_staged_answers_503_and_the_next_pull_works(http, registry, upstream, monkeypatch):
+    image = seed_image(upstream, "app", "v1")
+    proxy_project(http, add_endpoint(http, upstream))
+    big = max(image["blobs"], key=lambda d: len(image["blobs"][d]))
+    filler = registry.proxy.filler
+
+    def full_disk():
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(filler, "staging_file", full_disk)
+    refused = http.get(f"/v2/hub/app/blobs/{big}")
+    assert refused.status_code == 503 and oci_error(refused) == "UNAVAILABLE", refused.text
+    monkeypatch.undo()
+    served = http.get(f"/v2/hub/app/blobs/{big}")
+    assert served.status_code == 200 and served.content == image["blobs"][big]
+
+
 # -- the project's settings ----------------------------------------------------------------
 
 def test_the_allow_list_refuses_other_repositories_without_asking_upstream(http, registry, upstream):

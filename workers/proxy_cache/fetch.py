@@ -99,6 +99,9 @@ class Fetch:
             release()
             if path is not None and os.path.exists(path):
                 os.unlink(path)
+            if isinstance(error, OSError):  # the disk, not the upstream: a 503 all the same, never a 500
+                log.warning("proxy cache: cannot stage a blob", digest=self.digest, reason=str(error))
+                error = Stopped(f"the proxy cache cannot stage blob {self.digest} now")
             self._end(error)
             return
         release()
