@@ -92,6 +92,11 @@ def test_sign_in_create_a_project_and_see_a_push_arrive(page, registry, skopeo, 
     row.first.wait_for()
     assert "v1" in row.first.inner_text()
     assert f"{registry.host}/{name}/app@sha256:" in row.first.inner_text()
+    assert row.first.locator(".scan").inner_text() == "not scanned"
+    # the test servers start no scanner: the page says so, in the API's words
+    row.first.get_by_role("button", name="Scan", exact=False).click()
+    row.first.get_by_role("alert").wait_for()
+    assert "no scanner is configured" in row.first.get_by_role("alert").inner_text()
     shoot(page, tmp_path, "repository")
     assert page.errors == []
 
@@ -230,7 +235,8 @@ def test_keyboard_alone_signs_in_and_every_control_has_a_label(page, registry, t
     assert page.evaluate(UNLABELLED) == []
     page.goto(f"http://{registry.host}/#/admin")
     page.get_by_role("heading", name="Administration").wait_for()
-    for tab in ("Users", "System robots", "Audit log", "Garbage collection", "Configuration", "Live events"):
+    for tab in ("Users", "System robots", "Registries", "Replication", "Audit log", "Garbage collection",
+                "Configuration", "Live events"):
         page.get_by_role("tab", name=tab).click()
         assert page.evaluate(UNLABELLED) == [], tab
 
@@ -267,6 +273,23 @@ def test_administration_shows_users_the_audit_log_gc_runs_configuration_and_live
     page.locator("table tbody tr").nth(before).wait_for()
     page.get_by_role("cell", name="Success").first.wait_for(timeout=30000)
     shoot(page, tmp_path, "gc")
+    page.get_by_role("tab", name="Registries").click()
+    endpoint = f"nowhere{time.monotonic_ns() % 10**8}"
+    form = page.get_by_role("form", name="New registry endpoint")
+    form.get_by_label("Name", exact=True).fill(endpoint)
+    form.get_by_label("URL").fill("http://127.0.0.1:9")
+    form.get_by_role("button", name="Add registry").click()
+    page.get_by_role("button", name=f"Ping {endpoint}").click()
+    page.get_by_role("row").filter(has_text=endpoint).filter(has_not_text="Ping" + endpoint).first.wait_for()
+    [registry_id] = [r["id"] for r in api.get("/registries", params={"page_size": 100}).json() if r["name"] == endpoint]
+    policy = api.post("/replication/policies", json={
+        "name": f"to-{endpoint}", "dest_registry": {"id": registry_id}, "filters": [{"type": "name", "value": "library/**"}],
+        "retry_attempts": 1, "retry_backoff_seconds": 0})
+    assert policy.status_code == 201, policy.text
+    page.get_by_role("tab", name="Replication").click()
+    page.get_by_role("button", name=f"Replicate now: to-{endpoint}").click()
+    page.locator("table").nth(1).locator("tbody tr").first.wait_for()
+    shoot(page, tmp_path, "replication")
     page.get_by_role("tab", name="Configuration").click()
     page.get_by_label("robot_name_prefix").wait_for()
     page.get_by_label("robot_name_prefix").fill("bot$")

@@ -2,6 +2,7 @@
 // collection with live progress and history, and the live event feed (the SSE stream).
 import { useEffect, useState } from "preact/hooks";
 import { API, call, get } from "./api.js";
+import { Registries, Replication } from "./replication.js";
 import { Failure, Tabs, html, useAction, useLoad, usePage, when } from "./ui.js";
 
 // A checkbox that shows its new state at once and follows the server's once it answers.
@@ -144,12 +145,13 @@ function Feed() {
         <td>${e.type.replace(/^io\.tidemark\./, "")}</td><td>${e.subject}</td></tr>`)}</tbody></table>`;
 }
 
-const TABS = [["users", "Users"], ["robots", "System robots"], ["audit", "Audit log"], ["gc", "Garbage collection"],
-  ["config", "Configuration"], ["feed", "Live events"]];
+const TABS = [["users", "Users"], ["robots", "System robots"], ["registries", "Registries"], ["replication", "Replication"],
+  ["audit", "Audit log"], ["gc", "Garbage collection"], ["config", "Configuration"], ["feed", "Live events"]];
 
 export function Admin() {
   const [tab, setTab] = useState("users");
-  const body = { users: html`<${Users} />`, robots: html`<${SystemRobots} />`, audit: html`<${Audit} />`,
+  const body = { users: html`<${Users} />`, robots: html`<${SystemRobots} />`, registries: html`<${Registries} />`,
+    replication: html`<${Replication} />`, audit: html`<${Audit} />`,
     gc: html`<${GarbageCollection} />`, config: html`<${Configuration} />`, feed: html`<${Feed} />` }[tab];
   return html`<section><h2>Administration</h2><${Tabs} tabs=${TABS} current=${tab} onChange=${setTab} />${body}</section>`;
 }

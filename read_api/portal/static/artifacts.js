@@ -1,30 +1,53 @@
 // A repository's artifacts (paged, at any moment) and an artifact's page: its facts, an
 // index's children, accessories, and each tag's history with "Restore this".
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { API, call, get, repoPath, withAt } from "./api.js";
 import { Copy, Failure, TimeBar, bytes, html, link, short, useAction, useLive, useLoad, usePage, when } from "./ui.js";
 
 export function Artifacts({ project, repository, at, setAt }) {
   const base = repoPath(project, repository);
-  const [state, reload, pager] = usePage(withAt(`${base}/artifacts?with_tag=true&with_label=true&with_accessory=true`, at), [repository, at]);
+  const [state, reload, pager] = usePage(withAt(`${base}/artifacts?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true`, at), [repository, at]);
   useLive(reload, at, project);
+  // A scan under way is followed by polling (a scan's end is not an event of the feed).
+  const scanning = (state.data ? state.data.rows : []).some((a) => a.scan_overview && Object.values(a.scan_overview)
+    .some((r) => r.scan_status === "Pending" || r.scan_status === "Running"));
+  useEffect(() => {
+    if (!scanning || at) return undefined;
+    const timer = setInterval(reload, 2000);
+    return () => clearInterval(timer);
+  }, [scanning, at]);
   const host = window.location.host;
   return html`<section><h2>${repository}</h2>
     <${TimeBar} at=${at} onChange=${setAt} />
     ${state.error ? html`<${Failure} error=${state.error} />` : ""}
-    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Signatures and accessories</th><th>Pull command</th><th></th></tr></thead>
+    <table class="artifacts"><thead><tr><th>Digest</th><th>Tags</th><th>Size</th><th>Pushed</th><th>Pulled</th><th>Labels</th><th>Signatures and accessories</th><th>Vulnerabilities</th><th>Pull command</th><th></th></tr></thead>
       <tbody>${(state.data ? state.data.rows : []).map((a) => html`<tr key=${a.digest} data-digest=${a.digest}>
         <td><a href=${link(["projects", project, "repositories", repository, "artifacts", a.digest], at)}><code>${short(a.digest)}</code></a></td>
         <td>${(a.tags || []).map((t) => html`<span class="tag" key=${t.name}>${t.name}</span>`)}</td>
         <td>${bytes(a.size)}</td><td>${when(a.push_time)}</td><td>${when(a.pull_time)}</td>
         <td>${(a.labels || []).map((l) => html`<span class="label" key=${l.id}>${l.name}</span>`)}</td>
         <td>${(a.accessories || []).map((x) => html`<span class="accessory" key=${x.digest} title=${x.digest}>${x.type}</span>`)}</td>
+        <td><${Vulnerabilities} overview=${a.scan_overview} base=${base} digest=${a.digest} at=${at} onScanned=${reload} /></td>
         <td><${Copy} text=${`${host}/${repository}@${a.digest}`} /></td>
         <td>${at ? "" : html`<${Delete} base=${base} digest=${a.digest} onDeleted=${reload} />`}</td></tr>`)}</tbody></table>
     ${pager}
     ${at || !state.data ? "" : html`<${Deleted} project=${project} repository=${repository} base=${base}
       shown=${new Set((state.data ? state.data.rows : []).map((a) => a.digest))} onUndeleted=${reload} />`}
   </section>`;
+}
+
+// The newest vulnerability report's status and counts, and "Scan" to ask for a new one.
+function Vulnerabilities({ overview, base, digest, at, onScanned }) {
+  const [act, failure] = useAction(onScanned);
+  const report = overview ? Object.values(overview)[0] : null;
+  let text = "not scanned";
+  if (report) {
+    const counts = report.summary && report.summary.summary ? Object.entries(report.summary.summary).map(([k, v]) => `${k} ${v}`).join(", ") : "";
+    text = report.scan_status === "Success" ? `${report.severity || "None"}${counts ? ": " + counts : ""}` : report.scan_status;
+  }
+  return html`<span class="scan">${text}</span>
+    ${at ? "" : html` <button type="button" aria-label=${"Scan " + short(digest)}
+      onClick=${() => act(() => call("POST", `${base}/artifacts/${encodeURIComponent(digest)}/scan`))}>Scan</button>`}${failure}`;
 }
 
 // Two steps, no browser dialog: "Delete" asks, "Confirm delete" does it.
