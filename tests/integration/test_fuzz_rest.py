@@ -11,6 +11,10 @@ import re
 
 import pytest
 import schemathesis
+# Imported here, at collection, not first inside a fixture: CPython 3.11.7 can fail to parse a
+# module imported that deep in the stack ("AST constructor recursion depth mismatch", fixed in
+# 3.11.8), and pytest's assertion rewriting parses schemathesis's modules as they load.
+import schemathesis.specs.openapi.schemas  # noqa: F401
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
