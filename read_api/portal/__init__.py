@@ -26,8 +26,7 @@ VENDOR = {
     "hooks.js": MODULES / "preact/hooks/dist/hooks.module.js",
     "htm.js": MODULES / "htm/dist/htm.module.js",
 }
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".svg": "image/svg+xml"}
+TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}  # Litestar adds the charset
 IMPORT_MAP = ('{"imports": {"preact": "/portal/vendor/preact.js", "preact/hooks": "/portal/vendor/hooks.js", '
               '"htm": "/portal/vendor/htm.js"}}')
 _MAP_HASH = base64.b64encode(hashlib.sha256(IMPORT_MAP.encode()).digest()).decode()
@@ -63,9 +62,9 @@ def _file(path: Path) -> Response:
                     headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
-@get("/", media_type="text/html; charset=utf-8", sync_to_thread=False)
+@get("/", media_type="text/html", sync_to_thread=False)
 def portal_page() -> Response:
-    return Response(PAGE, media_type="text/html; charset=utf-8",
+    return Response(PAGE, media_type="text/html",
                     headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 

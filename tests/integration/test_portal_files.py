@@ -17,7 +17,7 @@ def backend(request):
 
 def test_the_page_carries_a_strict_policy_whose_hash_is_the_import_maps(http):
     page = http.get("/", headers={"authorization": ""})
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
@@ -32,8 +32,8 @@ def test_the_portal_modules_and_the_npm_files_are_served_as_javascript(http):
                  "/portal/vendor/htm.js"):
         answer = http.get(path)
         assert answer.status_code == 200, path
-        assert answer.headers["content-type"].startswith("text/javascript"), path
-    assert http.get("/portal/style.css").headers["content-type"].startswith("text/css")
+        assert answer.headers["content-type"] == "text/javascript; charset=utf-8", path
+    assert http.get("/portal/style.css").headers["content-type"] == "text/css; charset=utf-8"
 
 
 @pytest.mark.parametrize("path", [
