@@ -42,7 +42,7 @@ class Missed(Stopped):
 
 class Fetch:
     def __init__(self, filler: Any, upstream: Any, repository: str, digest: str, actor: Any,
-                 wait: float | None, on_end: Callable[["Fetch"], None]) -> None:
+                 wait: float | None, on_end: Callable[["Fetch"], None], readers: int = 0) -> None:
         self.repository = repository
         self.digest = digest
         self.size: int | None = None
@@ -59,7 +59,7 @@ class Fetch:
         self._verified = False
         self._ended = False
         self._fd: int | None = None
-        self._readers = 0
+        self._readers = readers  # a reader counted from the start keeps the file for itself
 
     def start(self) -> "Fetch":
         threading.Thread(target=self._run, name="proxy-fetch", daemon=True).start()
@@ -139,19 +139,22 @@ class Fetch:
         with self._cond:
             return self._cond.wait_for(lambda: self._ended, timeout)
 
-    def reader(self) -> "BlobTail | None":
+    def reader(self, attached: bool = False) -> "BlobTail | None":
         """A reader from the first byte on; waits for the upstream to answer (its error is
         raised here: the client gets it as an answer, not a broken stream). None when the
-        fetch is over and the blob kept: serve it from the store."""
+        fetch is over and the blob kept: serve it from the store. `attached`: the reader the
+        fetch was made with (counted from the start, so the file waits for it)."""
         with self._cond:
+            if not attached:
+                self._readers += 1
             self._cond.wait_for(lambda: self.size is not None or self._ended)
             if self._fd is None:  # it never opened, or it is over and nobody reads it
+                self._leave()
                 if self.error is not None:
                     raise self.error
                 if self.kept:
                     return None
                 raise Missed("the blob's fetch ended without keeping it")
-            self._readers += 1
             return BlobTail(self, self.size)
 
     def _leave(self) -> None:

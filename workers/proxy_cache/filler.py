@@ -81,23 +81,31 @@ class ProxyFiller:
 
     def fetch(self, upstream, repository: str, digest: str, actor: Actor, wait: float | None = None) -> Fetch:
         """The fetch of the blob for the repository in flight, or a new one started."""
+        return self._fetch(upstream, repository, digest, actor, wait, False)[0]
+
+    def _fetch(self, upstream, repository: str, digest: str, actor: Actor, wait: float | None,
+               reading: bool) -> tuple[Fetch, bool]:
+        """(fetch, whether a reader came with it): a new fetch made for `reading` counts its
+        reader from the start, so even a tiny blob cannot end before that reader is there."""
         key = (repository, digest)
         with self._lock:
             found = self._fetches.get(key)
             if found is not None:
-                return found
+                return found, False
             if self._stopping.is_set():
                 raise Stopped()
-            fetch = self._fetches[key] = Fetch(self, upstream, repository, digest, actor, wait, self._ended)
-        return fetch.start()
+            fetch = self._fetches[key] = Fetch(self, upstream, repository, digest, actor, wait, self._ended,
+                                               readers=1 if reading else 0)
+        return fetch.start(), reading
 
     def read(self, upstream, repository: str, digest: str, actor: Actor):
         """A reader of the blob's fetch (one in flight, or a new one), or None when it has just
         been kept (serve it from the store). A fetch that ended keeping nothing (over the
         quota) before this reader came is followed by a new one."""
-        for _ in range(3):
+        for _ in range(3):  # a found fetch may end keeping nothing just before its reader comes
+            fetch, attached = self._fetch(upstream, repository, digest, actor, None, True)
             try:
-                return self.fetch(upstream, repository, digest, actor).reader()
+                return fetch.reader(attached)
             except Missed:
                 continue
         raise Stopped("the blob's fetches keep ending before they can be read; try again")
