@@ -80,6 +80,16 @@ async def _send_file(send, path: str) -> None:
 
 
 async def _send_chunks(send, chunks) -> None:
+    if hasattr(chunks, "__aiter__"):  # follows its source on the event loop (a proxy fetch)
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        await send({"type": "http.response.body", "body": b""})
+        return
     sentinel = object()
     while True:
         chunk = await anyio.to_thread.run_sync(next, chunks, sentinel)

@@ -285,6 +285,69 @@ def test_a_fetch_whose_bytes_do_not_match_ends_every_reader_with_the_error_and_k
     assert registry.proxy.filler.fetch(wrong, "hub/app", digest, proxy_actor()) is not fetch  # a new try
 
 
+class _HeldBytes:
+    """An upstream side whose blob's first bytes come at once and the rest once `go` is set."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.go = threading.Event()
+
+    def open_blob(self, digest: str, wait=None):
+        data, go = self.data, self.go
+
+        class Stream:
+            size = len(data)
+
+            def __iter__(self):
+                yield data[:1024]
+                go.wait(60)
+                yield data[1024:]
+
+            def close(self):
+                pass
+        return Stream(), lambda: None
+
+
+def test_clients_waiting_for_a_slow_upstream_hold_no_worker_thread(http, registry, upstream):
+    """60 clients following one blob's fetch while the upstream holds the rest of its bytes:
+    they wait on the event loop, so the worker threads every other request needs (40 by
+    default) stay free; once the bytes come, every client gets all of them."""
+    import anyio
+    import anyio.to_thread
+
+    from infra.wiring.oci_app import send_response
+    from infra.http.oci import Response
+
+    proxy_project(http, add_endpoint(http, upstream))
+    held = _HeldBytes(os.urandom(256 * 1024))
+    digest = sha256(held.data)
+    fetch = registry.proxy.filler.fetch(held, "hub/app", digest, proxy_actor())
+    readers = [fetch.reader() for _ in range(60)]
+    bodies: list[bytes] = []
+    probe: list[str] = []
+
+    async def client(reader) -> None:
+        parts: list[bytes] = []
+
+        async def send(message) -> None:
+            parts.append(message.get("body", b""))
+        await send_response({"extensions": {}}, send, Response(200, [], chunks=reader))
+        bodies.append(b"".join(parts))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as clients:
+            for reader in readers:
+                clients.start_soon(client, reader)
+            await anyio.sleep(0.2)  # every client is waiting for the held bytes by now
+            with anyio.move_on_after(30):  # a deadlock detector, not a speed bound
+                probe.append(await anyio.to_thread.run_sync(lambda: "a worker thread answered"))
+            held.go.set()
+    anyio.run(main)
+    assert probe == ["a worker thread answered"]
+    assert len(bodies) == 60 and all(body == held.data for body in bodies)
+    assert fetch.wait_ended(30) and fetch.kept
+
+
 def test_a_client_late_for_a_fetch_that_kept_nothing_gets_a_fetch_of_its_own(http, registry, upstream):
     """Over the quota nothing is kept: a client that found the fetch just as it ended (this
     raced a pull against the manifest job in CI) follows a new one, not a 503."""

@@ -17,6 +17,7 @@ When the project's quota has no room for the blob, the fetch still streams to it
 keeps nothing (ADR 0037).
 """
 
+import asyncio
 import os
 import threading
 from typing import Any, Callable
@@ -60,6 +61,7 @@ class Fetch:
         self._ended = False
         self._fd: int | None = None
         self._readers = readers  # a reader counted from the start keeps the file for itself
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
 
     def start(self) -> "Fetch":
         threading.Thread(target=self._run, name="proxy-fetch", daemon=True).start()
@@ -93,7 +95,7 @@ class Fetch:
                     view = view[os.write(fd, view):]
                 with self._cond:
                     self._written += len(chunk)
-                    self._cond.notify_all()
+                    self._changed()
         except BaseException as error:
             stream.close()
             release()
@@ -107,7 +109,7 @@ class Fetch:
         release()
         with self._cond:
             self._verified = True
-            self._cond.notify_all()
+            self._changed()
         kept = False
         try:
             if keep:
@@ -125,7 +127,18 @@ class Fetch:
             self._ended = True
             if self._readers == 0:
                 self._close_fd()
-            self._cond.notify_all()
+            self._changed()
+
+    def _changed(self) -> None:
+        """Wake every reader (called holding the lock): threads on the condition, event-loop
+        readers through their loop."""
+        self._cond.notify_all()
+        waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            try:
+                loop.call_soon_threadsafe(_settle, future)
+            except RuntimeError:  # that loop is closed: its reader is gone
+                pass
 
     def _close_fd(self) -> None:
         if self._fd is not None:
@@ -162,17 +175,46 @@ class Fetch:
         if self._readers == 0 and self._ended:
             self._close_fd()
 
+    def _readable(self, offset: int) -> bool:
+        return self._written > offset or self._verified or self.error is not None
+
+    def _span(self, offset: int) -> int:
+        """(holding the lock, once readable) how many bytes from `offset` on are on disk; 0
+        at a verified end."""
+        if self._written <= offset and self.error is not None:
+            raise self.error
+        return min(max(self._written - offset, 0), PIECE)
+
+    def _pread(self, size: int, offset: int) -> bytes:
+        # Outside the lock: the descriptor stays open while this reader is counted.
+        return os.pread(self._fd, size, offset) if size else b""
+
     def _read(self, offset: int) -> bytes:
         """The bytes from `offset` on that are on disk (waiting for some), b"" at a verified end."""
         with self._cond:
-            self._cond.wait_for(lambda: self._written > offset or self._verified or self.error is not None)
-            if self._written <= offset and self.error is not None:
-                raise self.error
-            available = self._written - offset
-            fd = self._fd
-        if available <= 0:
-            return b""
-        return os.pread(fd, min(available, PIECE), offset)
+            self._cond.wait_for(lambda: self._readable(offset))
+            size = self._span(offset)
+        return self._pread(size, offset)
+
+    async def _read_async(self, offset: int) -> bytes:
+        """As `_read`, waiting on the event loop instead of in a worker thread, so a client
+        waiting for a slow upstream holds no thread (the pool is shared by every request),
+        and no thread hop is paid per chunk (a page-cache read of a piece is quicker)."""
+        while True:
+            with self._cond:
+                if self._readable(offset):
+                    size = self._span(offset)
+                    break
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+            await future
+        return self._pread(size, offset)
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class BlobTail:
@@ -199,6 +241,24 @@ class BlobTail:
         if not chunk:
             self.close()
             raise StopIteration
+        self._offset += len(chunk)
+        return chunk
+
+    def __aiter__(self) -> "BlobTail":
+        return self
+
+    async def __anext__(self) -> bytes:
+        """The next chunk, awaited on the event loop (the OCI app sends this way)."""
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._fetch._read_async(self._offset)
+        except BaseException:
+            self.close()
+            raise
+        if not chunk:
+            self.close()
+            raise StopAsyncIteration
         self._offset += len(chunk)
         return chunk
 
