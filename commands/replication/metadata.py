@@ -9,7 +9,10 @@ batch. What is appended and the source's new acknowledged position are saved in 
 transaction, with this side's time (the source's time and position are kept in the event's
 `replicated_from`). A retention policy's project id is this side's id of the project; an event that
 needs the id of a project created earlier in the same batch ends the batch there (the
-answer acknowledges up to the event before it, and the sender goes on from there).
+answer acknowledges up to the event before it, and the sender goes on from there). A webhook
+policy's stream is the one this side's id of the project names (the shipped one must be the
+one the source's id names), and its targets' auth headers, which come opened in the batch's
+`secrets`, are sealed here with this side's key before the event is made.
 """
 
 from copy import deepcopy
@@ -21,6 +24,8 @@ from eventsourcing.persistence import StoredEvent
 
 from commands.application import RegistryApplication
 from commands.retries import retried
+from commands.webhooks.handlers import AUTH_HEADER
+from infra.auth.secrets import key_id_of
 from infra.store.event_codec import decode_state
 from domain.base import Actor
 from domain.topics import canonical
@@ -28,8 +33,10 @@ from domain.errors import BadRequest, Conflict, RegistryError
 from domain.names import check_project
 from domain.iam.robot import Grant, check_grants, robot_name_project
 from domain.project import project_id
+from domain.webhooks.targets import EVENT_TYPES, PolicySpec, check_spec
 from domain.replication.metadata import (
-    KIND_OF, MetadataSource, check_source, event_project, expected_stream, kind_of_topic, source_id, stream_name,
+    KIND_OF, PROJECT_POLICIES, MetadataSource, check_source, event_project, expected_stream, kind_of_topic,
+    source_id, stream_name,
 )
 
 MAX_EVENTS = 1000
@@ -42,6 +49,7 @@ class ShippedEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: int
     topic: str
     state: dict[str, Any]
+    project_id: int = 0  # the source's id of the event's project (a webhook policy's stream is named by it)
 
 
 class MetadataBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -50,6 +58,9 @@ class MetadataBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     through: int
     events: list[ShippedEvent] = []
     credentials: dict[str, str] = {}  # robot name -> its secret's argon2 hash, as the source holds it
+    # str(position) -> the auth header of each target of that webhook policy event, opened
+    # ("" for none): sealed here with this side's key, never kept as they came.
+    secrets: dict[str, list[str]] = {}
 
 
 class Taken(msgspec.Struct, frozen=True):
@@ -64,10 +75,13 @@ class _Stop(Exception):
 
 
 class MetadataReceiver:
-    def __init__(self, app: RegistryApplication, credentials, project_number) -> None:
+    def __init__(self, app: RegistryApplication, credentials, project_number, secrets=None,
+                 allow_link_local: bool = False) -> None:
         self.app = app
         self.credentials = credentials
         self.project_number = project_number  # project name -> its id here (None: not yet known)
+        self.secrets = secrets  # infra/auth/secrets.py: seals webhook auth headers with this side's key
+        self.allow_link_local = allow_link_local  # this side's webhook_allow_link_local
 
     def source(self, source: str) -> MetadataSource | None:
         return self.app.find(source_id(check_source(source)), MetadataSource)
@@ -92,7 +106,8 @@ class MetadataReceiver:
         now = datetime.now(timezone.utc).isoformat()
         for index, shipped in enumerate(batch.events):
             try:
-                outcome = self._check(index, shipped, streams, conflicted, batch.source, now)
+                outcome = self._check(index, shipped, streams, conflicted, batch.source, now,
+                                      batch.secrets.get(str(shipped.position)))
             except _Stop:
                 through = shipped.position - 1
                 break
@@ -114,7 +129,7 @@ class MetadataReceiver:
         return Taken(through, len(appended), skipped, conflicts)
 
     def _check(self, index: int, shipped: ShippedEvent, streams: dict, conflicted: set, source: str,
-               now: str):
+               now: str, secrets: list[str] | None = None):
         """The event to append, None to skip it, or the reason of a conflict."""
         field = f"events[{index}]"
         kind = kind_of_topic(shipped.topic)
@@ -125,16 +140,24 @@ class MetadataReceiver:
             project = event_project(kind, state)
             if project is not None:
                 check_project(project)
-            generation = self._generation(project, streams) if kind in ("immutability", "retention") else 1
-            if kind in ("immutability", "retention") and generation is None:
+            generation = self._generation(project, streams) if kind in PROJECT_POLICIES else 1
+            if kind in PROJECT_POLICIES and generation is None:
                 return f"the project {project} does not exist here"
-            stream = expected_stream(kind, state, generation)
+            number = 0
+            if kind == "webhook":
+                if str(expected_stream(kind, state, 0, shipped.project_id)) != shipped.originator_id:
+                    raise BadRequest(f"{field}.originator_id: not the stream its fields and project_id name "
+                                     "at the source", {"field": f"{field}.originator_id"})
+                number = self.project_number(project)
+                if number is None:  # created earlier in this batch: its id comes with the views
+                    raise _Stop()
+            stream = expected_stream(kind, state, generation, number)
         except RegistryError as refusal:
             raise BadRequest(f"{field}.state: {refusal.message}", {"field": f"{field}.state"}) from None
         except (KeyError, TypeError, ValueError):
             raise BadRequest(f"{field}.state: the fields of a {kind} event are missing",
                              {"field": f"{field}.state"}) from None
-        if str(stream) != shipped.originator_id:
+        if kind != "webhook" and str(stream) != shipped.originator_id:
             raise BadRequest(f"{field}.originator_id: not the stream its fields name here",
                              {"field": f"{field}.originator_id"})
         if stream in conflicted:
@@ -144,6 +167,18 @@ class MetadataReceiver:
             if number is None:
                 raise _Stop()
             state["project_id"] = number
+        if kind == "webhook":
+            if "project_id" in state:
+                state["project_id"] = number
+            if "targets" in state:
+                refusal = self._refused_targets(field, state, secrets)
+                if refusal is not None:  # this side's rules for webhook addresses hold for shipped ones
+                    conflicted.add(stream)
+                    return f"the change does not apply here: {refusal}"
+                state["targets"] = self._sealed(field, state["targets"], secrets)
+                if "key_id" in state:  # a re-seal at the source is one with this side's key here
+                    state["key_id"] = next((key_id_of(t["auth_header"]) or "" for t in state["targets"]
+                                            if t["auth_header"]), "")
         # This log's times are this side's: at=T shows what this Tidemark held at T. The
         # source's time and position stay with the event.
         state["replicated_from"] = {"source": source, "position": shipped.position,
@@ -173,6 +208,38 @@ class MetadataReceiver:
         streams[stream] = aggregate
         return event
 
+    def _refused_targets(self, field: str, state: dict, secrets: list[str] | None) -> str | None:
+        """Why this side would refuse the policy's targets (an address it does not allow), or None."""
+        targets = state["targets"]
+        if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+            raise BadRequest(f"{field}.state.targets: a list of targets", {"field": f"{field}.state"})
+        clear = [{**t, "auth_header": (secrets[i] if secrets and i < len(secrets) else "")}
+                 for i, t in enumerate(targets)]
+        try:
+            spec = msgspec.convert({"name": state.get("name", ""), "targets": clear,
+                                    "event_types": state.get("event_types") or list(EVENT_TYPES)}, PolicySpec)
+            check_spec(spec, self.allow_link_local)
+        except msgspec.ValidationError as error:
+            raise BadRequest(f"{field}.state.targets: {error}", {"field": f"{field}.state"}) from None
+        except RegistryError as error:
+            return error.message
+        return None
+
+    def _sealed(self, field: str, targets: object, secrets: list[str] | None) -> list[dict]:
+        """A webhook policy event's targets with the auth headers the batch brings opened,
+        sealed with this side's key (a header the batch lacks is a bad batch)."""
+        if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+            raise BadRequest(f"{field}.state.targets: a list of targets", {"field": f"{field}.state"})
+        wanted = [bool(t.get("auth_header")) for t in targets]
+        if any(wanted) and (secrets is None or len(secrets) != len(targets)
+                            or not all(isinstance(v, str) for v in secrets)):
+            raise BadRequest(f"secrets: the auth headers of {field}'s targets are missing",
+                             {"field": "secrets"})
+        if any(wanted) and self.secrets is None:
+            raise BadRequest("this Tidemark cannot seal webhook auth headers", {"field": "secrets"})
+        return [{**t, "auth_header": self.secrets.seal(secrets[i], AUTH_HEADER) if want and secrets[i] else ""}
+                for i, (t, want) in enumerate(zip(targets, wanted))]
+
     def _generation(self, project: str | None, streams: dict) -> int | None:
         key = project_id(project or "")
         found = streams[key] if key in streams else self.app.find(key, object)
@@ -190,9 +257,9 @@ class MetadataReceiver:
         here = self.app.recorder.select_events(stream, gt=shipped.version - 1, lte=shipped.version)
         if not here or canonical(here[0].topic) != canonical(shipped.topic):
             return False
-        ignored = ("project_id", "class_version", "timestamp", "replicated_from")
+        ignored = ("project_id", "class_version", "timestamp", "replicated_from", "key_id")
         mine = {k: v for k, v in decode_state(here[0].state).items() if k not in ignored}
-        return mine == {k: v for k, v in state.items() if k not in ignored}
+        return _unsealed(mine) == _unsealed({k: v for k, v in state.items() if k not in ignored})
 
     def _credentials(self, robots: dict, hashes: dict[str, str]) -> None:
         """A robot's secret works here as it does at the source: its hash comes with the batch."""
@@ -202,3 +269,11 @@ class MetadataReceiver:
             elif hashes.get(name, "").startswith("$argon2"):
                 self.credentials.set_hash(name, hashes[name])
 
+
+
+def _unsealed(state: dict) -> dict:
+    """A webhook policy event's fields for comparison: sealed headers differ at every seal."""
+    if isinstance(state.get("targets"), list):
+        return {**state, "targets": [{**t, "auth_header": bool(t.get("auth_header"))} if isinstance(t, dict) else t
+                                     for t in state["targets"]]}
+    return state

@@ -3,15 +3,18 @@ what the receiving side remembers of each source.
 
 A metadata policy (a push policy whose resource filter is `metadata`) ships the events of
 projects (visibility, metadata, CVE allowlist, members), robot accounts and the projects'
-immutability rules and retention policies to another Tidemark, as they were recorded:
-same stream ids, same versions, same fields. The receiver appends an event only when its
+immutability rules, retention policies and webhook policies to another Tidemark, as they were
+recorded: same stream ids, same versions, same fields. Two kinds name local things and are
+translated by the receiver: a webhook policy's stream is named by its project's id (the
+receiver checks the source's stream against the source's id, and appends to the stream its
+own id names), and its targets' auth headers are sealed with the source's key (they travel
+opened, in the batch only, and the receiver seals them with its own). The receiver appends an event only when its
 copy of the stream is exactly one version behind it (the version check per aggregate); a
 stream it changed itself, or one it lacks the start of, is a conflict, reported and left
 alone. What it acknowledged is kept per source in a `MetadataSource` stream, saved in the
 same transaction as the events, so a batch is applied once or not at all.
 
-Not shipped: webhook policies (their stream ids hold the source's project ids, their
-secrets are sealed with the source's key), quotas (usage is per stored content), users
+Not shipped: quotas (usage is per stored content), users
 (members name users; one missing on the receiver gives no access until a user of that name
 exists there), proxy-cache projects (their registry endpoint ids are the source's).
 """
@@ -28,8 +31,12 @@ from domain.immutability import ImmutabilityRules, immutability_id
 from domain.names import stream_id
 from domain.project import Project, project_id
 from domain.retention.policy import RetentionPolicy, retention_id
+from domain.webhooks.policy import WebhookPolicy, policy_key
 
-AGGREGATES = {"project": Project, "robot": Robot, "immutability": ImmutabilityRules, "retention": RetentionPolicy}
+AGGREGATES = {"project": Project, "robot": Robot, "immutability": ImmutabilityRules, "retention": RetentionPolicy,
+              "webhook": WebhookPolicy}
+# Kinds whose streams belong to one incarnation of their project.
+PROJECT_POLICIES = ("immutability", "retention", "webhook")
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#@+-]{0,254}")
 MAX_CONFLICTS_KEPT = 50
 
@@ -45,7 +52,7 @@ KIND_OF: dict[type, str] = {cls: kind for kind, agg in AGGREGATES.items() for cl
 
 
 def kind_of_topic(topic: str) -> str | None:
-    """The kind (project, robot, immutability, retention) of a stored topic that travels;
+    """The kind (project, robot, immutability, retention, webhook) of a stored topic that travels;
     None for every other topic, unknown ones included."""
     try:
         return KIND_OF.get(resolve_topic(topic))
@@ -64,12 +71,17 @@ def event_project(kind: str, state: dict) -> str | None:
 
 def stream_name(kind: str, state: dict) -> str:
     """How a conflict names the stream: `project library`, `robot robot$ci`."""
+    if kind == "webhook":
+        return f"webhook policy {state.get('project', '?')}/{state.get('name', '?')}"
     return f"{kind} {state.get('name') or state.get('project') or '?'}"
 
 
-def expected_stream(kind: str, state: dict, generation: int) -> UUID:
-    """The stream id an event of this kind and these fields must have here (names are names:
-    an event cannot land in a stream its fields do not name)."""
+def expected_stream(kind: str, state: dict, generation: int, project_number: int = 0) -> UUID:
+    """The stream id an event of this kind and these fields must have on the side where the
+    project is incarnation `generation` with id `project_number` (names are names: an event
+    cannot land in a stream its fields do not name)."""
+    if kind == "webhook":
+        return policy_key(state["project"], project_number, state["name"])
     if kind == "project":
         return project_id(state["name"])
     if kind == "robot":

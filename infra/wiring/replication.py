@@ -24,7 +24,8 @@ def attach_replication(registry: Any) -> None:
         row = registry.queries.project_by_key(name, is_name=True)
         return row.project_id if row is not None else None
 
-    registry.metadata_receiver = MetadataReceiver(app, registry.credentials, project_number)
+    registry.metadata_receiver = MetadataReceiver(app, registry.credentials, project_number, registry.secrets,
+                                                  registry.settings.webhook_allow_link_local)
 
 
 def start_replication(registry: Any, role: str) -> None:

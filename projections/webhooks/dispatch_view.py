@@ -218,6 +218,8 @@ class WebhookDispatchView:
         elif kind == "Deleted":
             w.execute(f"UPDATE {self.p}policies SET deleted = 1 WHERE policy_key = ?", (key,))
         elif kind == "ReplayRequested":
+            if e.get("replicated_from"):  # asked at another Tidemark, of its own log's positions
+                return set()
             return self._replay(w, key, e["from_position"], e["to_position"], n.id)
         return set()
 

@@ -166,3 +166,88 @@ def test_racing_batches_of_one_source_apply_once(http):
     assert (source["acknowledged"], source["applied"]) == (3, 3)
     after = http.post(BATCHES, json=body)
     assert after.status_code == 409 and "acknowledged" in after.text
+
+
+# -- webhook policies: streams named by this side's project id, headers sealed with its key --
+
+def a_webhook_policy(project: str, source_project_id: int, address: str = "https://hooks.example.test/in"):
+    from domain.webhooks.policy import WebhookPolicy
+    from domain.webhooks.targets import PolicySpec, Target
+
+    spec = PolicySpec(name="ci", targets=[Target(address=address, auth_header="tdm-sealed:srckey:not-for-here")],
+                      event_types=["PUSH_ARTIFACT"])
+    return WebhookPolicy.create(project, source_project_id, spec, ALICE)
+
+
+def webhook_events(http, registry) -> list[dict]:
+    from domain.topics import canonical
+
+    return [decode_state(n.state) for n in registry.app.recorder.select_notifications(start=1, limit=10_000)
+            if canonical(n.topic).startswith("domain.webhooks.policy:")]
+
+
+def test_a_webhook_policy_arrives_bound_to_this_sides_project_with_its_header_sealed_here(http, registry):
+    from infra.auth.secrets import is_sealed
+
+    project_events = shipped(a_project("hooked"), 1)
+    policy = a_webhook_policy("hooked", 77)  # 77: the project's id at the source
+    events = project_events + shipped(policy, 4)
+    for event in events[3:]:
+        event["project_id"] = 77
+    secrets = {"4": ["Bearer shipped-token-123"]}
+    first = http.post(BATCHES, json={**batch(events), "secrets": secrets})
+    assert first.status_code == 200, first.text
+    # The policy needs this side's id of a project the same batch creates: the batch ends before it.
+    assert first.json()["acknowledged"] == 3 and first.json()["applied"] == 3
+    rest = http.post(BATCHES, json={**batch(events[3:], after=3), "secrets": secrets})
+    assert rest.status_code == 200 and rest.json()["applied"] == 1, rest.text
+    here = http.get(f"{API}/projects/hooked").json()["project_id"]
+    policies = http.get(f"{API}/projects/hooked/webhook/policies").json()
+    assert [(p["name"], p["project_id"]) for p in policies] == [("ci", here)]
+    assert policies[0]["targets"][0]["auth_header"] == "******"  # shown as anywhere else
+    stored = webhook_events(http, registry)
+    header = stored[-1]["targets"][0]["auth_header"]
+    assert is_sealed(header) and header != "tdm-sealed:srckey:not-for-here"
+    assert registry.secrets.open(header, "webhook auth header") == "Bearer shipped-token-123"
+    assert "shipped-token-123" not in repr(stored)
+    # The same batch again is skipped: sealed headers differ, the policy does not.
+    again = http.post(BATCHES, json={**batch(events[3:], source="http://b.test#policy-9"),
+                                     "secrets": secrets})
+    assert again.status_code == 200 and (again.json()["applied"], again.json()["skipped"]) == (0, 1), again.text
+
+
+def test_a_webhook_policy_batch_is_checked_and_refused_whole(http, registry):
+    assert http.post(BATCHES, json=batch(shipped(a_project("hooked"), 1))).status_code == 200
+    good = shipped(a_webhook_policy("hooked", 77), 4)
+    good[0]["project_id"] = 77
+    lying = [{**good[0], "project_id": 78}]  # a stream the source's id does not name
+    refused = http.post(BATCHES, json={**batch(lying, after=3), "secrets": {"4": ["Bearer x"]}})
+    assert refused.status_code == 400 and "originator_id" in refused.text
+    no_header = http.post(BATCHES, json=batch(good, after=3))  # the sealed header cannot be opened here
+    assert no_header.status_code == 400 and "secrets" in no_header.text
+    assert webhook_events(http, registry) == []
+    # An address this side does not allow is a conflict, not a policy.
+    metadata = shipped(a_webhook_policy("hooked", 77, address="http://169.254.169.254/latest"), 4)
+    metadata[0]["project_id"] = 77
+    answer = http.post(BATCHES, json={**batch(metadata, after=3), "secrets": {"4": ["Bearer x"]}})
+    assert answer.status_code == 200 and answer.json()["applied"] == 0, answer.text
+    assert "link-local" in answer.json()["conflicts"][0]["reason"]
+    assert webhook_events(http, registry) == []
+    assert http.get(f"{API}/projects/hooked/webhook/policies").json() == []
+
+
+def test_a_replay_asked_at_the_source_replays_nothing_here(http, registry, oci):
+    assert http.post(BATCHES, json=batch(shipped(a_project("hooked"), 1))).status_code == 200
+    oci.push_image("hooked/app", "v1")  # a push here that a replay of this log would deliver
+    policy = a_webhook_policy("hooked", 77)
+    created = shipped(policy, 4)
+    policy.replay(0, registry.app.head(), ALICE)  # positions of the source's log
+    replay = shipped(policy, 5)
+    for event in created + replay:
+        event["project_id"] = 77
+    answer = http.post(BATCHES, json={**batch(created + replay, after=3), "secrets": {"4": ["Bearer x"]}})
+    assert answer.status_code == 200 and answer.json()["applied"] == 2, answer.text
+    registry.catch_up_reads()
+    jobs = http.get(f"{API}/projects/hooked/webhook/jobs",
+                    params={"policy_id": http.get(f"{API}/projects/hooked/webhook/policies").json()[0]["id"]})
+    assert jobs.status_code == 200 and jobs.json() == [], jobs.text

@@ -177,3 +177,43 @@ def test_metadata_policies_are_checked(http, second):
                   {"filters": [metadata], "dest_namespace": "other"}):
         answer = http.post(f"{API}/replication/policies", json={**base, "dest_registry": {"id": tidemark}, **extra})
         assert answer.status_code == 400 and "metadata" in answer.text, answer.text
+
+
+def test_a_webhook_policy_arrives_and_the_destination_delivers_with_its_header(http, there, second):
+    """The policy's auth header travels opened in the batch only, is sealed there with the
+    destination's key, and is the one the destination sends when its own pushes fire it."""
+    import json
+
+    from infra.replication.distribution import RegistryClient
+    from tests.integration.oci_client import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, sha256
+    from tests.integration.webhook_receivers import Receiver
+
+    make_project(http, "hooks-one")
+    with Receiver() as receiver:
+        created = http.post(f"{API}/projects/hooks-one/webhook/policies", json={
+            "name": "ci", "event_types": ["PUSH_ARTIFACT"], "enabled": True,
+            "targets": [{"type": "http", "address": receiver.url, "auth_header": "Bearer e2e-hook-secret"}]})
+        assert created.status_code == 201, created.text
+        policy_id = metadata_policy(http, second, "hooks", "hooks-*")
+        execution, task, log = run(http, policy_id)
+        assert execution["status"] == "Success", (execution, log)
+        policies = there.get(f"{API}/projects/hooks-one/webhook/policies").json()
+        assert [(p["name"], p["enabled"], p["targets"][0]["auth_header"]) for p in policies] == [("ci", True, "******")]
+        assert policies[0]["project_id"] == there.get(f"{API}/projects/hooks-one").json()["project_id"]
+        config, layer = json.dumps({"os": "linux"}).encode(), b"a layer pushed at the destination"
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": descriptor(OCI_CONFIG, config),
+                               "layers": [descriptor(OCI_LAYER, layer)]}).encode()
+        with RegistryClient(f"http://{second.host}", username="admin", password=ADMIN_PASSWORD) as client:
+            for data in (config, layer):
+                client.push_blob("hooks-one/app", sha256(data), len(data), lambda offset, data=data: [data[offset:]])
+            client.put_manifest("hooks-one/app", "v1", manifest, OCI_MANIFEST)
+        delivered = receiver.wait_for(1, 30)
+        assert delivered[0].headers.get("Authorization") == "Bearer e2e-hook-secret"
+        assert delivered[0].json()["type"] == "PUSH_ARTIFACT"
+        # A change at the source follows: the destination's copy is disabled too.
+        policies_here = http.get(f"{API}/projects/hooks-one/webhook/policies").json()
+        assert http.put(f"{API}/projects/hooks-one/webhook/policies/{policies_here[0]['id']}", json={
+            **{k: policies_here[0][k] for k in ("name", "event_types", "targets")}, "enabled": False}).status_code == 200
+        execution, task, log = run(http, policy_id)
+        assert execution["status"] == "Success", (execution, log)
+        assert [p["enabled"] for p in there.get(f"{API}/projects/hooks-one/webhook/policies").json()] == [False]

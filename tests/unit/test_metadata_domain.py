@@ -23,8 +23,8 @@ def test_projects_robots_and_project_policies_travel_and_nothing_else():
     assert KIND_OF[Project.Created] == "project" and KIND_OF[Project.MemberAdded] == "project"
     assert KIND_OF[Robot.SecretRefreshed] == "robot" and KIND_OF[ImmutabilityRules.RuleSet] == "immutability"
     assert Project.ProxyCacheSet not in KIND_OF  # a proxy project's registry id is the source's
-    assert not any(cls.__qualname__.startswith(("User.", "WebhookPolicy.")) for cls in KIND_OF)
-    assert User.Created not in KIND_OF and WebhookPolicy.Created not in KIND_OF
+    assert not any(cls.__qualname__.startswith("User.") for cls in KIND_OF) and User.Created not in KIND_OF
+    assert KIND_OF[WebhookPolicy.Created] == "webhook" and KIND_OF[WebhookPolicy.ReplayRequested] == "webhook"
 
 
 def test_an_event_belongs_to_the_stream_and_project_its_fields_name():
@@ -35,6 +35,10 @@ def test_an_event_belongs_to_the_stream_and_project_its_fields_name():
     assert event_project("robot", {"name": "robot$team+ci"}) == "team"
     assert event_project("robot", {"name": "robot$ci"}) is None  # a system robot
     assert event_project("retention", {"project": "team"}) == "team"
+    # A webhook policy's stream is named by the project's id on each side.
+    from domain.webhooks.policy import policy_key
+    assert expected_stream("webhook", {"project": "team", "name": "ci"}, 1, 7) == policy_key("team", 7, "ci")
+    assert expected_stream("webhook", {"project": "team", "name": "ci"}, 1, 7) != policy_key("team", 8, "ci")
 
 
 def test_a_metadata_policy_pushes_and_selects_projects_only():

@@ -6,14 +6,19 @@ the policy), reads the log after that position up to the execution's end, keeps 
 the policy's name filter selects (by project name; system robots when the policy has no name
 filter; never proxy-cache projects), and posts them in batches. Each answer is the new
 acknowledged position, so a task that stops, a lost answer or a restart resumes from what the
-destination holds, and nothing is applied twice. A robot's secret travels as its argon2 hash.
+destination holds, and nothing is applied twice. A robot's secret travels as its argon2 hash;
+a webhook policy event travels with its project's id here (its stream is named by it) and its
+targets' auth headers opened, in the batch's `secrets` only: the destination seals them with
+its own key.
 """
 
 import httpx
 
+from commands.webhooks.handlers import AUTH_HEADER
 from domain.replication.metadata import KIND_OF, event_project, kind_of_topic
 from domain.replication.selection import repository_selected
 from domain.topics import stored_topics
+from domain.webhooks.policy import WebhookPolicy
 from infra.replication.errors import ReplicationError, Unauthorized, Unreachable
 from infra.store.event_codec import decode_state
 from workers.replication.remote import http_for
@@ -75,6 +80,7 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
     source = source_name(registry, policy_id, policy)
     app = registry.app
     conflicts: list[dict] = []
+    numbers: dict = {}  # webhook policy stream -> its project's id here
     with http_for(registry, endpoint) as http:
         after = acknowledged(http, endpoint, source)
         if after:
@@ -84,18 +90,25 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
                 return conflicts
             page = app.recorder.select_notifications(start=after + 1, limit=PAGE, stop=through, topics=TOPICS)
             end = page[-1].id if len(page) == PAGE else through
-            events, robots = [], {}
+            events, robots, secrets = [], {}, {}
             for n in page:
                 kind = kind_of_topic(n.topic)
                 state = decode_state(n.state)
                 if kind is None or not selected(registry, policy, kind, state):
                     continue
-                events.append({"position": n.id, "originator_id": str(n.originator_id),
-                               "version": n.originator_version, "topic": n.topic, "state": state})
+                shipped = {"position": n.id, "originator_id": str(n.originator_id),
+                           "version": n.originator_version, "topic": n.topic, "state": state}
                 if kind == "robot":
                     robots[state["name"]] = registry.credentials.current_hash(state["name"]) or ""
+                if kind == "webhook":
+                    shipped["project_id"] = _policy_project_id(app, n.originator_id, numbers)
+                    if isinstance(state.get("targets"), list):
+                        secrets[str(n.id)] = [registry.secrets.open(t.get("auth_header") or "", AUTH_HEADER)
+                                              for t in state["targets"]]
+                events.append(shipped)
             body = {"source": source, "after": after, "through": end, "events": events,
-                    "credentials": {k: v for k, v in robots.items() if v}}
+                    "credentials": {k: v for k, v in robots.items() if v},
+                    "secrets": {k: v for k, v in secrets.items() if any(v)}}
             try:
                 answer = _answer(http.post(BATCHES, json=body), "a metadata batch", endpoint)
             except httpx.HTTPError as error:
@@ -122,3 +135,11 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
             after = taken["acknowledged"]
     return conflicts
 
+
+
+def _policy_project_id(app, stream, numbers: dict) -> int:
+    """The project id that names a webhook policy's stream here (it never changes in a stream)."""
+    if stream not in numbers:
+        found = app.find(stream, WebhookPolicy)
+        numbers[stream] = found.project_id if found is not None else 0
+    return numbers[stream]
