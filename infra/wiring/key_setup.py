@@ -4,6 +4,7 @@ its processes (ADR 0014)."""
 from infra.store.data_dir import prepare_data_dir
 from infra.auth.secrets import Secrets
 from infra.settings import Settings
+from infra.store.setup_lock import setup_lock
 from infra.store.sql import open_database
 from infra.auth.tokens import SigningKeyFile
 
@@ -28,6 +29,11 @@ def prepare_to_serve(settings: Settings) -> None:
     keys of its role loaded or made once, here, so the processes it starts read one key
     instead of racing to make two; StartupRefused (one line, exit 2) before anything runs."""
     private_data_dir(settings)
+    with setup_lock(settings):  # nodes starting at once: one makes the keys, the others read them
+        _prepare_keys(settings)
+
+
+def _prepare_keys(settings: Settings) -> None:
     db = open_database(settings)
     try:
         role = settings.role

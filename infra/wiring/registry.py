@@ -23,6 +23,7 @@ from infra.settings import Settings
 from infra.storage import BlobStore, open_blob_store
 from infra.storage.uploads import UploadStaging
 from infra.store.event_store import event_store_env
+from infra.store.setup_lock import setup_lock
 from infra.store.sql import Database, open_database
 from infra.wiring.admin import ensure_admin
 from infra.wiring.audit_service import attach_audit, start_audit_workers
@@ -147,19 +148,21 @@ class Registry:
         `role`: `all`; `write` (pull batches, upload expiry); `read` (pull batches);
         `workers` (log followers for every projection, interrupted-GC bookkeeping); `webhooks`
         (only the webhook dispatcher and sender: the child process `tidemark serve` starts)."""
-        if follow:
-            load_keys(self, role)
-        for projector in self.projectors:
-            projector.setup()
+        with setup_lock(self.settings):  # first start: one process of a PostgreSQL cluster at a time
+            if follow:
+                load_keys(self, role)
+            for projector in self.projectors:
+                projector.setup()
+            if role != "webhooks":
+                self.catch_up()
+                self._ensure_default_project()
+                ensure_admin(self)
+                self.catch_up()
+                restore_sign_ins(self)
+                self.replication_worker.setup()
         if role == "webhooks":  # a process of its own that only dispatches and sends webhooks
             self._start_webhooks(follow)
             return
-        self.catch_up()
-        self._ensure_default_project()
-        ensure_admin(self)
-        self.catch_up()
-        restore_sign_ins(self)
-        self.replication_worker.setup()
         if not follow:
             return
         if role in ("all", "write"):
@@ -235,6 +238,7 @@ class Registry:
 def build_registry(settings: Settings, *, blobs: BlobStore | None = None,
                    authorizer: Authorizer | None = None) -> Registry:
     private_data_dir(settings)
-    app = RegistryApplication(env=event_store_env(settings))
-    return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
-                    authorizer)
+    with setup_lock(settings):  # the tables: one process of a PostgreSQL cluster at a time
+        app = RegistryApplication(env=event_store_env(settings))
+        return Registry(settings, app, open_database(settings), blobs or open_blob_store(settings),
+                        authorizer)
