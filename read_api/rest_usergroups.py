@@ -22,15 +22,15 @@ def group_resp(row) -> UserGroupResp:
 async def list_user_groups(request: Request, page: FromQuery[int] = 1, page_size: FromQuery[int] = 10,
                            ldap_group_dn: FromQuery[str | None] = None,
                            group_name: FromQuery[str | None] = None) -> Response:
-    """User groups (system administrators): `group_name` matched in part; under LDAP sign-in
-    only LDAP groups (`ldap_group_dn` exactly), under HTTP sign-in only HTTP groups, as Harbor."""
+    """User groups (system administrators): `group_name` matched in part, `ldap_group_dn`
+    exactly (in any case); under LDAP sign-in only LDAP groups, under HTTP sign-in only HTTP
+    groups, as Harbor (which reads `ldap_group_dn` only under LDAP sign-in)."""
     who = await caller(request)
     offset, limit = paging(page, page_size)
     configured = await anyio.to_thread.run_sync(who.registry.configuration.values)
     group_type = GROUP_TYPE_OF_MODE.get(configured["auth_mode"])
-    dn = ldap_group_dn if group_type == LDAP_GROUP else None
     rows, total = await anyio.to_thread.run_sync(who.registry.group_queries.groups, offset, limit,
-                                                 group_name, dn, group_type)
+                                                 group_name, ldap_group_dn, group_type)
     return paged(request, [group_resp(r) for r in rows], total, page, page_size)
 
 
