@@ -154,3 +154,12 @@ class TestGroupPermissions(IamTests):
     def test_recording_groups_of_an_unknown_user_is_refused(self, registry, world):
         with pytest.raises(NotFound):
             signed_in(registry, "nobody", [("devs", "")])
+
+
+@pytest.mark.postgres
+class TestGroupPermissionsOnPostgres(TestGroupPermissions):
+    """The same on PostgreSQL, where the view caches are off and every check reads the database."""
+
+    @pytest.fixture
+    def backend(self):
+        return "postgres"
