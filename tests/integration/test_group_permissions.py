@@ -163,3 +163,28 @@ class TestGroupPermissionsOnPostgres(TestGroupPermissions):
     @pytest.fixture
     def backend(self):
         return "postgres"
+
+
+class TestGroupAttacks(IamTests):
+    def test_a_group_role_ends_with_its_project_and_does_not_pass_to_a_new_one_of_that_name(self, http, registry):
+        create_user(http, "dave")
+        create_project(http, "gamma")
+        devs = create_group(http, "devs", OIDC_GROUP)
+        add_group(http, "gamma", {"id": devs}, 1)
+        signed_in(registry, "dave", [("devs", "")])
+        assert http.get(f"{API}/projects/gamma", headers=as_user("dave")).status_code == 200
+        assert http.delete(f"{API}/projects/gamma").status_code == 200
+        create_project(http, "gamma")
+        assert http.get(f"{API}/projects/gamma", headers=as_user("dave")).status_code == 403
+        assert [m["entity_type"] for m in http.get(f"{API}/projects/gamma/members").json()] == ["u"]
+
+    @pytest.mark.parametrize("path", ["/usergroups/99999999999999999999999", "/usergroups/9223372036854775808"])
+    def test_ids_beyond_int64_are_refused_not_crashed(self, http, path):
+        assert http.get(API + path).status_code in (400, 404)
+        assert http.delete(API + path).status_code in (400, 404)
+
+    def test_huge_member_group_id_is_refused(self, http):
+        create_project(http, "gamma")
+        response = http.post(f"{API}/projects/gamma/members",
+                             json={"role_id": 2, "member_group": {"id": 9223372036854775808}})
+        assert response.status_code in (400, 404), response.text
