@@ -101,6 +101,38 @@ class Project(RegistryAggregate):
         def apply(self, project: "Project") -> None:
             project.members.pop(self.member, None)
 
+    class GroupMemberAdded(RegistryAggregate.Event):
+        """A user group became a member of the project with a role: its members hold it."""
+
+        name: str
+        group_id: int
+        group_name: str
+        role: int
+
+        def apply(self, project: "Project") -> None:
+            project.group_members[self.group_id] = self.role
+
+    class GroupMemberRoleChanged(RegistryAggregate.Event):
+        """A member group's role in the project changed."""
+
+        name: str
+        group_id: int
+        role: int
+        previous_role: int
+
+        def apply(self, project: "Project") -> None:
+            project.group_members[self.group_id] = self.role
+
+    class GroupMemberRemoved(RegistryAggregate.Event):
+        """A user group stopped being a member of the project (removed, or the group deleted)."""
+
+        name: str
+        group_id: int
+        previous_role: int
+
+        def apply(self, project: "Project") -> None:
+            project.group_members.pop(self.group_id, None)
+
     class Recreated(RegistryAggregate.Event):
         """A project was created again under the name of a deleted one: a new generation, with
         no members and none of the deleted project's streams."""
@@ -117,6 +149,7 @@ class Project(RegistryAggregate):
         def apply(self, project: "Project") -> None:
             project.public = self.public
             project.members = {}
+            project.group_members = {}
             project.metadata = {}
             project.allowlist = ([], None)
             project.registry_id = 0
@@ -146,6 +179,7 @@ class Project(RegistryAggregate):
         self.name = name
         self.public = public
         self.members: dict[str, int] = {}
+        self.group_members: dict[int, int] = {}  # user group id -> role
         self.metadata: dict[str, str] = {}  # every key but `public` (domain/project_settings.py)
         self.allowlist: tuple[list[str], int | None] = ([], None)
         self.deleted = False
@@ -245,6 +279,33 @@ class Project(RegistryAggregate):
         previous = self._role_of(member)
         self.trigger_event(self.MemberRemoved, name=self.name, member=member,
                            previous_role=previous, **actor.fields())
+
+    def add_group_member(self, group_id: int, group_name: str, role: int, actor: Actor) -> None:
+        self._alive()
+        check_role(role)
+        if group_id in self.group_members:
+            raise Conflict("the group is already a member of the project", {"group_id": group_id})
+        self.trigger_event(self.GroupMemberAdded, name=self.name, group_id=group_id,
+                           group_name=group_name, role=role, **actor.fields())
+
+    def change_group_role(self, group_id: int, role: int, actor: Actor) -> None:
+        self._alive()
+        check_role(role)
+        previous = self._group_role_of(group_id)
+        if role != previous:
+            self.trigger_event(self.GroupMemberRoleChanged, name=self.name, group_id=group_id,
+                               role=role, previous_role=previous, **actor.fields())
+
+    def remove_group_member(self, group_id: int, actor: Actor) -> None:
+        self._alive()
+        previous = self._group_role_of(group_id)
+        self.trigger_event(self.GroupMemberRemoved, name=self.name, group_id=group_id,
+                           previous_role=previous, **actor.fields())
+
+    def _group_role_of(self, group_id: int) -> int:
+        if group_id not in self.group_members:
+            raise NotFound("the group is not a member of the project", {"group_id": group_id})
+        return self.group_members[group_id]
 
     def delete(self, actor: Actor) -> None:
         self._alive()

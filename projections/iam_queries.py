@@ -9,6 +9,7 @@ from domain.iam.access import Principal
 from domain.iam.robot import project_robots_pattern
 from infra.store.sql import Database
 from projections.cache import ViewCache
+from projections.group_queries import group_roles_of
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -84,7 +85,8 @@ class IamQueries:
         return [_user(r) for r in rows], total
 
     def user_principal(self, username: str) -> Principal | None:
-        """The user as the access rules see them, or None if unknown."""
+        """The user as the access rules see them, or None if unknown: their own project roles
+        and those of the groups they are in (ADR 0041)."""
         def load():
             user = self.user(username)
             if user is None:
@@ -92,7 +94,8 @@ class IamQueries:
             roles = dict(self.db.read(f"SELECT project, role FROM {self.p}members WHERE username = ?",
                                       (username,)))
             return Principal(kind="user", name=username, sysadmin=user.sysadmin,
-                             active=user.enabled, roles=roles)
+                             active=user.enabled, roles=roles,
+                             group_roles=group_roles_of(self.db, self.p, username))
         return self.cache.load(("user", username), load)
 
     def robot(self, name: str) -> RobotRow | None:

@@ -10,10 +10,11 @@ from typing import Any
 from domain.project import Project
 from domain.iam.robot import Robot, project_robots_pattern
 from domain.iam.user import User
+from projections.iam_groups import GROUP_INDEXES, GROUP_TABLES, forget_project, forget_user, group_handlers, group_schema
 from projections.view import View
 from projections.times import stamp
 
-TABLES = ("users", "members", "robots")
+TABLES = ("users", "members", "robots", *GROUP_TABLES)
 
 
 def schema(p: str) -> list[str]:
@@ -32,6 +33,7 @@ def schema(p: str) -> list[str]:
             expires_at BIGINT NOT NULL, enabled INTEGER NOT NULL, created_by TEXT NOT NULL,
             created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
         f"CREATE UNIQUE INDEX IF NOT EXISTS {p}robots_id ON {p}robots (robot_id)",
+        *group_schema(p),
     ]
 
 
@@ -42,7 +44,7 @@ def _when(event: Any) -> str:
 class IamView(View):
     name = "iam"
     tables = TABLES
-    indexes = ("users_id", "robots_id")
+    indexes = ("users_id", "robots_id", *GROUP_INDEXES)
 
     def __init__(self, prefix: str = "iam_") -> None:
         super().__init__(prefix)
@@ -63,6 +65,7 @@ class IamView(View):
             Robot.EnabledChanged: self._robot_enabled,
             Robot.SecretRefreshed: self._robot_touched,
             Robot.Deleted: self._robot_deleted,
+            **group_handlers(self.p),
         }
 
     def statements(self) -> list[str]:
@@ -92,6 +95,7 @@ class IamView(View):
     def _user_deleted(self, w, e, pos) -> set:
         w.execute(f"DELETE FROM {self.p}users WHERE username = ?", (e.username,))
         w.execute(f"DELETE FROM {self.p}members WHERE username = ?", (e.username,))
+        forget_user(w, self.p, e.username)
         return {("user", e.username)}
 
     def _member_added(self, w, e, pos) -> set:
@@ -112,6 +116,7 @@ class IamView(View):
         """Members and robots end with the project (its robots are also deleted by the same
         command; one made meanwhile would otherwise keep rights in a project of that name)."""
         w.execute(f"DELETE FROM {self.p}members WHERE project = ?", (e.name,))
+        forget_project(w, self.p, e.name)
         w.execute(f"DELETE FROM {self.p}robots WHERE level = 'project' AND name LIKE ? ESCAPE '!'",
                   (project_robots_pattern(e.name),))
         return {("all",)}

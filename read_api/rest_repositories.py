@@ -36,7 +36,7 @@ async def list_all_repositories(request: Request, q: FromQuery[str | None] = Non
     principal = who.principal
     projects, _ = await anyio.to_thread.run_sync(
         who.registry.queries.projects, 0, 1_000_000,
-        None if principal.sysadmin or principal.kind == "robot" else list(principal.roles))
+        None if principal.sysadmin or principal.kind == "robot" else principal.member_projects())
     ids = {p.name: p.project_id for p in projects
            if allows(principal, p.name, p.public, "repository", "list")}
     rows, total = await anyio.to_thread.run_sync(

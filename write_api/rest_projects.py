@@ -5,6 +5,7 @@ import msgspec
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
+from commands.iam.groups import AddGroupMember, ChangeGroupMemberRole, GroupRef, RemoveGroupMember
 from commands.iam.messages import AddMember, ChangeMemberRole, DeleteProject, RemoveMember
 from commands.artifacts.messages import CreateProject
 from commands.policy_handlers import SetQuotaLimit
@@ -116,8 +117,8 @@ async def delete_project(request: Request, project_name_or_id: str = Parameter()
 
 async def _member_name(who, data: JSONBody[ProjectMember]) -> str:
     user = data.member_user
-    if data.member_group is not None or user is None:
-        raise BadRequest("only member_user is supported (no user groups)", {"field": "member_group"})
+    if user is None:
+        raise BadRequest("at least one of member_user or member_group must be provided", {"field": "member_user"})
     if user.username:
         return user.username
     if user.user_id is not None:
@@ -132,15 +133,26 @@ async def _member_name(who, data: JSONBody[ProjectMember]) -> str:
 async def add_member(request: Request, data: JSONBody[ProjectMember], project_name_or_id: str = Parameter()) -> Response:
     who = await caller(request)
     project = who.project
-    name = await _member_name(who, data)
-    outcome = await who.registry.run(who.registry.iam.add_member,
-                                     AddMember(project.name, name, data.role_id, who.actor))
+    group = data.member_group
+    if group is not None and data.member_user is not None:
+        raise BadRequest("give member_user or member_group, not both", {"field": "member_group"})
+    if group is not None:  # a user group (ADR 0041): by id, LDAP DN, or name and type
+        outcome = await who.registry.run(who.registry.groups.add_group_member, AddGroupMember(
+            project.name, GroupRef(group.id, group.group_name, group.group_type, group.ldap_group_dn),
+            data.role_id, who.actor))
+    else:
+        name = await _member_name(who, data)
+        outcome = await who.registry.run(who.registry.iam.add_member,
+                                         AddMember(project.name, name, data.role_id, who.actor))
     return Response(None, status_code=201, headers={
         "Location": f"/api/v2.0/projects/{project.project_id}/members/{outcome.position}"})
 
 
 async def _member(who, project, mid: int):
+    """The member with id `mid` in this project: a user, or a group (a row with `group_id`)."""
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.member_by_id, project.name, mid)
+    if row is None:
+        row = await anyio.to_thread.run_sync(who.registry.group_queries.member_by_id, project.name, mid)
     if row is None:
         raise NotFound("member not found", {"mid": mid})
     return row
@@ -152,6 +164,10 @@ async def change_role(request: Request, data: JSONBody[RoleRequest], project_nam
     who = await caller(request)
     project = who.project
     member = await _member(who, project, mid)
+    if hasattr(member, "group_id"):
+        await who.registry.run(who.registry.groups.change_group_member_role,
+                               ChangeGroupMemberRole(project.name, member.group_id, data.role_id, who.actor))
+        return
     await who.registry.run(who.registry.iam.change_member_role,
                            ChangeMemberRole(project.name, member.username, data.role_id, who.actor))
 
@@ -161,5 +177,9 @@ async def remove_member(request: Request, project_name_or_id: str = Parameter(),
     who = await caller(request)
     project = who.project
     member = await _member(who, project, mid)
+    if hasattr(member, "group_id"):
+        await who.registry.run(who.registry.groups.remove_group_member,
+                               RemoveGroupMember(project.name, member.group_id, who.actor))
+        return
     await who.registry.run(who.registry.iam.remove_member,
                            RemoveMember(project.name, member.username, who.actor))

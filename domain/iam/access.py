@@ -5,7 +5,7 @@ import time
 
 import msgspec
 
-from domain.iam.roles import OCI_ACTIONS, PUBLIC_PROJECT, role_allows
+from domain.iam.roles import OCI_ACTIONS, PUBLIC_PROJECT, highest_role, role_allows
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -16,12 +16,27 @@ class Principal(msgspec.Struct, frozen=True):
     sysadmin: bool = False
     active: bool = True
     expires_at: int = -1  # robots: epoch seconds, -1 never
-    roles: dict[str, int] = {}  # project -> role id (users)
+    roles: dict[str, int] = {}  # project -> role id (users: their own membership)
+    group_roles: dict[str, list[int]] = {}  # project -> roles of the user's groups there (ADR 0041)
     grants: list[dict] = []  # robots: [{"kind", "namespace", "access": [[resource, action]]}]
 
     @property
     def anonymous(self) -> bool:
         return self.kind == "anonymous"
+
+    def project_roles(self, project: str) -> list[int]:
+        """Every role the user holds in the project, their own and their groups', sorted: the
+        user's rights there are the union of these roles' rights (Harbor's `current_user_role_ids`)."""
+        own = self.roles.get(project)
+        return sorted({*(() if own is None else (own,)), *self.group_roles.get(project, ())})
+
+    def project_role(self, project: str) -> int:
+        """The highest of those roles as Harbor ranks them (its `current_user_role_id`), 0 for none."""
+        return highest_role(self.project_roles(project))
+
+    def member_projects(self) -> list[str]:
+        """The projects the user is a member of, themselves or through a group."""
+        return sorted({*self.roles, *self.group_roles})
 
     def usable(self, now: float | None = None) -> bool:
         if not self.active:
@@ -50,7 +65,7 @@ def allows(principal: Principal, project: str, public: bool, resource: str, acti
         return True
     if principal.sysadmin:
         return True
-    return role_allows(principal.roles.get(project), resource, action)
+    return any(role_allows(role, resource, action) for role in principal.project_roles(project))
 
 
 def sees_project(principal: Principal, project: str, public: bool) -> bool:

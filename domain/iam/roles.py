@@ -114,5 +114,14 @@ def role_allows(role: int | None, resource: str, action: str) -> bool:
     return action in MATRIX.get(role, {}).get(resource, set())
 
 
+# Harbor's ranking of roles, for the one role it shows where a user may hold several.
+ROLE_POWER = {PROJECT_ADMIN: 50, MAINTAINER: 40, DEVELOPER: 30, GUEST: 20, LIMITED_GUEST: 10}
+
+
+def highest_role(roles) -> int:
+    """The most powerful of `roles` (0 for none), as Harbor picks `current_user_role_id`."""
+    return max(roles, key=lambda role: ROLE_POWER.get(role, 0), default=0)
+
+
 def role_name(role: int) -> str:
     return ROLE_NAMES[role]

@@ -46,9 +46,12 @@ def _events(aggregate: type) -> list[type]:
             if isinstance(v, type) and issubclass(v, RegistryAggregate.Event)]
 
 
-# A proxy-cache project's registry endpoint is the source's: such projects do not travel.
+# A proxy-cache project's registry endpoint is the source's: such projects do not travel. Nor do
+# group memberships (ADR 0041): a group id is the source's, and here it names another group or none.
+STAY_HOME = (Project.ProxyCacheSet, Project.GroupMemberAdded, Project.GroupMemberRoleChanged,
+             Project.GroupMemberRemoved)
 KIND_OF: dict[type, str] = {cls: kind for kind, agg in AGGREGATES.items() for cls in _events(agg)
-                            if cls is not Project.ProxyCacheSet}
+                            if cls not in STAY_HOME}
 
 
 def kind_of_topic(topic: str) -> str | None:

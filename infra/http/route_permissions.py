@@ -93,6 +93,13 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/users/{user_id}/sysadmin"): Need(SYSADMIN),
     ("PUT", API + "/users/{user_id}/enabled"): Need(SYSADMIN),
     ("DELETE", API + "/users/{user_id}"): Need(SYSADMIN),
+    # User groups (ADR 0041): system administrators; the member dialog's search for everyone
+    ("GET", API + "/usergroups"): Need(SYSADMIN),
+    ("POST", API + "/usergroups"): Need(SYSADMIN),
+    ("GET", API + "/usergroups/search"): Need(LOGIN),
+    ("GET", API + "/usergroups/{group_id}"): Need(SYSADMIN),
+    ("PUT", API + "/usergroups/{group_id}"): Need(SYSADMIN),
+    ("DELETE", API + "/usergroups/{group_id}"): Need(SYSADMIN),
     # Projects and members
     ("GET", API + "/projects"): Need(PUBLIC),  # public ones and the caller's own
     ("HEAD", API + "/projects"): Need(LOGIN),  # name taken? (a create would say so too)

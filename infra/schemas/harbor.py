@@ -115,10 +115,32 @@ class UserEntity(msgspec.Struct):
     username: str | None = None
 
 
+class UserGroup(msgspec.Struct):
+    """Harbor's UserGroup: a request body (`POST`/`PUT /usergroups`, `member_group`) and an answer."""
+
+    id: int | None = None
+    group_name: str | None = None
+    group_type: int | None = None
+    ldap_group_dn: str | None = None
+
+
+class UserGroupResp(msgspec.Struct):
+    id: int
+    group_name: str
+    group_type: int
+    ldap_group_dn: str
+
+
+class UserGroupSearchItem(msgspec.Struct):
+    id: int
+    group_name: str
+    group_type: int
+
+
 class ProjectMember(msgspec.Struct):
     role_id: int
     member_user: UserEntity | None = None
-    member_group: dict | None = None
+    member_group: UserGroup | None = None
 
 
 class RoleRequest(msgspec.Struct):

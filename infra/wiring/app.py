@@ -16,11 +16,13 @@ from infra.http.rest_request import CheckedRequest
 from read_api.projects import projects as read_projects
 from read_api import rest_robots as read_robots
 from read_api import rest_users as read_users
+from read_api import rest_usergroups as read_usergroups
 from write_api import rest_projects as write_projects
 from read_api.projects import metadata as read_metadata
 from write_api import rest_project_metadata as write_metadata
 from write_api import rest_robots as write_robots
 from write_api import rest_users as write_users
+from write_api import rest_usergroups as write_usergroups
 from read_api.artifacts import artifacts as read_artifacts
 from read_api.projects.summary import project_deletable, project_summary
 from read_api.rest_repositories import list_all_repositories
@@ -159,7 +161,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         *read_registries.ROUTES, *write_registries.ROUTES, *read_policies.ROUTES, *write_policies.ROUTES,
         *read_executions.ROUTES, *write_executions.ROUTES, *read_metadata_replication.ROUTES,
         *write_metadata_replication.ROUTES, portal_sessions.sign_in, portal_sessions.sign_out,
-        *portal.ROUTES,
+        *portal.ROUTES, *read_usergroups.ROUTES, *write_usergroups.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config
     # starts a QueueListener thread per app that nothing stops (tests build hundreds of apps).

@@ -1,6 +1,7 @@
 """Wiring identity into a registry: users and robots (commands, queries, view), password
 hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 
+from commands.iam.groups import GroupCommands
 from commands.iam.handlers import IamCommands
 from infra.auth.authz import Authorizer
 from infra.auth.credentials import CredentialStore
@@ -11,6 +12,7 @@ from infra.auth.token_authz import TokenAuthorizer
 from infra.auth.tokens import SigningKeyFile, TokenService
 from infra.wiring.admin import ADMIN, forget_stale_password
 from projections.cache import ViewCache
+from projections.group_queries import GroupQueries
 from projections.iam_queries import IamQueries
 from projections.iam_view import IamView
 from projections.projector import Projector
@@ -24,6 +26,8 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.projectors.insert(1, registry.iam_projector)
     registry.credentials = CredentialStore(db, cache=ViewCache(enabled=registry.local_only))
     registry.iam = IamCommands(app, registry.credentials)
+    registry.groups = GroupCommands(app)  # user groups (ADR 0041)
+    registry.group_queries = GroupQueries(db)
 
     def password_set(principal: str) -> None:
         if principal == ADMIN:  # the generated password on disk may be stale now

@@ -12,6 +12,7 @@ from infra.schemas.harbor import CVEAllowlist, CVEAllowlistItem, Project, Projec
 from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller
 from infra.http.rest_guard import position_in_window
+from projections.group_queries import GroupMemberRow
 
 
 def allowlist_resp(row, settings) -> CVEAllowlist:
@@ -30,13 +31,14 @@ def project_resp(row, principal, owner_id: int, settings=None, registry_id: int 
     """A project in Harbor's shape, with its metadata and allowlist from `settings`
     (projections/project_settings.py: now, or at a past moment); `registry_id`: the registry
     endpoint a proxy-cache project proxies."""
-    role = principal.roles.get(row.name, 0) if principal.kind == "user" else 0
+    roles = principal.project_roles(row.name) if principal.kind == "user" else []
     metadata = dict(settings.metadata) if settings is not None else {"public": "true" if row.public else "false"}
     return Project(project_id=row.project_id, owner_id=owner_id, name=row.name,
                    owner_name=row.created_by, creation_time=row.created_at,
                    update_time=settings.changed_at if settings is not None else row.created_at,
                    deleted=False, repo_count=row.repo_count, metadata=metadata,
-                   current_user_role_id=role, current_user_role_ids=[role] if role else [],
+                   current_user_role_id=principal.project_role(row.name) if roles else 0,
+                   current_user_role_ids=roles,
                    registry_id=registry_id, cve_allowlist=allowlist_resp(row, settings))
 
 
@@ -70,7 +72,7 @@ async def list_projects(request: Request, q: FromQuery[str | None] = None, sort:
     `name` is matched in part, `public` and `owner` exactly, `q=` as Harbor's query language."""
     who = await caller(request)
     principal = who.principal
-    visible = None if principal.sysadmin else list(principal.roles)
+    visible = None if principal.sysadmin else principal.member_projects()
     if principal.kind == "robot":
         visible = [g["namespace"] for g in principal.grants if g["kind"] == "project"]
         visible = None if "*" in visible else visible
@@ -114,8 +116,20 @@ async def get_project(request: Request, project_name_or_id: str = Parameter(),
 
 
 def member_resp(row, project_id: int) -> ProjectMemberEntity:
+    """A member in Harbor's shape: a user (`entity_type` u) or a user group (g, ADR 0041)."""
+    if isinstance(row, GroupMemberRow):
+        return ProjectMemberEntity(id=row.member_id, project_id=project_id, entity_name=row.group_name,
+                                   role_name=ROLE_NAMES[row.role], role_id=row.role, entity_id=row.group_id,
+                                   entity_type="g")
     return ProjectMemberEntity(id=row.member_id, project_id=project_id, entity_name=row.username,
                                role_name=ROLE_NAMES[row.role], role_id=row.role, entity_id=row.user_id)
+
+
+def all_members(registry, project: str, entityname: str | None = None) -> list:
+    """The project's members, users and groups, by member id."""
+    users, _ = registry.iam_queries.members(project, 0, EVERY, entityname)
+    groups = registry.group_queries.members(project, entityname)
+    return sorted([*users, *groups], key=lambda row: row.member_id)
 
 
 MEMBER_KEYS = Listing({"entity_name": Key(), "entityname": Key(field="entity_name"), "id": Key(INT),
@@ -128,8 +142,7 @@ async def list_members(request: Request, project_name_or_id: str = Parameter(), 
                        q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
     who = await caller(request)
     project = who.project
-    rows, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
-                                             0, EVERY, entityname)
+    rows = await anyio.to_thread.run_sync(all_members, who.registry, project.name, entityname)
     return MEMBER_KEYS.answer(request, [member_resp(r, project.project_id) for r in rows], q, sort,
                               page, page_size)
 
@@ -140,6 +153,8 @@ async def get_member(request: Request, project_name_or_id: str = Parameter(),
     who = await caller(request)
     project = who.project
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.member_by_id, project.name, mid)
+    if row is None:
+        row = await anyio.to_thread.run_sync(who.registry.group_queries.member_by_id, project.name, mid)
     if row is None:
         raise NotFound("member not found", {"mid": mid})
     return member_resp(row, project.project_id)

@@ -7,6 +7,7 @@ from litestar.params import Parameter
 from domain.iam.access import allows
 from domain.iam.roles import DEVELOPER, GUEST, LIMITED_GUEST, MAINTAINER, PROJECT_ADMIN
 from infra.http.rest import caller
+from read_api.projects.projects import all_members
 
 MEMBER_COUNTS = {PROJECT_ADMIN: "project_admin_count", MAINTAINER: "maintainer_count",
                  DEVELOPER: "developer_count", GUEST: "guest_count", LIMITED_GUEST: "limited_guest_count"}
@@ -19,8 +20,7 @@ async def project_summary(request: Request, project_name_or_id: str = Parameter(
     project = who.project
     summary: dict = {"repo_count": project.repo_count}
     if allows(who.principal, project.name, project.public, "member", "list"):
-        members, _ = await anyio.to_thread.run_sync(who.registry.iam_queries.members, project.name,
-                                                    0, 1_000_000)
+        members = await anyio.to_thread.run_sync(all_members, who.registry, project.name)
         for role, field in MEMBER_COUNTS.items():
             summary[field] = sum(1 for m in members if m.role == role)
     if allows(who.principal, project.name, project.public, "quota", "read"):

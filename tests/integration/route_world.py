@@ -117,6 +117,10 @@ class World:
         response = self.http.put(f"{API}/projects/p1", json={"metadata": {"auto_scan": "true"}})
         assert response.status_code == 200, response.text
         self.member_id = self.http.get(f"{API}/projects/p1/members", params={"entityname": "gary"}).json()[0]["id"]
+        self.group_id = self.fresh_group()  # a member of p1 (no user is in it: it grants nobody anything)
+        response = self.http.post(f"{API}/projects/p1/members",
+                                  json={"role_id": GUEST, "member_group": {"id": self.group_id}})
+        assert response.status_code == 201, response.text
         self.label_id = self.fresh_label()
         self.rule_id = self.fresh_rule()
         self.webhook_id = self.fresh_webhook()
@@ -165,6 +169,10 @@ class World:
         name = f"user{self.n()}"
         return name, created_id(self.http.post(f"{API}/users", json={
             "username": name, "password": password(name), "email": f"{name}@example.com"}))
+
+    def fresh_group(self) -> int:
+        return created_id(self.http.post(f"{API}/usergroups", json={"group_name": f"group{self.n()}",
+                                                                   "group_type": 2}))
 
     def fresh_member(self) -> int:
         name, _ = self.fresh_user()
