@@ -6,8 +6,8 @@
   navigation, which Strict cookies do not follow).
 - `GET /c/oidc/callback`: state checked, code exchanged, ID token verified; a known subject
   gets the portal session `POST /c/login` gives (ADR 0040); an unknown one is onboarded
-  with the username claim (`oidc_auto_onboard`), or sent to the portal's `/oidc-onboard`
-  page, which posts the chosen name to `POST /c/oidc/onboard`.
+  with the username claim (`oidc_auto_onboard`), or sent to the portal's onboarding page
+  (`/#/oidc-onboard`, the portal routes by fragment), which posts the chosen name to `POST /c/oidc/onboard`.
 - `POST /api/v2.0/system/oidc/ping`: does this URL serve an OpenID discovery document?
 
 The provider is only ever linked by (issuer, subject): a username claim naming an existing
@@ -131,7 +131,7 @@ async def oidc_callback(request: Request) -> Response:
             pending = _seal(registry, "oidc onboarding", {"tokens": tokens._asdict(),
                                                           "redirect": opened["redirect"]})
             suggestion = quote(_suggested(tokens, config))
-            return (f"/oidc-onboard?username={suggestion}&redirect_url={quote(opened['redirect'])}",
+            return (f"/#/oidc-onboard?username={suggestion}&redirect_url={quote(opened['redirect'])}",
                     [_flow_cookie(request, ONBOARD_COOKIE, pending, FLOW_SECONDS)], {})
         if username is None:
             username = _suggested(tokens, config)

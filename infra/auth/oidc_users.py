@@ -64,10 +64,13 @@ class OidcTokens:
             return None
         return Tokens(**json.loads(self.secrets.open(rows[0][0], PURPOSE + username))), rows[0][1]
 
-    def generation(self, username: str) -> int:
-        """Changes whenever the tokens do (a refresh, a new sign-in, an end)."""
-        rows = self.db.read("SELECT generation FROM oidc_tokens WHERE username = ?", (username,))
-        return rows[0][0] if rows else 0
+    def generation(self, username: str) -> str:
+        """Changes whenever the tokens do (a refresh, a new sign-in, an end) and when they
+        pass their lifetime (so a cached success never skips a refresh that is due)."""
+        rows = self.db.read("SELECT generation, expires_at FROM oidc_tokens WHERE username = ?", (username,))
+        if not rows:
+            return "none"
+        return f"{rows[0][0]}{'-due' if rows[0][1] <= self.clock() else ''}"
 
     def forget(self, username: str) -> None:
         with self.db.write() as w:
@@ -197,6 +200,7 @@ class OidcUsers:
                             error=str(error)[:200])
                 return False
             self.signed_in(username, fresh, SYSTEM)
+            self.registry.catch_up_reads()  # the admin group it saw counts for this request
             return True
 
     def end_access(self, username: str, reason: str) -> None:
@@ -230,7 +234,7 @@ class OidcCredentials:
 
     def current_hash(self, name: str) -> str | None:
         """For an OIDC user: the CLI secret's hash and the tokens' generation, so a new secret,
-        a refresh or the end of access ends cached successes at once."""
+        a refresh due or done, or the end of access ends cached successes at once."""
         oidc = self._oidc_user(name)
         if oidc is None:
             return self.credentials.current_hash(name)
