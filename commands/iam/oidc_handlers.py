@@ -31,6 +31,8 @@ class OnboardOidcUser(msgspec.Struct, frozen=True):
 
 
 class OidcCommands:
+    Onboard = OnboardOidcUser  # for callers outside commands/ (infra/auth/oidc_users.py)
+
     def __init__(self, app: RegistryApplication, credentials) -> None:
         self.app = app
         self.credentials = credentials

@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 import structlog
 
-from commands.iam.oidc_handlers import OidcCommands, OnboardOidcUser
 from domain.base import Actor, SYSTEM
 from domain.errors import BadRequest, PreconditionFailed
 from domain.iam.user import OIDC_AUTH, cli_secret_principal
@@ -106,11 +105,12 @@ def username_claim(claims: dict, config: dict) -> str:
 
 
 class OidcUsers:
-    def __init__(self, registry, provider: Provider | None = None) -> None:
+    def __init__(self, registry, commands, provider: Provider | None = None) -> None:
+        """`commands`: commands/iam/oidc_handlers.py's OidcCommands (wired in infra/wiring)."""
         self.registry = registry
         self.provider = provider or Provider()
         self.tokens = OidcTokens(registry.db, registry.secrets)
-        self.commands = OidcCommands(registry.app, registry.credentials)
+        self.commands = commands
         self.record_groups: Callable[[str, list[tuple[str, str]]], None] = no_groups_hook
         self._refreshing: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -154,7 +154,7 @@ class OidcUsers:
         groups, admin = groups_of(claims, config)
         realname = claims.get("name") if isinstance(claims.get("name"), str) else ""
         email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-        created = self.commands.onboard(OnboardOidcUser(username, email, realname[:255], claims["iss"],
+        created = self.commands.onboard(self.commands.Onboard(username, email, realname[:255], claims["iss"],
                                                         claims["sub"], admin, actor))
         self.tokens.save(username, tokens)
         self._record_groups(username, groups)
