@@ -49,9 +49,15 @@ def _between(low: int, high: int = INT64_MAX) -> Callable[[str, Any], Any]:
 
 def _auth_mode(key: str, value: str) -> str:
     _one_of(*AUTH_MODES)(key, value)
-    if value != "db_auth":
-        raise BadRequest(f"auth_mode {value} is not supported yet: only db_auth (LDAP, OIDC, UAA and "
-                         "HTTP authentication come later)", {"field": key})
+    if value not in ("db_auth", "oidc_auth"):
+        raise BadRequest(f"auth_mode {value} is not supported yet: only db_auth and oidc_auth (LDAP, "
+                         "UAA and HTTP authentication come later)", {"field": key})
+    return value
+
+
+def _http_url(key: str, value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s?#]*", value):
+        raise BadRequest(f"{key} must be empty or an http(s) URL", {"field": key})
     return value
 
 
@@ -120,8 +126,9 @@ KEYS: dict[str, Key] = {
     "http_authproxy_verify_cert": Key(bool, True),
     "http_authproxy_skip_search": Key(bool, False),
     **{name: Key(str, _S) for name in (
-        "oidc_name", "oidc_endpoint", "oidc_client_id", "oidc_groups_claim", "oidc_admin_group",
+        "oidc_name", "oidc_client_id", "oidc_groups_claim", "oidc_admin_group",
         "oidc_group_filter", "oidc_scope", "oidc_user_claim", "oidc_extra_redirect_parms")},
+    "oidc_endpoint": Key(str, _S, _http_url),
     "oidc_client_secret": Key(str, _S, secret=True),
     "oidc_verify_cert": Key(bool, True),
     "oidc_auto_onboard": Key(bool, False),

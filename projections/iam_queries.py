@@ -24,6 +24,15 @@ class UserRow(msgspec.Struct, frozen=True):
     updated_at: str
 
 
+class OidcUserRow(msgspec.Struct, frozen=True):
+    username: str
+    issuer: str
+    subject: str
+    admin_by_group: bool
+    linked_at: str
+    updated_at: str
+
+
 class MemberRow(msgspec.Struct, frozen=True):
     project: str
     username: str
@@ -84,6 +93,12 @@ class IamQueries:
                             "LIMIT ? OFFSET ?", [*params, limit, offset])
         return [_user(r) for r in rows], total
 
+    def oidc_user(self, username: str) -> OidcUserRow | None:
+        """The OIDC identity of a user onboarded through OIDC sign-in (ADR 0043), else None."""
+        rows = self.db.read(f"SELECT username, issuer, subject, admin_by_group, linked_at, updated_at "
+                            f"FROM {self.p}oidc_users WHERE username = ?", (username,))
+        return OidcUserRow(*rows[0][:3], bool(rows[0][3]), *rows[0][4:]) if rows else None
+
     def user_principal(self, username: str) -> Principal | None:
         """The user as the access rules see them, or None if unknown: their own project roles
         and those of the groups they are in (ADR 0041)."""
@@ -93,7 +108,8 @@ class IamQueries:
                 return None
             roles = dict(self.db.read(f"SELECT project, role FROM {self.p}members WHERE username = ?",
                                       (username,)))
-            return Principal(kind="user", name=username, sysadmin=user.sysadmin,
+            oidc = self.oidc_user(username)  # the OIDC admin group also makes an administrator
+            return Principal(kind="user", name=username, sysadmin=user.sysadmin or bool(oidc and oidc.admin_by_group),
                              active=user.enabled, roles=roles,
                              group_roles=group_roles_of(self.db, self.p, username))
         return self.cache.load(("user", username), load)

@@ -14,7 +14,7 @@ from projections.iam_groups import GROUP_INDEXES, GROUP_TABLES, forget_project, 
 from projections.view import View
 from projections.times import stamp
 
-TABLES = ("users", "members", "robots", *GROUP_TABLES)
+TABLES = ("users", "members", "robots", "oidc_users", *GROUP_TABLES)
 
 
 def schema(p: str) -> list[str]:
@@ -34,6 +34,10 @@ def schema(p: str) -> list[str]:
             created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
         f"CREATE UNIQUE INDEX IF NOT EXISTS {p}robots_id ON {p}robots (robot_id)",
         *group_schema(p),
+        # users onboarded through OIDC (ADR 0043): their identity and the admin group seen last
+        f"""CREATE TABLE IF NOT EXISTS {p}oidc_users (
+            username TEXT PRIMARY KEY, issuer TEXT NOT NULL, subject TEXT NOT NULL,
+            admin_by_group INTEGER NOT NULL, linked_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
     ]
 
 
@@ -55,6 +59,8 @@ class IamView(View):
             User.EnabledChanged: self._user_flag("enabled", "enabled"),
             User.PasswordChanged: self._user_touched,
             User.Deleted: self._user_deleted,
+            User.OidcLinked: self._oidc_linked,
+            User.AdminGroupChanged: self._admin_group,
             Project.MemberAdded: self._member_added,
             Project.MemberRoleChanged: self._member_role,
             Project.MemberRemoved: self._member_removed,
@@ -96,6 +102,17 @@ class IamView(View):
         w.execute(f"DELETE FROM {self.p}users WHERE username = ?", (e.username,))
         w.execute(f"DELETE FROM {self.p}members WHERE username = ?", (e.username,))
         forget_user(w, self.p, e.username)
+        w.execute(f"DELETE FROM {self.p}oidc_users WHERE username = ?", (e.username,))
+        return {("user", e.username)}
+
+    def _oidc_linked(self, w, e, pos) -> set:
+        w.execute(f"INSERT INTO {self.p}oidc_users VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+                  (e.username, e.issuer, e.subject, _when(e), _when(e)))
+        return {("user", e.username)}
+
+    def _admin_group(self, w, e, pos) -> set:
+        w.execute(f"UPDATE {self.p}oidc_users SET admin_by_group = ?, updated_at = ? WHERE username = ?",
+                  (int(e.member), _when(e), e.username))
         return {("user", e.username)}
 
     def _member_added(self, w, e, pos) -> set:

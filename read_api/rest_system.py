@@ -37,7 +37,10 @@ async def system_info(request: Request) -> dict:
             "banner_message": config["banner_message"],
             "project_creation_restriction": config["project_creation_restriction"],
             "registry_storage_provider_name": registry.settings.resolved_storage_url.split(":", 1)[0],
-            "current_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+            "current_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            # Harbor's: the portal's "Sign in with <name>" button (ADR 0043)
+            **({"oidc_provider_name": config["oidc_name"] or "OIDC"}
+               if config["auth_mode"] == "oidc_auth" and config["oidc_endpoint"] else {})}
 
 
 def _statistics(registry, principal) -> dict:

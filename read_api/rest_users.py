@@ -9,16 +9,23 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from domain.iam.access import allows, sees_project, system_allows
 from domain.errors import NotFound
 from domain.iam.roles import MATRIX, PUBLIC_PROJECT
-from infra.schemas.harbor import UserResp
+from infra.schemas.harbor import OIDCUserInfo, UserResp
 from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller, paged, paging
 from infra.http.rest_guard import find_project
 
 
-def user_resp(row) -> UserResp:
-    return UserResp(user_id=row.user_id, username=row.username, email=row.email, realname=row.realname,
-                    comment=row.comment, sysadmin_flag=row.sysadmin, admin_role_in_auth=False,
+def user_resp(row, oidc=None) -> UserResp:
+    """`oidc`: the user's OIDC identity (projections/iam_queries.py), for GET /users/current."""
+    resp = UserResp(user_id=row.user_id, username=row.username, email=row.email, realname=row.realname,
+                    comment=row.comment, sysadmin_flag=row.sysadmin,
+                    admin_role_in_auth=bool(oidc and oidc.admin_by_group),
                     creation_time=row.created_at, update_time=row.updated_at, enabled=row.enabled)
+    if oidc is not None:
+        resp.oidc_user_meta = OIDCUserInfo(id=row.user_id, user_id=row.user_id,
+                                           subiss=oidc.subject + oidc.issuer, secret="",
+                                           creation_time=oidc.linked_at, update_time=oidc.updated_at)
+    return resp
 
 
 USER_KEYS = Listing({"username": Key(), "user_id": Key(INT), "email": Key(), "realname": Key(),
@@ -49,10 +56,11 @@ async def search_users(request: Request, username: FromQuery[str], page: FromQue
 @get("/api/v2.0/users/current")
 async def current_user(request: Request) -> UserResp:
     who = await caller(request)
-    row = await anyio.to_thread.run_sync(who.registry.iam_queries.user, who.principal.name)
+    queries = who.registry.iam_queries
+    row = await anyio.to_thread.run_sync(queries.user, who.principal.name)
     if row is None:
         raise NotFound("user not found")
-    return user_resp(row)
+    return user_resp(row, await anyio.to_thread.run_sync(queries.oidc_user, who.principal.name))
 
 
 @get("/api/v2.0/users/current/permissions")

@@ -76,8 +76,13 @@ async def sign_out(request: Request) -> Response:
     """Ends the session of the cookie (with its CSRF token: no other site can sign you out);
     without a live session there is nothing to end, and the cookies are cleared all the same."""
     registry = request.app.state.registry
-    token = request.cookies.get(SESSION_COOKIE)
+    from write_api.oidc_sign_in import logout_url
+
+    token, redirect = request.cookies.get(SESSION_COOKIE), None
     # the REST API's own session check (CSRF included): a live session's user, else anonymous
-    if token and not (await registry.authorizer.session_principal(request, token)).anonymous:
+    principal = (await registry.authorizer.session_principal(request, token)) if token else None
+    if principal is not None and not principal.anonymous:
+        redirect = await logout_url(request, principal.name)  # the OIDC provider's sign-out, if any
         await anyio.to_thread.run_sync(registry.sessions.close, token)
-    return Response(None, status_code=200, cookies=_cookies(request, "", "", max_age=0))
+    return Response({"redirect_url": redirect} if redirect else None, status_code=200,
+                    cookies=_cookies(request, "", "", max_age=0))

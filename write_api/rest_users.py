@@ -1,5 +1,6 @@
 """Routes that change users: create, profile, password, CLI secret, admin flag, enable, delete."""
 
+import anyio.to_thread
 from litestar import Request, Response, delete, post, put
 from litestar.params import JSONBody, Parameter
 
@@ -7,7 +8,6 @@ from commands.iam.messages import (
     ChangePassword, CreateUser, DeleteUser, SetCliSecret, SetSysadmin, SetUserEnabled, UpdateProfile,
 )
 from domain.errors import BadRequest
-from domain.iam.user import DB_AUTH
 from infra.schemas.harbor import (
     OIDCCliSecretReq, PasswordReq, UserCreationReq, UserEnabled, UserProfile, UserSysAdminFlag,
 )
@@ -49,11 +49,11 @@ async def change_password(request: Request, data: JSONBody[PasswordReq], user_id
 @put("/api/v2.0/users/{user_id:int}/cli_secret")
 async def set_cli_secret(request: Request, data: JSONBody[OIDCCliSecretReq], user_id: int = Parameter()) -> None:
     """The user's secret for CLI sign-in under OIDC (the user or an administrator). Harbor's
-    412 when the auth mode is not OIDC or the user was not onboarded through it: every user
-    today, as Tidemark signs in database users only (ADR 0029)."""
+    412 when the auth mode is not OIDC or the user was not onboarded through it (ADR 0029, 0043)."""
     who = await caller(request)
+    mode = await anyio.to_thread.run_sync(who.registry.configuration.value, "auth_mode")
     await who.registry.run(who.registry.iam.set_cli_secret,
-                           SetCliSecret(who.target.username, data.secret, DB_AUTH, who.actor))
+                           SetCliSecret(who.target.username, data.secret, mode, who.actor))
 
 
 @put("/api/v2.0/users/{user_id:int}/sysadmin")

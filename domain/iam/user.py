@@ -11,7 +11,7 @@ USERNAME = re.compile(r"[^\s,\"~#%$:/\\]{1,255}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-DB_AUTH, OIDC_AUTH = "db_auth", "oidc_auth"  # Harbor's auth modes (Tidemark has db_auth only, yet)
+DB_AUTH, OIDC_AUTH = "db_auth", "oidc_auth"  # Harbor's auth modes
 
 
 def cli_secret_principal(username: str) -> str:
@@ -75,6 +75,34 @@ class User(RegistryAggregate):
 
         username: str
 
+    class OidcLinked(RegistryAggregate.Event):
+        """A user was onboarded through OIDC sign-in: this issuer's subject is them (ADR 0043)."""
+
+        username: str
+        issuer: str
+        subject: str
+
+        def apply(self, user: "User") -> None:
+            user._oidc_subject, user.oidc_issuer = self.subject, self.issuer
+
+    class AdminGroupChanged(RegistryAggregate.Event):
+        """At sign-in the identity provider put the user in (or out of) the OIDC admin group:
+        they are a system administrator through it while they stay in (Harbor's
+        admin_role_in_auth)."""
+
+        username: str
+        member: bool
+
+        def apply(self, user: "User") -> None:
+            user.admin_by_group = self.member
+
+    class UpstreamAccessEnded(RegistryAggregate.Event):
+        """The identity provider refused to refresh the user's sign-in (disabled or removed
+        upstream): their CLI secret stopped working until they sign in through it again."""
+
+        username: str
+        reason: str
+
     class SysadminChanged(RegistryAggregate.Event):
         """A user was granted or lost the system administrator role."""
 
@@ -109,6 +137,8 @@ class User(RegistryAggregate):
         self.sysadmin = sysadmin
         self.enabled = True
         self.deleted = False
+        self.admin_by_group = False
+        self.oidc_issuer = ""
 
     @classmethod
     def create(cls, username: str, email: str, realname: str, comment: str, sysadmin: bool,
@@ -148,9 +178,29 @@ class User(RegistryAggregate):
 
     @property
     def oidc_subject(self) -> str | None:
-        """The OIDC subject the user was onboarded with; None for a database user (every user
-        until the identity work records OIDC onboarding)."""
+        """The OIDC subject the user was onboarded with; None for a database user."""
         return getattr(self, "_oidc_subject", None)
+
+    def link_oidc(self, issuer: str, subject: str, actor: Actor) -> None:
+        """Onboarding through OIDC: once only, for one (issuer, subject)."""
+        self._alive()
+        if self.oidc_subject:
+            raise Conflict("the user is already linked to an OIDC subject", {"username": self.username})
+        if not issuer or not subject:
+            raise BadRequest("an OIDC identity needs an issuer and a subject")
+        self.trigger_event(self.OidcLinked, username=self.username, issuer=issuer, subject=subject,
+                           **actor.fields())
+
+    def set_admin_by_group(self, member: bool, actor: Actor) -> None:
+        self._alive()
+        if member != getattr(self, "admin_by_group", False):
+            self.trigger_event(self.AdminGroupChanged, username=self.username, member=member,
+                               **actor.fields())
+
+    def end_upstream_access(self, reason: str, actor: Actor) -> None:
+        self._alive()
+        self.trigger_event(self.UpstreamAccessEnded, username=self.username, reason=reason[:256],
+                           **actor.fields())
 
     def set_sysadmin(self, sysadmin: bool, actor: Actor) -> None:
         self._alive()

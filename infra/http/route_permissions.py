@@ -71,6 +71,10 @@ TABLE: dict[tuple[str, str], Need] = {
     ("GET", "/service/token"): Need(PUBLIC),  # it checks the credentials it is given itself
     ("POST", "/c/login"): Need(PUBLIC),  # the portal's sign-in: it checks the password itself
     ("POST", "/c/log_out"): Need(PUBLIC),  # ends the cookie's session, if any
+    ("GET", "/c/oidc/login"): Need(PUBLIC),  # OIDC sign-in (ADR 0043): the provider checks who
+    ("GET", "/c/oidc/callback"): Need(PUBLIC),  # the state cookie and the ID token tell
+    ("POST", "/c/oidc/onboard"): Need(PUBLIC),  # the onboarding cookie of a verified sign-in
+    ("POST", API + "/system/oidc/ping"): Need(SYSADMIN),
     ("GET", "/"): Need(PUBLIC),  # the portal's page and files (read_api/portal): no data in them
     ("GET", "/portal/{name}"): Need(PUBLIC),
     ("GET", "/portal/vendor/{name}"): Need(PUBLIC),

@@ -36,6 +36,18 @@ class UserEnabled(msgspec.Struct):
     enabled: bool
 
 
+class OIDCUserInfo(msgspec.Struct):
+    """Harbor's oidc_user_meta. `secret` stays empty: Tidemark keeps only a hash of the CLI
+    secret (set it with PUT /users/{id}/cli_secret), so it cannot show it back."""
+
+    id: int
+    user_id: int
+    subiss: str
+    secret: str
+    creation_time: str
+    update_time: str
+
+
 class UserResp(msgspec.Struct):
     user_id: int
     username: str
@@ -47,6 +59,7 @@ class UserResp(msgspec.Struct):
     creation_time: str
     update_time: str
     enabled: bool = True
+    oidc_user_meta: OIDCUserInfo | msgspec.UnsetType = msgspec.UNSET  # GET /users/current only
 
 
 class ProjectMetadata(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):

@@ -60,6 +60,7 @@ from write_api.rest_jobservice import queue_action
 from write_api import rest_artifacts as write_artifacts
 from write_api.token_service import issue_token
 from write_api import portal_sessions
+from write_api import oidc_sign_in
 from read_api import portal
 from read_api.signing import pull_decision, trusted_keys as read_trusted_keys
 from write_api import rest_trusted_keys as write_trusted_keys
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         *read_registries.ROUTES, *write_registries.ROUTES, *read_policies.ROUTES, *write_policies.ROUTES,
         *read_executions.ROUTES, *write_executions.ROUTES, *read_metadata_replication.ROUTES,
         *write_metadata_replication.ROUTES, portal_sessions.sign_in, portal_sessions.sign_out,
+        *oidc_sign_in.ROUTES,
         *portal.ROUTES, *read_usergroups.ROUTES, *write_usergroups.ROUTES,
     ]
     # logging_config=None: Tidemark logs through structlog; Litestar's default logging config

@@ -3,8 +3,10 @@ hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 
 from commands.iam.groups import GroupCommands
 from commands.iam.handlers import IamCommands
+from commands.iam.oidc_handlers import OidcCommands
 from infra.auth.authz import Authorizer
 from infra.auth.credentials import CredentialStore
+from infra.auth.oidc_users import OidcCredentials, OidcUsers
 from infra.auth.sessions import Sessions
 from infra.auth.secrets import Secrets
 from infra.auth.sign_in_guard import SignInGuard, throttle_from
@@ -41,8 +43,10 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     sign_ins = attach_sign_ins(registry)
     registry.sessions = Sessions(db, registry.credentials.current_hash, settings.session_idle_seconds,
                                  settings.session_lifetime_seconds)
+    registry.oidc = OidcUsers(registry, OidcCommands(app, registry.credentials))  # OIDC sign-in and CLI secrets (ADR 0043)
+    credentials = OidcCredentials(registry.credentials, lambda: registry.oidc)
     registry.authorizer = authorizer or TokenAuthorizer(
-        registry.iam_queries, registry.queries, registry.credentials, registry.tokens, sign_ins,
+        registry.iam_queries, registry.queries, credentials, registry.tokens, sign_ins,
         registry.external_url, registry.sessions)
 
 

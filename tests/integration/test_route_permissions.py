@@ -97,6 +97,10 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", "/service/token"): _sample(query={"service": "tidemark"}),
     ("POST", "/c/login"): lambda w: Call(body={"principal": "dave", "password": password("dave")}),
     ("POST", "/c/log_out"): _sample(),
+    ("GET", "/c/oidc/login"): _sample(),  # 412: the world's auth mode is db_auth
+    ("GET", "/c/oidc/callback"): _sample(query={"code": "c", "state": "s"}),  # 400: no sign-in begun
+    ("POST", "/c/oidc/onboard"): _sample(body={"username": "newcomer"}),  # 400: no onboarding cookie
+    ("POST", API + "/system/oidc/ping"): _sample(body={"url": "http://127.0.0.1:9"}),  # admin: 400
     ("GET", "/"): _sample(),
     ("GET", "/portal/{name}"): _sample(path={"name": "app.js"}),
     ("GET", "/portal/vendor/{name}"): _sample(path={"name": "preact.js"}),

@@ -8,6 +8,35 @@ import { ArtifactPage, Artifacts } from "./artifacts.js";
 import { ProjectPage, Projects } from "./projects.js";
 import { Failure, html, link, useRoute } from "./ui.js";
 
+// The "Sign in with <provider>" button when the auth mode is OIDC (ADR 0043); database users
+// (the admin first) keep the password form beside it.
+function OidcButton() {
+  const [info, setInfo] = useState(null);
+  useEffect(() => { get(`${API}/systeminfo`).then(setInfo, () => setInfo(null)); }, []);
+  if (!info || info.auth_mode !== "oidc_auth" || !info.oidc_provider_name) return "";
+  return html`<p><a class="button oidc" href="/c/oidc/login?redirect_url=%2F">Sign in with ${info.oidc_provider_name}</a></p>`;
+}
+
+// Harbor's onboarding step (oidc_auto_onboard off): the new user picks their username.
+function OidcOnboard({ query }) {
+  const [error, setError] = useState(null);
+  const submit = async (event) => {
+    event.preventDefault();
+    try {
+      const { data } = await call("POST", "/c/oidc/onboard", { username: new FormData(event.target).get("username") });
+      window.location.href = (data && data.redirect_url) || "/";
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return html`<main class="signin"><h1>Tidemark</h1>
+    <form onSubmit=${submit} aria-label="Choose your username">
+      <label>Username <input name="username" value=${query.get("username") || ""} required /></label>
+      <button type="submit">Continue</button>
+      ${error ? html`<${Failure} error=${error} />` : ""}
+    </form></main>`;
+}
+
 function SignIn({ onSignedIn }) {
   const [error, setError] = useState(null);
   const submit = async (event) => {
@@ -26,7 +55,7 @@ function SignIn({ onSignedIn }) {
       <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
       <button type="submit">Sign in</button>
       ${error ? html`<${Failure} error=${error} />` : ""}
-    </form></main>`;
+    </form><${OidcButton} /></main>`;
 }
 
 function page(parts, at, setAt, user) {
@@ -50,10 +79,15 @@ function App() {
   }, []);
   useEffect(whoAmI, []);
   if (user === undefined) return html`<p>Loading…</p>`;
+  if (user === null && route.parts[0] === "oidc-onboard") return html`<${OidcOnboard} query=${route.query} />`;
   if (user === null) return html`<${SignIn} onSignedIn=${whoAmI} />`;
   const at = route.query.get("at");
   const setAt = (moment) => { window.location.hash = link(route.parts, moment); };
-  const signOut = async () => { await call("POST", "/c/log_out"); setUser(null); };
+  const signOut = async () => {
+    const { data } = await call("POST", "/c/log_out");
+    if (data && data.redirect_url) window.location.href = data.redirect_url; // the provider's sign-out
+    else setUser(null);
+  };
   return html`<header><nav aria-label="Main"><a href="#/" class="brand">Tidemark</a> <a href="#/">Projects</a>
       ${user.sysadmin_flag ? html`<a href="#/admin">Administration</a>` : ""}</nav>
       <span class="who">${user.username}${user.sysadmin_flag ? " (administrator)" : ""}</span>
