@@ -1,9 +1,11 @@
 """Wiring identity into a registry: users and robots (commands, queries, view), password
 hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 
-from commands.iam.groups import GroupCommands
+from commands.iam.groups import GroupCommands, RecordSignInGroups
 from commands.iam.handlers import IamCommands
 from commands.iam.oidc_handlers import OidcCommands
+from domain.base import Actor
+from domain.iam.user_group import OIDC_GROUP
 from infra.auth.authz import Authorizer
 from infra.auth.credentials import CredentialStore
 from infra.auth.oidc_users import OidcCredentials, OidcUsers
@@ -44,10 +46,21 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.sessions = Sessions(db, registry.credentials.current_hash, settings.session_idle_seconds,
                                  settings.session_lifetime_seconds)
     registry.oidc = OidcUsers(registry, OidcCommands(app, registry.credentials))  # OIDC sign-in and CLI secrets (ADR 0043)
+    registry.oidc.record_groups = _group_recorder(registry, OIDC_GROUP)  # the groups claim (ADR 0041)
     credentials = OidcCredentials(registry.credentials, lambda: registry.oidc)
     registry.authorizer = authorizer or TokenAuthorizer(
         registry.iam_queries, registry.queries, credentials, registry.tokens, sign_ins,
         registry.external_url, registry.sessions)
+
+
+def _group_recorder(registry, group_type: int):
+    """What a directory or provider sign-in calls with the user's groups: they are onboarded
+    as user groups of `group_type` and become the user's groups until the next sign-in."""
+    def record(username: str, groups: list[tuple[str, str]]) -> None:
+        registry.groups.record_sign_in_groups(
+            RecordSignInGroups(username, group_type, list(groups), Actor(name=username)))
+        registry.catch_up_reads()
+    return record
 
 
 def attach_sign_ins(registry) -> SignInGuard:

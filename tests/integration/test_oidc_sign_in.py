@@ -279,3 +279,35 @@ def test_sign_out_sends_the_browser_to_the_providers_end_session(http, browser, 
     assert out.status_code == 200
     assert out.json()["redirect_url"].startswith(provider.url + "/oauth2/end_session?id_token_hint=")
     assert browser.get(f"{API}/users/current").status_code == 401
+
+
+def test_the_groups_claim_makes_user_groups_whose_project_roles_the_user_holds(http, browser, provider):
+    """Issue 17 §4 with §3: the provider's groups become OIDC user groups at sign-in; a group
+    that is a project member gives its role to the user (here through the CLI secret at the
+    token service), and a sign-in without the group takes it away."""
+    configure(http, provider)
+    assert http.post(f"{API}/projects", json={"project_name": "crew", "metadata": {"public": "false"}}).status_code == 201
+    provider.set_user("sub-gus", preferred_username="gus", groups=["builders", "readers"])
+    assert sign_in(browser, provider, "sub-gus").status_code == 302
+    groups = {g["group_name"]: g for g in http.get(f"{API}/usergroups", params={"page_size": 100}).json()}
+    assert groups["builders"]["group_type"] == 3 and groups["readers"]["group_type"] == 3
+    assert http.post(f"{API}/projects/crew/members", json={
+        "role_id": 2, "member_group": {"id": groups["builders"]["id"]}}).status_code == 201
+    assert http.put(f"{API}/users/{_user_id(http, 'gus')}/cli_secret", json={"secret": CLI_SECRET}).status_code == 200
+    gus = {"authorization": basic("gus", CLI_SECRET)}
+    scope = {"service": "tidemark", "scope": "repository:crew/app:pull,push"}
+
+    def granted() -> set:
+        import base64
+
+        token = http.get("/service/token", params=scope, headers=gus).json()["token"]
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        return {a for entry in claims["access"] for a in entry["actions"]}
+
+    assert granted() == {"pull", "push"}  # developer through the group
+    assert http.get(f"{API}/projects/crew", headers=gus).status_code == 200
+    provider.set_user("sub-gus", preferred_username="gus", groups=["readers"])
+    browser.cookies.clear()
+    assert sign_in(browser, provider, "sub-gus").status_code == 302
+    assert granted() == set()
+    assert http.get(f"{API}/projects/crew", headers=gus).status_code == 403
