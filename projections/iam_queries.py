@@ -110,7 +110,7 @@ class IamQueries:
                                       (username,)))
             oidc = self.oidc_user(username)  # the OIDC admin group also makes an administrator
             return Principal(kind="user", name=username, sysadmin=user.sysadmin or bool(oidc and oidc.admin_by_group),
-                             active=user.enabled, roles=roles,
+                             active=user.enabled, roles=roles, account_id=user.user_id,
                              group_roles=group_roles_of(self.db, self.p, username))
         return self.cache.load(("user", username), load)
 
@@ -142,7 +142,7 @@ class IamQueries:
             robot = self.robot(name)
             if robot is None:
                 return None
-            return Principal(kind="robot", name=name, active=robot.enabled,
+            return Principal(kind="robot", name=name, active=robot.enabled, account_id=robot.robot_id,
                              expires_at=robot.expires_at, grants=robot.grants)
         return self.cache.load(("robot", name), load)
 

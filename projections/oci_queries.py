@@ -26,6 +26,7 @@ class ManifestRow(msgspec.Struct, frozen=True):
 class ProjectRow(msgspec.Struct, frozen=True):
     name: str
     public: bool
+    project_id: int = 0  # this incarnation's id (a project made again under the name has another)
 
 
 class ProjectDetail(msgspec.Struct, frozen=True):
@@ -49,8 +50,8 @@ class OciQueries:
 
     def project(self, name: str) -> ProjectRow | None:
         def load():
-            rows = self.db.read(f"SELECT name, public FROM {self.p}projects WHERE name = ?", (name,))
-            return ProjectRow(rows[0][0], bool(rows[0][1])) if rows else None
+            rows = self.db.read(f"SELECT name, public, position FROM {self.p}projects WHERE name = ?", (name,))
+            return ProjectRow(rows[0][0], bool(rows[0][1]), rows[0][2]) if rows else None
         return self.cache.load(("project", name), load)
 
     _DETAIL = ("SELECT p.position, p.name, p.public, p.created_at, p.created_by, "

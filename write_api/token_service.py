@@ -5,7 +5,7 @@ from litestar import Request, Response, get
 
 from domain.iam.access import system_allows
 from domain.errors import BadRequest, RegistryError, TooManyRequests
-from domain.names import check_repository
+from domain.names import check_repository, project_of
 from infra.http.errors import status_for
 from infra.auth.tokens import SERVICE
 
@@ -51,14 +51,16 @@ async def issue_token(request: Request) -> Response:
     if len(scopes) > MAX_SCOPES:
         raise BadRequest(f"at most {MAX_SCOPES} scopes per token request")
     principal = await registry.authorizer.rest_principal(request, door="token")
-    access = []
+    access, projects = [], {}
     for kind, name, wanted in (parse_scope(scope) for scope in scopes):
         if kind == "registry":
             granted = ["*"] if system_allows(principal, "catalog", "read") else []
+            access.append({"type": kind, "name": name, "actions": granted})
         else:
-            granted = sorted(await registry.authorizer.granted(principal, name, wanted))
-        access.append({"type": kind, "name": name, "actions": granted})
+            granted, projects[project_of(name)] = await registry.authorizer.grant(principal, name, wanted)
+            access.append({"type": kind, "name": name, "actions": sorted(granted)})
     subject = "" if principal.anonymous else principal.name
     # off the loop: the lifetime comes from the system configuration (a query on PostgreSQL)
-    issued = await anyio.to_thread.run_sync(registry.tokens.issue, subject, access)
+    issued = await anyio.to_thread.run_sync(registry.tokens.issue, subject, access, None, principal.account_id,
+                                            projects)
     return Response(issued, status_code=200)

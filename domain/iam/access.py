@@ -19,6 +19,7 @@ class Principal(msgspec.Struct, frozen=True):
     roles: dict[str, int] = {}  # project -> role id (users: their own membership)
     group_roles: dict[str, list[int]] = {}  # project -> roles of the user's groups there (ADR 0041)
     grants: list[dict] = []  # robots: [{"kind", "namespace", "access": [[resource, action]]}]
+    account_id: int = 0  # the user's or robot's id: a token names it, so an account made again later is not it
 
     @property
     def anonymous(self) -> bool:

@@ -30,7 +30,7 @@ from infra.auth.challenges import CATALOG_SCOPE, challenge, request_scopes
 from infra.auth.login_throttle import source_key
 from infra.auth.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, Sessions, csrf_matches
 from infra.auth.sign_in_guard import SignInAttempt
-from infra.auth.tokens import token_allows
+from infra.auth.tokens import ACCOUNT_CLAIM, token_allows, token_bound_to
 from projections.cache import MISS
 
 BASIC_CACHE_SECONDS = 60
@@ -177,16 +177,25 @@ class TokenAuthorizer:
             principal = Principal(kind="scanner", name=subject)
         else:
             principal = ANONYMOUS if subject == "" else await self.principal_for(subject)
-        if principal is None or not principal.usable():
+        if principal is None or not principal.usable() or claims.get(ACCOUNT_CLAIM) != principal.account_id:
             raise challenge(self.realm, scopes, "invalid_token",
                             "the token's account is disabled, expired or gone")
         if repository is None:
             if "catalog" in actions and not token_allows(claims, "registry", "catalog", "*"):
                 raise challenge(self.realm, scopes, "insufficient_scope", INSUFFICIENT)
             return principal
+        project = project_of(repository)
+        if not token_bound_to(claims, project, await self.project_id(project)):  # another incarnation
+            raise challenge(self.realm, scopes, "insufficient_scope", INSUFFICIENT)
         if not all(token_allows(claims, "repository", repository, action) for action in actions):
             raise challenge(self.realm, scopes, "insufficient_scope", INSUFFICIENT)
         return principal
+
+    async def project_id(self, project: str) -> int:
+        """The id of the project of that name now, 0 when there is none: what a token's
+        repository entry is bound to."""
+        row = await self._project(project)
+        return row.project_id if row is not None else 0
 
     async def _check(self, principal: Principal, repository: str | None, actions: set[str]) -> None:
         if repository is None:
@@ -199,11 +208,16 @@ class TokenAuthorizer:
 
     async def granted(self, principal: Principal, repository: str, actions: set[str]) -> set[str]:
         """The OCI actions the principal holds on a repository (none if its project is unknown)."""
+        return (await self.grant(principal, repository, actions))[0]
+
+    async def grant(self, principal: Principal, repository: str, actions: set[str]) -> tuple[set[str], int]:
+        """The OCI actions the principal holds on a repository, and the id of the project they
+        are held in (0 when it does not exist), read from one look at the project."""
         project = project_of(repository)
         row = await self._project(project)
         if row is None:  # administrators learn it is unknown; others cannot tell it from private
-            return set(actions) if principal.sysadmin and principal.usable() else set()
-        return oci_actions(principal, project, row.public, actions)
+            return (set(actions) if principal.sysadmin and principal.usable() else set()), 0
+        return oci_actions(principal, project, row.public, actions), row.project_id
 
     async def catalog_projects(self, request) -> set[str] | None:
         """Projects whose repositories the caller may list: None for all (administrators,

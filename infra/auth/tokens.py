@@ -35,6 +35,8 @@ from infra.store.sql import Database
 log = structlog.get_logger("tokens")
 
 ISSUER = "tidemark-token-issuer"
+ACCOUNT_CLAIM = "tidemark_account"  # the subject's user or robot id (0: anonymous, a scan)
+PROJECTS_CLAIM = "tidemark_projects"  # project name -> its id when the token was issued
 SERVICE = "tidemark"
 ALGORITHM = "ES256"
 PURPOSE = "token-signing"
@@ -172,14 +174,19 @@ class TokenService:
             self.load()
         return self._kid
 
-    def issue(self, subject: str, access: list[dict], lifetime: int | None = None) -> dict:
-        """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token)."""
+    def issue(self, subject: str, access: list[dict], lifetime: int | None = None, account: int = 0,
+              projects: dict[str, int] | None = None) -> dict:
+        """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token).
+        `account` is the subject's user or robot id and `projects` the id of each project its
+        repository entries are in (0 for none): the token holds for that account and those
+        projects only, not for ones made again later under the same names."""
         now = int(time.time())
         configured = self.configured_lifetime()
         if lifetime is None:
             lifetime = self.lifetime if configured is None else configured
         claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "iat": now, "nbf": now - 5,
-                  "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access}
+                  "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access,
+                  ACCOUNT_CLAIM: account, PROJECTS_CLAIM: projects or {}}
         kid = self.kid  # loads the key on first use
         token = jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": kid})
         issued = datetime.fromtimestamp(now, timezone.utc).isoformat().replace("+00:00", "Z")
@@ -216,3 +223,9 @@ def token_allows(claims: dict, kind: str, name: str, action: str) -> bool:
                 (action in entry.get("actions", []) or "*" in entry.get("actions", [])):
             return True
     return False
+
+
+def token_bound_to(claims: dict, project: str, project_id: int) -> bool:
+    """Whether the token was issued while `project` was the incarnation with `project_id`."""
+    bound = claims.get(PROJECTS_CLAIM)
+    return isinstance(bound, dict) and bound.get(project) == project_id

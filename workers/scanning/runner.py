@@ -32,6 +32,7 @@ import structlog
 
 from domain.base import Actor
 from domain.errors import RegistryError
+from domain.names import project_of
 from domain.scanning.reports import SBOM_REPORT, SPDX_JSON, VULN_REPORT_1_1, VULN_REPORT_HARBOR
 from infra.auth.token_authz import SCANNER_SUBJECT
 from workers.leased_worker import LeasedWorker
@@ -120,9 +121,11 @@ class ScanWorker(LeasedWorker):
         scanner_request = scan.scanner_request
         if scan.status == "Pending":
             lifetime = max(1, int(min(deadline - time.time(), self.settings.scan_timeout_seconds)))
+            project = self.registry.queries.project(project_of(scan.repository))
             token = self.registry.tokens.issue(
                 SCANNER_SUBJECT + key, [{"type": "repository", "name": scan.repository, "actions": ["pull"]}],
-                lifetime=lifetime)["token"]
+                lifetime=lifetime,
+                projects={project_of(scan.repository): project.project_id if project is not None else 0})["token"]
             try:
                 scanner_request, attempts = self._retrying(
                     lambda: client.request_scan(self.registry.external_url, token, scan.repository, scan.digest,
