@@ -108,6 +108,19 @@ async def oidc_login(request: Request) -> Response:
 
 @get("/c/oidc/callback")
 async def oidc_callback(request: Request) -> Response:
+    """The provider's redirect back; a sign-in that fails here is recorded as a failed sign-in
+    (door `oidc`, with the client's address), as a wrong password is (ADR 0015)."""
+    known: list[str] = []  # the user, once the ID token named one
+    try:
+        return await _callback(request, known)
+    except (BadRequest, Unauthorized, Forbidden):
+        actor = _actor(request, "")
+        request.app.state.registry.sign_ins.failed(known[0] if known else "", bool(known), "oidc",
+                                                    actor.client_ip, actor.request_id, time.time())
+        raise
+
+
+async def _callback(request: Request, known: list[str]) -> Response:
     registry = request.app.state.registry
     oidc = registry.oidc
     opened = _opened(request, FLOW_COOKIE, "oidc sign-in flow")
@@ -140,6 +153,7 @@ async def oidc_callback(request: Request) -> Response:
                                  "name the new user with")
             oidc.onboard(username, tokens, _actor(request, username))
         else:
+            known.append(username)
             _usable(registry, username)
             oidc.signed_in(username, tokens, _actor(request, username), config)
         registry.catch_up_reads()

@@ -121,17 +121,24 @@ def test_a_username_claim_naming_the_admin_never_signs_in_as_the_admin(http, bro
     assert browser.get(f"{API}/users/current").status_code == 401
 
 
-def test_a_wrong_state_is_refused_and_records_nothing(http, browser, provider, registry):
+def test_a_wrong_state_is_refused_creates_nothing_and_is_a_failed_sign_in(http, browser, provider, registry):
+    from tests.integration.sign_in_flows import recorded_events
+
     configure(http, provider)
     provider.set_user("sub-bob", preferred_username="bob")
     callback = provider.authorize(start(browser), "sub-bob")
-    head = registry.app.head()
     answer = come_back(browser, callback.replace("state=", "state=x"))
     assert answer.status_code == 400 and "state" in answer.json()["errors"][0]["message"]
-    assert registry.app.head() == head and "sid" not in browser.cookies
+    assert "sid" not in browser.cookies
     # a callback without this browser's flow cookie (another browser's code) is refused too
     browser.cookies.clear()
     assert come_back(browser, callback).status_code == 400
+    assert http.get(API + "/users", params={"username": "bob"}).json() == []  # nobody onboarded
+    # both are failed sign-ins on record, with the client's address (issue 17 section 6)
+    registry.sign_ins.flush()
+    failures = [f for e in recorded_events(registry) for f in e.failures]
+    assert [(f["door"], f["known"]) for f in failures] == [("oidc", False), ("oidc", False)]
+    assert all(f["client_ip"] for f in failures)
 
 
 def test_a_wrong_nonce_or_a_tampered_id_token_is_refused(http, provider, registry):
