@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 
 from commands.application import RegistryApplication
 from commands.retries import retried
@@ -34,8 +35,10 @@ from domain.names import check_project
 from domain.iam.robot import Grant, check_grants, robot_name_project
 from domain.project import project_id
 from domain.webhooks.targets import EVENT_TYPES, PolicySpec, check_spec
+from domain.base import SYSTEM
+from domain.iam.user_group import UserGroups, directory_id
 from domain.replication.metadata import (
-    KIND_OF, PROJECT_POLICIES, MetadataSource, check_source, event_project, expected_stream, kind_of_topic,
+    GROUP_EVENTS, KIND_OF, PROJECT_POLICIES, MetadataSource, check_source, event_project, expected_stream, kind_of_topic,
     source_id, stream_name,
 )
 
@@ -50,6 +53,7 @@ class ShippedEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     topic: str
     state: dict[str, Any]
     project_id: int = 0  # the source's id of the event's project (a webhook policy's stream is named by it)
+    group: list = []  # a group membership's group as the source knows it: [type, name, LDAP DN]
 
 
 class MetadataBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -100,6 +104,7 @@ class MetadataReceiver:
             raise Conflict(f"this Tidemark acknowledged {batch.source} up to {source.acknowledged}, "
                            f"not {batch.after}; send from there", {"acknowledged": source.acknowledged})
         streams: dict = {}  # stream id -> the aggregate as the batch leaves it (None: absent)
+        groups: list = []  # this side's directory of user groups, once a membership needed it
         conflicted: set = set()
         appended, conflicts, robots = [], [], {}
         skipped, through = 0, batch.through
@@ -107,7 +112,7 @@ class MetadataReceiver:
         for index, shipped in enumerate(batch.events):
             try:
                 outcome = self._check(index, shipped, streams, conflicted, batch.source, now,
-                                      batch.secrets.get(str(shipped.position)))
+                                      batch.secrets.get(str(shipped.position)), groups)
             except _Stop:
                 through = shipped.position - 1
                 break
@@ -122,14 +127,15 @@ class MetadataReceiver:
                 if KIND_OF[type(outcome)] == "robot":
                     robots[outcome.name] = streams[outcome.originator_id]
         source.take(batch.after, through, len(appended), skipped, conflicts, actor)
-        self.app.save(*appended, source)
+        directory = [g for g in groups if g.pending_events]  # groups onboarded for memberships
+        self.app.save(*appended, source, *directory)
         for stream in streams:
             self.app.fast_forward(stream)
         self._credentials(robots, batch.credentials)
         return Taken(through, len(appended), skipped, conflicts)
 
     def _check(self, index: int, shipped: ShippedEvent, streams: dict, conflicted: set, source: str,
-               now: str, secrets: list[str] | None = None):
+               now: str, secrets: list[str] | None = None, groups: list | None = None):
         """The event to append, None to skip it, or the reason of a conflict."""
         field = f"events[{index}]"
         kind = kind_of_topic(shipped.topic)
@@ -167,6 +173,8 @@ class MetadataReceiver:
             if number is None:
                 raise _Stop()
             state["project_id"] = number
+        if resolve_topic(shipped.topic) in GROUP_EVENTS:
+            state["group_id"] = self._local_group(field, shipped.group, groups if groups is not None else [])
         if kind == "webhook":
             if "project_id" in state:
                 state["project_id"] = number
@@ -207,6 +215,21 @@ class MetadataReceiver:
             return f"the change does not apply here: {getattr(error, 'message', None) or error}"
         streams[stream] = aggregate
         return event
+
+    def _local_group(self, field: str, group: list, directory: list) -> int:
+        """This side's id of the group a shipped membership names (an LDAP group by DN, others
+        by type and name), onboarded here when it is not known yet, as Harbor onboards a
+        member group named by name."""
+        if not (isinstance(group, list) and len(group) == 3 and isinstance(group[0], int)
+                and all(isinstance(v, str) for v in group[1:])):
+            raise BadRequest(f"{field}.group: [type, name, LDAP DN] of the member group", {"field": f"{field}.group"})
+        if not directory:
+            directory.append(self.app.find(directory_id(), UserGroups) or UserGroups.start(SYSTEM))
+        group_type, name, dn = group
+        try:
+            return directory[0].onboard(group_type, name, dn, SYSTEM)
+        except RegistryError as refusal:
+            raise BadRequest(f"{field}.group: {refusal.message}", {"field": f"{field}.group"}) from None
 
     def _refused_targets(self, field: str, state: dict, secrets: list[str] | None) -> str | None:
         """Why this side would refuse the policy's targets (an address it does not allow), or None."""
@@ -257,7 +280,7 @@ class MetadataReceiver:
         here = self.app.recorder.select_events(stream, gt=shipped.version - 1, lte=shipped.version)
         if not here or canonical(here[0].topic) != canonical(shipped.topic):
             return False
-        ignored = ("project_id", "class_version", "timestamp", "replicated_from", "key_id")
+        ignored = ("project_id", "class_version", "timestamp", "replicated_from", "key_id", "group_id")
         mine = {k: v for k, v in decode_state(here[0].state).items() if k not in ignored}
         return _unsealed(mine) == _unsealed({k: v for k, v in state.items() if k not in ignored})
 

@@ -46,10 +46,11 @@ def _events(aggregate: type) -> list[type]:
             if isinstance(v, type) and issubclass(v, RegistryAggregate.Event)]
 
 
-# A proxy-cache project's registry endpoint is the source's: such projects do not travel. Nor do
-# group memberships (ADR 0041): a group id is the source's, and here it names another group or none.
-STAY_HOME = (Project.ProxyCacheSet, Project.GroupMemberAdded, Project.GroupMemberRoleChanged,
-             Project.GroupMemberRemoved)
+# A proxy-cache project's registry endpoint is the source's: such projects do not travel.
+STAY_HOME = (Project.ProxyCacheSet,)
+# A group membership names the group by the source's id: it travels with the group's identity
+# (type, name, LDAP DN), and the receiver puts its own id of that group in its place.
+GROUP_EVENTS = (Project.GroupMemberAdded, Project.GroupMemberRoleChanged, Project.GroupMemberRemoved)
 KIND_OF: dict[type, str] = {cls: kind for kind, agg in AGGREGATES.items() for cls in _events(agg)
                             if cls not in STAY_HOME}
 

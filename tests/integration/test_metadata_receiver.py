@@ -251,3 +251,30 @@ def test_a_replay_asked_at_the_source_replays_nothing_here(http, registry, oci):
     jobs = http.get(f"{API}/projects/hooked/webhook/jobs",
                     params={"policy_id": http.get(f"{API}/projects/hooked/webhook/policies").json()[0]["id"]})
     assert jobs.status_code == 200 and jobs.json() == [], jobs.text
+
+
+def test_a_group_membership_arrives_as_this_sides_group_of_that_identity(http):
+    """A member group is named by the source's id; it travels with the group's type, name and
+    DN, and the membership lands on this side's group of that identity (onboarded if new)."""
+    project = a_project("grouped")
+    project.add_group_member(42, "builders", 2, ALICE)  # 42: the group's id at the source
+    project.change_group_role(42, 3, ALICE)
+    events = shipped(project, 1)
+    for event in events[3:]:
+        event["group"] = [3, "builders", ""]
+    answer = http.post(BATCHES, json=batch(events))
+    assert answer.status_code == 200 and answer.json()["applied"] == 5, answer.text
+    groups = http.get(f"{API}/usergroups", params={"group_name": "builders"}).json()
+    assert [(g["group_name"], g["group_type"]) for g in groups] == [("builders", 3)]
+    members = http.get(f"{API}/projects/grouped/members").json()
+    group_rows = [m for m in members if m["entity_type"] == "g"]
+    assert [(m["entity_id"], m["role_id"]) for m in group_rows] == [(groups[0]["id"], 3)]
+    # The same events again are skipped: the group ids differ, the memberships do not.
+    again = http.post(BATCHES, json=batch(events, source="http://b.test#policy-3")).json()
+    assert (again["applied"], again["skipped"], again["conflicts"]) == (0, 5, [])
+    unnamed = shipped(project, 6)  # nothing left to ship: a new membership without its group
+    project.remove_group_member(42, ALICE)
+    removal = shipped(project, 6)
+    assert unnamed == [] and len(removal) == 1
+    refused = http.post(BATCHES, json=batch(removal, after=5))
+    assert refused.status_code == 400 and "group" in refused.text

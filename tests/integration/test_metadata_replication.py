@@ -217,3 +217,26 @@ def test_a_webhook_policy_arrives_and_the_destination_delivers_with_its_header(h
         execution, task, log = run(http, policy_id)
         assert execution["status"] == "Success", (execution, log)
         assert [p["enabled"] for p in there.get(f"{API}/projects/hooks-one/webhook/policies").json()] == [False]
+
+
+def test_a_group_membership_arrives_on_the_destinations_group_of_that_name(http, there, second):
+    make_project(http, "groups-one")
+    assert there.post(f"{API}/usergroups", json={"group_name": "unrelated", "group_type": 3}).status_code == 201
+    created = http.post(f"{API}/usergroups", json={"group_name": "ops", "group_type": 3})
+    assert created.status_code == 201, created.text
+    group_id = int(created.headers["location"].rsplit("/", 1)[1])
+    assert http.post(f"{API}/projects/groups-one/members", json={"role_id": 2, "member_group": {"id": group_id}}
+                     ).status_code == 201
+    policy_id = metadata_policy(http, second, "groups", "groups-*")
+    execution, task, log = run(http, policy_id)
+    assert execution["status"] == "Success", (execution, log)
+    ops = [g for g in there.get(f"{API}/usergroups", params={"page_size": 100}).json() if g["group_name"] == "ops"]
+    assert len(ops) == 1 and ops[0]["group_type"] == 3
+    members = [m for m in there.get(f"{API}/projects/groups-one/members").json() if m["entity_type"] == "g"]
+    assert [(m["entity_name"], m["entity_id"], m["role_id"]) for m in members] == [("ops", ops[0]["id"], 2)]
+    # Later changes follow: the membership removed here is removed there.
+    mid = [m for m in http.get(f"{API}/projects/groups-one/members").json() if m["entity_type"] == "g"][0]["id"]
+    assert http.delete(f"{API}/projects/groups-one/members/{mid}").status_code == 200
+    execution, task, log = run(http, policy_id)
+    assert execution["status"] == "Success", (execution, log)
+    assert [m for m in there.get(f"{API}/projects/groups-one/members").json() if m["entity_type"] == "g"] == []

@@ -15,7 +15,10 @@ its own key.
 import httpx
 
 from commands.webhooks.handlers import AUTH_HEADER
-from domain.replication.metadata import KIND_OF, event_project, kind_of_topic
+from eventsourcing.utils import resolve_topic
+
+from domain.iam.user_group import directory_id
+from domain.replication.metadata import GROUP_EVENTS, KIND_OF, event_project, kind_of_topic
 from domain.replication.selection import repository_selected
 from domain.topics import stored_topics
 from domain.webhooks.policy import WebhookPolicy
@@ -81,6 +84,7 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
     app = registry.app
     conflicts: list[dict] = []
     numbers: dict = {}  # webhook policy stream -> its project's id here
+    groups: dict = {}  # user group id here -> [type, name, LDAP DN]
     with http_for(registry, endpoint) as http:
         after = acknowledged(http, endpoint, source)
         if after:
@@ -100,6 +104,8 @@ def ship_metadata(registry, endpoint: dict, policy_id: int, policy: dict, throug
                            "version": n.originator_version, "topic": n.topic, "state": state}
                 if kind == "robot":
                     robots[state["name"]] = registry.credentials.current_hash(state["name"]) or ""
+                if resolve_topic(n.topic) in GROUP_EVENTS:  # the group by what it is, not by its id here
+                    shipped["group"] = _group_identity(app, state["group_id"], groups)
                 if kind == "webhook":
                     shipped["project_id"] = _policy_project_id(app, n.originator_id, numbers)
                     if isinstance(state.get("targets"), list):
@@ -143,3 +149,16 @@ def _policy_project_id(app, stream, numbers: dict) -> int:
         found = app.find(stream, WebhookPolicy)
         numbers[stream] = found.project_id if found is not None else 0
     return numbers[stream]
+
+
+def _group_identity(app, group_id: int, groups: dict) -> list:
+    """[type, name, LDAP DN] of a user group of this Tidemark, deleted ones included (ids are
+    never reused): the receiver finds or onboards its own group of that identity."""
+    if group_id not in groups:
+        for stored in app.recorder.select_events(directory_id()):
+            fields = decode_state(stored.state)
+            if "group_type" in fields:  # created or deleted: the whole identity
+                groups[fields["group_id"]] = [fields["group_type"], fields["group_name"], fields["ldap_group_dn"]]
+            elif "previous_name" in fields and fields.get("group_id") in groups:  # renamed
+                groups[fields["group_id"]][1] = fields["group_name"]
+    return groups.get(group_id, [0, "", ""])
