@@ -46,6 +46,7 @@ class TokenAuthorizer:
         self.sessions = sessions
         self.oci = oci
         self.credentials = credentials
+        self.sign_in = credentials  # checks passwords: infra/auth/sign_in_modes.py (ADR 0042)
         self.tokens = tokens
         self.sign_ins = sign_ins
         self._checking: dict[tuple, _Check] = {}
@@ -115,7 +116,7 @@ class TokenAuthorizer:
         try:
             self.sign_ins.begin(attempt, name)
             try:
-                pending.ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
+                pending.ok = await anyio.to_thread.run_sync(self.sign_in.verify, name, secret)
             except BaseException:
                 self.sign_ins.abandon(attempt, name)
                 raise

@@ -1,0 +1,47 @@
+"""Wiring the auth modes (ADR 0042): the password check every door uses, LDAP onboarding
+through the user-creation command, and administrators by the directory's admin group."""
+
+import secrets
+
+import msgspec
+
+from commands.iam.handlers import new_secret
+from commands.iam.messages import CreateUser
+from domain.base import Actor
+from domain.errors import BadRequest
+from domain.iam.user import check_email
+from infra.auth.ldap_directory import DirectoryUser
+from infra.auth.sign_in_modes import SignInModes
+from infra.auth.token_authz import TokenAuthorizer
+
+
+def attach_sign_in_modes(registry) -> None:
+    """After identity and configuration: `registry.sign_in_modes`, used by the authorizer."""
+
+    def onboard(user: DirectoryUser) -> None:
+        try:
+            email = check_email(user.email)
+        except BadRequest:  # a directory's odd address is not a reason to refuse the sign-in
+            email = ""
+        registry.iam.create_user(CreateUser(
+            username=user.username, email=email, realname=user.realname[:255],
+            comment="onboarded from LDAP", password=new_secret() + secrets.token_hex(4),
+            sysadmin=False, actor=Actor(name=user.username)))
+        registry.catch_up_reads()
+
+    modes = registry.sign_in_modes = SignInModes(
+        registry.credentials, registry.configuration, registry.secrets, onboard,
+        known_user=lambda name: registry.iam_queries.user(name) is not None)
+    authorizer = registry.authorizer
+    if isinstance(authorizer, TokenAuthorizer):
+        authorizer.sign_in = modes
+        looked_up = authorizer.principal_for
+
+        async def principal_for(name: str):
+            """The user, and an administrator while the directory's admin group says so."""
+            principal = await looked_up(name)
+            if principal is not None and not principal.sysadmin and modes.is_directory_admin(name):
+                return msgspec.structs.replace(principal, sysadmin=True)
+            return principal
+
+        authorizer.principal_for = principal_for
