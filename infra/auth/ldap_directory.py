@@ -157,12 +157,12 @@ class Directory:
             why = connection.result.get("description") or "bind refused"
             code = connection.result.get("result")
         except LDAPStartTLSError as error:
-            connection.unbind()
+            _close(connection)
             raise DirectoryError(f"StartTLS with {self.host}:{self.port} failed: {_reason(error)}")
         except LDAPException as error:
-            connection.unbind()
+            _close(connection)
             raise DirectoryError(f"cannot reach the LDAP server {self.host}:{self.port}: {_reason(error)}")
-        connection.unbind()
+        _close(connection)
         if code == INVALID_CREDENTIALS or dn:
             return None, why
         raise DirectoryError(f"the LDAP server {self.host}:{self.port} refused an anonymous bind: {why}")
@@ -175,7 +175,7 @@ class Directory:
 
     def ping(self) -> None:
         """Bind with the search account (anonymously without one); DirectoryError if refused."""
-        self._search_session().unbind()
+        _close(self._search_session())
 
     def _entries(self, connection: Connection, base: str, query: str, scope: int,
                  attributes: list[str], limit: int = SEARCH_LIMIT) -> Iterator[tuple[str, dict]]:
@@ -222,7 +222,7 @@ class Directory:
                 connection, self.s.base_dn, self._user_filter(username or None), self.s.scope,
                 self._user_attributes())]
         finally:
-            connection.unbind()
+            _close(connection)
 
     def find_user(self, username: str) -> DirectoryUser | None:
         """The one entry for `username`; None if there is none, or more than one (ambiguous:
@@ -239,7 +239,7 @@ class Directory:
         connection, _ = self._connect(user.dn, password)
         if connection is None:
             return False
-        connection.unbind()
+        _close(connection)
         return True
 
     def groups_of(self, user: DirectoryUser) -> list[DirectoryGroup]:
@@ -264,7 +264,7 @@ class Directory:
                 connection, self.s.group_base_dn, f"(&{self._group_filter()}{members})",
                 self.s.group_search_scope, self._group_attributes())]
         finally:
-            connection.unbind()
+            _close(connection)
 
     def _group_filter(self) -> str:
         return normalized_filter(self.s.group_search_filter, "ldap_group_search_filter") or "(objectClass=*)"
@@ -296,7 +296,15 @@ class Directory:
             return [self._group(d, a) for d, a in self._entries(
                 connection, self.s.group_base_dn, query, self.s.group_search_scope, self._group_attributes())]
         finally:
-            connection.unbind()
+            _close(connection)
+
+
+def _close(connection: Connection) -> None:
+    """Unbind, and never fail doing it (the socket may be gone already)."""
+    try:
+        connection.unbind()
+    except LDAPException:
+        pass
 
 
 def _reason(error: Exception) -> str:
