@@ -61,6 +61,53 @@ def check_dn(dn: str, key: str) -> str:
     return dn
 
 
+def _unescaped(value: str) -> str:
+    """An RDN value with its RFC 4514 escapes (\\, and \\2c) read."""
+    out, i = bytearray(), 0
+    while i < len(value):
+        if value[i] == "\\" and re.fullmatch(r"[0-9A-Fa-f]{2}", value[i + 1:i + 3]):
+            out.append(int(value[i + 1:i + 3], 16))
+            i += 3
+        elif value[i] == "\\" and i + 1 < len(value):
+            out += value[i + 1].encode()
+            i += 2
+        else:
+            out += value[i].encode()
+            i += 1
+    return out.decode(errors="replace")
+
+
+def dn_parts(dn: str) -> list[tuple[tuple[str, str], ...]]:
+    """A DN as comparable RDNs (types and values case-folded, spaces trimmed, escapes read);
+    BadRequest if it is none."""
+    check_dn(dn, "dn")
+    parts = []
+    for rdn in _split(dn, ","):
+        pairs = []
+        for part in _split(rdn, "+"):
+            match = _RDN_PART.fullmatch(part)
+            pairs.append((match.group(1).lower(), _unescaped(match.group(2).strip()).lower()))
+        parts.append(tuple(sorted(pairs)))
+    return parts
+
+
+def same_dn(a: str, b: str) -> bool:
+    """DNs compared as RFC 4514 values, not as text."""
+    try:
+        return dn_parts(a) == dn_parts(b)
+    except BadRequest:
+        return False
+
+
+def under(dn: str, base: str) -> bool:
+    """Whether `dn` is `base` or an entry below it."""
+    try:
+        entry, root = dn_parts(dn), dn_parts(base)
+    except BadRequest:
+        return False
+    return len(entry) >= len(root) and entry[len(entry) - len(root):] == root
+
+
 def check_attribute(name: str, key: str) -> str:
     if name and not ATTRIBUTE.fullmatch(name):
         raise BadRequest(f"{key} must be an attribute name", {"field": key})

@@ -1,6 +1,7 @@
 """GET routes for users and the caller's own permissions."""
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, Response, get
 from typing import Annotated
 
@@ -52,7 +53,8 @@ async def current_user(request: Request) -> UserResp:
     row = await anyio.to_thread.run_sync(who.registry.iam_queries.user, who.principal.name)
     if row is None:
         raise NotFound("user not found")
-    return user_resp(row)
+    # Harbor's admin_role_in_auth: an administrator by the directory's admin group (ADR 0042)
+    return msgspec.structs.replace(user_resp(row), admin_role_in_auth=who.principal.sysadmin and not row.sysadmin)
 
 
 @get("/api/v2.0/users/current/permissions")

@@ -18,10 +18,9 @@ import msgspec
 from ldap3 import BASE, LEVEL, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
 from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
 
 from domain.errors import BadRequest, RegistryError
-from domain.ldap_settings import check_attribute, check_dn, endpoint, normalized_filter
+from domain.ldap_settings import check_attribute, check_dn, endpoint, normalized_filter, same_dn, under
 
 SCOPES = {0: BASE, 1: LEVEL, 2: SUBTREE}  # Harbor's ldap_scope numbers
 SEARCH_LIMIT = 1000  # entries one search answers at most
@@ -108,26 +107,6 @@ def check_settings(s: LdapSettings) -> None:
                          "or 2 (subtree)", {"field": "ldap_scope"})
     if not 1 <= s.timeout <= 3600:
         raise BadRequest("ldap_timeout must be between 1 and 3600 seconds", {"field": "ldap_timeout"})
-
-
-def same_dn(a: str, b: str) -> bool:
-    """DNs compared as RFC 4514 values (attribute types and case ignored, spaces trimmed)."""
-    def norm(dn: str) -> list:
-        try:
-            return [(t.lower(), v.strip().lower()) for t, v, _ in parse_dn(dn, escape=False)]
-        except (LDAPException, ValueError, IndexError):
-            return [dn.lower()]
-    return norm(a) == norm(b)
-
-
-def under(dn: str, base: str) -> bool:
-    """Whether `dn` is `base` or an entry below it."""
-    try:
-        entry = [(t.lower(), v.strip().lower()) for t, v, _ in parse_dn(dn, escape=False)]
-        root = [(t.lower(), v.strip().lower()) for t, v, _ in parse_dn(base, escape=False)]
-    except (LDAPException, ValueError, IndexError):
-        return False
-    return len(entry) >= len(root) and entry[len(entry) - len(root):] == root
 
 
 class Directory:

@@ -26,7 +26,8 @@ import structlog
 from domain.errors import BadRequest, Conflict
 from domain.iam.robot import is_robot_name
 from domain.iam.sign_ins import readable
-from infra.auth.ldap_directory import Directory, DirectoryError, DirectoryUser, LdapSettings, same_dn
+from domain.ldap_settings import same_dn
+from infra.auth.ldap_directory import Directory, DirectoryError, DirectoryUser, LdapSettings
 
 log = structlog.get_logger("sign_ins")
 

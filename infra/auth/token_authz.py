@@ -99,6 +99,11 @@ class TokenAuthorizer:
             raise Unauthorized("invalid username or password")
         return principal
 
+    def forget_checked_passwords(self) -> None:
+        """Check every password anew (the auth mode or the directory changed: ADR 0042)."""
+        with self._lock:
+            self._basic_ok.clear()
+
     async def _check_once(self, key: bytes, name: str, secret: str, attempt: SignInAttempt,
                           known: bool) -> bool:
         """Verify a password, once for identical credentials from one source arriving together

@@ -45,3 +45,15 @@ def attach_sign_in_modes(registry) -> None:
             return principal
 
         authorizer.principal_for = principal_for
+        # A password checked under one auth mode or directory is not checked under another:
+        # when the configuration changes, cached successes go (on PostgreSQL, in the process
+        # whose projector saw the change; others within the 60 s the cache keeps them).
+        for projector in registry.projectors:
+            if projector.name == "configuration":
+                told = projector.on_stale
+
+                def configuration_changed(keys: set, told=told) -> None:
+                    told(keys)
+                    authorizer.forget_checked_passwords()
+
+                projector.on_stale = configuration_changed

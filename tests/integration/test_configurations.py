@@ -78,7 +78,7 @@ def test_secrets_are_stored_sealed_never_answered_and_audited_without_their_valu
     ({"token_expiration": True}, "token_expiration"),
     ({"storage_per_project": -2}, "storage_per_project"),
     ({"project_creation_restriction": "nobody"}, "project_creation_restriction"),
-    ({"auth_mode": "ldap_auth"}, "auth_mode"),
+    ({"auth_mode": "uaa_auth"}, "auth_mode"), ({"ldap_url": "http://directory"}, "ldap_url"),
     ({"auth_mode": "oidc_auth"}, "auth_mode"),
     ({"no_such_key": 1}, "no_such_key"),
     ({"robot_name_prefix": "bot-"}, "robot_name_prefix"),

@@ -238,6 +238,11 @@ def test_the_directorys_admin_group_makes_administrators(http, ldap_mode):
     assert http.get(CONFIG, headers={"authorization": basic("alice", ALICE_PASSWORD)}).status_code == 403
     [row] = http.get(f"{API}/users", params={"q": "username=carol"}).json()
     assert row["sysadmin_flag"] is False  # an administrator by the directory's word, not stored
+    current = http.get(f"{API}/users/current", headers=carol).json()
+    assert (current["sysadmin_flag"], current["admin_role_in_auth"]) == (False, True)
+    # back to database sign-in: the directory's word no longer counts
+    assert http.put(CONFIG, json={"auth_mode": "db_auth"}).status_code == 200
+    assert me(http, "carol", USERS["carol"][0]).status_code == 401
 
 
 def test_database_users_and_the_admin_keep_working_beside_the_directory(http, ldap_mode):
