@@ -306,3 +306,15 @@ def test_the_search_password_is_sealed_never_answered_nor_logged(http, registry,
     logged = capfd.readouterr()
     for secret in (READER_PASSWORD, ALICE_PASSWORD, "Wrong-Reader-Pw"):
         assert secret not in logged.out + logged.err
+
+
+def test_a_disabled_or_deleted_user_stays_out_whatever_the_directory_says(http, ldap_mode):
+    assert me(http, "alice", ALICE_PASSWORD).status_code == 200
+    assert me(http, "bob", USERS["bob"][0]).status_code == 200
+    [alice] = http.get(f"{API}/users", params={"q": "username=alice"}).json()
+    [bob] = http.get(f"{API}/users", params={"q": "username=bob"}).json()
+    assert http.put(f"{API}/users/{alice['user_id']}/enabled", json={"enabled": False}).status_code == 200
+    assert http.delete(f"{API}/users/{bob['user_id']}").status_code == 200
+    assert me(http, "alice", ALICE_PASSWORD).status_code == 401
+    assert me(http, "bob", USERS["bob"][0]).status_code == 401  # not onboarded again under the old name
+    assert http.get(f"{API}/users", params={"q": "username=bob"}).json() == []
