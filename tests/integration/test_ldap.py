@@ -7,10 +7,12 @@ import json
 
 import pytest
 from litestar.testing import TestClient
+from structlog.testing import capture_logs
 
 from infra.wiring.app import create_app
 from tests.integration.conftest import ADMIN_PASSWORD, basic
 from tests.integration.iam_helpers import API, anonymous, create_user, jwt_part, password_of
+from tests.integration.keys_helpers import tidemark
 from tests.integration.sign_in_flows import recorded_events
 from tests.ldap_server import GROUPS, PEOPLE, READER_PASSWORD, USERS, ldap_directory
 
@@ -256,7 +258,11 @@ def test_the_admin_signs_in_while_the_directory_is_down(http, ldap_mode):
     assert me(http, "alice", ALICE_PASSWORD).status_code == 200
     ldap_mode.stop()
     assert me(http, "admin", ADMIN_PASSWORD).status_code == 200
-    assert me(http, "alice", ALICE_PASSWORD + "x").status_code == 401
+    with capture_logs() as logs:
+        assert me(http, "alice", ALICE_PASSWORD + "x").status_code == 401
+    [said] = [entry for entry in logs if entry["event"].startswith("LDAP unavailable")]
+    assert said["user"] == "alice" and "cannot reach the LDAP server" in said["reason"]
+    assert ALICE_PASSWORD not in repr(logs)
     token = http.get("/service/token", params={"service": "tidemark", "scope": "repository:library/app:pull"},
                      headers={"authorization": basic("admin", ADMIN_PASSWORD)})
     assert token.status_code == 200 and jwt_part(token.json()["token"], 1)["sub"] == "admin"
@@ -292,20 +298,29 @@ def test_non_administrators_are_refused_and_nothing_is_stored(http, registry, di
     assert http.get(CONFIG).json()["auth_mode"]["value"] == "db_auth"
 
 
-def test_the_search_password_is_sealed_never_answered_nor_logged(http, registry, ldap_mode, capfd):
+def test_the_search_password_is_sealed_never_answered_nor_logged(http, registry, settings, ldap_mode):
     assert READER_PASSWORD not in http.get(CONFIG).text
     assert "ldap_search_password" not in http.get(CONFIG).json()
-    assert me(http, "alice", ALICE_PASSWORD).status_code == 200
-    assert http.post(f"{LDAP}/ping", json={"ldap_search_password": "Wrong-Reader-Pw"}).json()["success"] is False
+    with capture_logs() as logs:
+        assert me(http, "alice", ALICE_PASSWORD).status_code == 200
+        assert me(http, "alice", "Wrong-Alice-Pw").status_code == 401
+        assert http.post(f"{LDAP}/ping", json={"ldap_search_password": "Wrong-Reader-Pw"}).json()["success"] is False
+        assert http.put(CONFIG, json={"ldap_url": "ldap://127.0.0.1:9"}).status_code == 200
+        # the directory moved out of reach: the cached success is forgotten, and alice's
+        # database password is the random one of her onboarding
+        assert me(http, "alice", ALICE_PASSWORD).status_code == 401
+    assert any(entry["event"].startswith("LDAP unavailable") for entry in logs)
+    for secret in (READER_PASSWORD, ALICE_PASSWORD, "Wrong-Alice-Pw", "Wrong-Reader-Pw", USERS["bob"][0]):
+        assert secret not in repr(logs)
     notifications = registry.app.recorder.select_notifications(start=1, limit=100_000)
     assert not any(READER_PASSWORD.encode() in n.state for n in notifications)
     events = [registry.app.mapper.to_domain_event(n) for n in notifications]
     sealed = [c["new"] for e in events for c in getattr(e, "changes", []) if c["key"] == "ldap_search_password"]
     assert sealed and all(value.startswith("sealed:v1:") for value in sealed)
     assert READER_PASSWORD not in repr(events) and ALICE_PASSWORD not in repr(events)
-    logged = capfd.readouterr()
-    for secret in (READER_PASSWORD, ALICE_PASSWORD, "Wrong-Reader-Pw"):
-        assert secret not in logged.out + logged.err
+    exported = tidemark(settings.data_path, "events", "export")
+    assert exported.returncode == 0 and "ldap_search_password" in exported.stdout
+    assert READER_PASSWORD not in exported.stdout and ALICE_PASSWORD not in exported.stdout
 
 
 def test_a_disabled_or_deleted_user_stays_out_whatever_the_directory_says(http, ldap_mode):
