@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple
 
 from domain.errors import BadRequest
 from domain.input_limits import INT64_MAX
+from domain.ldap_settings import check_attribute, check_dn, endpoint, normalized_filter
 from domain.names import check_text
 
 MAX_TEXT = 65_536  # characters (a PEM certificate fits)
@@ -47,11 +48,14 @@ def _between(low: int, high: int = INT64_MAX) -> Callable[[str, Any], Any]:
     return check
 
 
+SUPPORTED_AUTH_MODES = ("db_auth", "ldap_auth", "oidc_auth")
+
+
 def _auth_mode(key: str, value: str) -> str:
     _one_of(*AUTH_MODES)(key, value)
-    if value not in ("db_auth", "oidc_auth"):
-        raise BadRequest(f"auth_mode {value} is not supported yet: only db_auth and oidc_auth (LDAP, "
-                         "UAA and HTTP authentication come later)", {"field": key})
+    if value not in SUPPORTED_AUTH_MODES:
+        raise BadRequest(f"auth_mode {value} is not supported yet: only {', '.join(SUPPORTED_AUTH_MODES)}",
+                         {"field": key})
     return value
 
 
@@ -59,6 +63,17 @@ def _http_url(key: str, value: str) -> str:
     if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s?#]*", value):
         raise BadRequest(f"{key} must be empty or an http(s) URL", {"field": key})
     return value
+
+
+def _ldap(check: Callable[[str, str], Any], required: bool = False) -> Callable[[str, Any], Any]:
+    """An LDAP setting checked by its form (domain/ldap_settings.py); empty means unset."""
+    def checked(key: str, value: str) -> str:
+        if not value and required:
+            raise BadRequest(f"{key} must not be empty", {"field": key})
+        if value:
+            check(value, key)
+        return value
+    return checked
 
 
 def _storage(key: str, value: int) -> int:
@@ -101,17 +116,19 @@ _SCOPE = _between(0, 2)
 KEYS: dict[str, Key] = {
     "auth_mode": Key(str, "db_auth", _auth_mode),
     "primary_auth_mode": Key(bool, False),
-    **{name: Key(str, _S) for name in (
-        "ldap_base_dn", "ldap_filter", "ldap_group_base_dn", "ldap_group_admin_dn",
-        "ldap_group_attribute_name", "ldap_group_search_filter", "ldap_search_dn", "ldap_url")},
+    **{name: Key(str, _S, _ldap(check_dn)) for name in (
+        "ldap_base_dn", "ldap_group_base_dn", "ldap_group_admin_dn", "ldap_search_dn")},
+    **{name: Key(str, _S, _ldap(normalized_filter)) for name in ("ldap_filter", "ldap_group_search_filter")},
+    "ldap_group_attribute_name": Key(str, _S, _ldap(check_attribute)),
+    "ldap_url": Key(str, _S, _ldap(endpoint)),
     "ldap_group_search_scope": Key(int, 2, _SCOPE),
     "ldap_group_attach_parallel": Key(bool, False),
     "ldap_scope": Key(int, 2, _SCOPE),
     "ldap_search_password": Key(str, _S, secret=True),
     "ldap_timeout": Key(int, 5, _between(1, 3600)),
-    "ldap_uid": Key(str, "cn"),
+    "ldap_uid": Key(str, "cn", _ldap(check_attribute, required=True)),
     "ldap_verify_cert": Key(bool, True),
-    "ldap_group_membership_attribute": Key(str, "memberof"),
+    "ldap_group_membership_attribute": Key(str, "memberof", _ldap(check_attribute)),
     "project_creation_restriction": Key(str, "everyone", _one_of("everyone", "adminonly")),
     "read_only": Key(bool, False),
     "self_registration": Key(bool, False),

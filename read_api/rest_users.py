@@ -1,6 +1,7 @@
 """GET routes for users and the caller's own permissions."""
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, Response, get
 from typing import Annotated
 
@@ -60,7 +61,10 @@ async def current_user(request: Request) -> UserResp:
     row = await anyio.to_thread.run_sync(queries.user, who.principal.name)
     if row is None:
         raise NotFound("user not found")
-    return user_resp(row, await anyio.to_thread.run_sync(queries.oidc_user, who.principal.name))
+    # Harbor's admin_role_in_auth: an administrator by the directory's or provider's admin group
+    resp = user_resp(row, await anyio.to_thread.run_sync(queries.oidc_user, who.principal.name))
+    return msgspec.structs.replace(resp, admin_role_in_auth=resp.admin_role_in_auth or
+                                   (who.principal.sysadmin and not row.sysadmin))
 
 
 @get("/api/v2.0/users/current/permissions")

@@ -46,6 +46,7 @@ class TokenAuthorizer:
         self.sessions = sessions
         self.oci = oci
         self.credentials = credentials
+        self.sign_in = credentials  # checks passwords: infra/auth/sign_in_modes.py (ADR 0042)
         self.tokens = tokens
         self.sign_ins = sign_ins
         self._checking: dict[tuple, _Check] = {}
@@ -98,6 +99,11 @@ class TokenAuthorizer:
             raise Unauthorized("invalid username or password")
         return principal
 
+    def forget_checked_passwords(self) -> None:
+        """Check every password anew (the auth mode or the directory changed: ADR 0042)."""
+        with self._lock:
+            self._basic_ok.clear()
+
     async def _check_once(self, key: bytes, name: str, secret: str, attempt: SignInAttempt,
                           known: bool) -> bool:
         """Verify a password, once for identical credentials from one source arriving together
@@ -115,7 +121,7 @@ class TokenAuthorizer:
         try:
             self.sign_ins.begin(attempt, name)
             try:
-                pending.ok = await anyio.to_thread.run_sync(self.credentials.verify, name, secret)
+                pending.ok = await anyio.to_thread.run_sync(self.sign_in.verify, name, secret)
             except BaseException:
                 self.sign_ins.abandon(attempt, name)
                 raise

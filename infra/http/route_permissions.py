@@ -226,6 +226,10 @@ TABLE: dict[tuple[str, str], Need] = {
     # System configuration (system administrators only: it holds the sign-in settings)
     ("GET", API + "/configurations"): Need(SYSADMIN),
     ("PUT", API + "/configurations"): Need(SYSADMIN),
+    ("POST", API + "/ldap/ping"): Need(SYSADMIN),
+    ("GET", API + "/ldap/users/search"): Need(SYSADMIN),
+    ("POST", API + "/ldap/users/import"): Need(SYSADMIN),
+    ("GET", API + "/ldap/groups/search"): Need(SYSADMIN),
     ("GET", API + "/system/CVEAllowlist"): Need(LOGIN),
     ("PUT", API + "/system/CVEAllowlist"): Need(SYSADMIN),
     # Vulnerabilities (Security Hub: Harbor's system security-hub right; a CVE's artifacts:

@@ -31,6 +31,8 @@ from write_api import rest_webhooks as write_webhooks
 from read_api.event_feed import list_events, stream_events
 from read_api.rest_configurations import get_configurations
 from write_api.rest_configurations import update_configurations, update_cve_allowlist
+from read_api import rest_ldap as read_ldap
+from write_api import rest_ldap as write_ldap
 from read_api.rest_cve_allowlist import get_cve_allowlist
 from read_api.scanning import cve_export as read_cve_export, security_hub, vulnerabilities as read_vulnerabilities
 from write_api import rest_cve_export as write_cve_export
@@ -154,6 +156,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         read_jobservice.job_log, read_jobservice.list_schedules, read_jobservice.schedule_paused, queue_action,
         *rest_audit_ext.ROUTES, *read_purge.ROUTES, *write_purge.ROUTES,
         get_configurations, update_configurations, get_cve_allowlist, update_cve_allowlist,
+        *read_ldap.ROUTES, *write_ldap.ROUTES,
         *read_vulnerabilities.ROUTES, *security_hub.ROUTES, *read_cve_export.ROUTES, *write_cve_export.ROUTES,
         read_trusted_keys.list_trusted_keys, read_trusted_keys.get_trusted_key, write_trusted_keys.add_trusted_key,
         write_trusted_keys.remove_trusted_key, pull_decision.pull_decision,

@@ -46,14 +46,14 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.sessions = Sessions(db, registry.credentials.current_hash, settings.session_idle_seconds,
                                  settings.session_lifetime_seconds)
     registry.oidc = OidcUsers(registry, OidcCommands(app, registry.credentials))  # OIDC sign-in and CLI secrets (ADR 0043)
-    registry.oidc.record_groups = _group_recorder(registry, OIDC_GROUP)  # the groups claim (ADR 0041)
+    registry.oidc.record_groups = group_recorder(registry, OIDC_GROUP)  # the groups claim (ADR 0041)
     credentials = OidcCredentials(registry.credentials, lambda: registry.oidc)
     registry.authorizer = authorizer or TokenAuthorizer(
         registry.iam_queries, registry.queries, credentials, registry.tokens, sign_ins,
         registry.external_url, registry.sessions)
 
 
-def _group_recorder(registry, group_type: int):
+def group_recorder(registry, group_type: int):
     """What a directory or provider sign-in calls with the user's groups: they are onboarded
     as user groups of `group_type` and become the user's groups until the next sign-in."""
     def record(username: str, groups: list[tuple[str, str]]) -> None:

@@ -31,6 +31,7 @@ from infra.wiring.configuration import attach_configuration
 from infra.wiring.content_trust import attach_content_trust
 from infra.wiring.gc_service import attach_gc
 from infra.wiring.identity import attach_identity, restore_sign_ins
+from infra.wiring.sign_in_modes import attach_sign_in_modes
 from infra.wiring.job_service import attach_job_service
 from infra.wiring.key_setup import load_keys, private_data_dir
 from infra.wiring.policies import attach_policies
@@ -95,6 +96,7 @@ class Registry:
         # Each capability adds its commands, queries, views and workers.
         attach_identity(self, authorizer)
         attach_configuration(self)
+        attach_sign_in_modes(self)
         attach_policies(self)
         attach_gc(self)
         attach_webhooks(self)

@@ -266,6 +266,13 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", API + "/schedules/{job_type}/paused"): _sample(path={"job_type": "all"}),
     ("GET", API + "/configurations"): _sample(),
     ("PUT", API + "/configurations"): _sample(body={"banner_message": "routes"}),
+    # no directory is configured: allowed callers get 200 {"success": false} or 400
+    ("POST", API + "/ldap/ping"): _sample(body={"ldap_url": "ldap://127.0.0.1:9", "ldap_base_dn": "dc=example,dc=org",
+                                                "ldap_search_dn": "cn=reader,dc=example,dc=org",
+                                                "ldap_search_password": "Reader-Secret"}),
+    ("GET", API + "/ldap/users/search"): _sample(query={"username": "alice"}),
+    ("POST", API + "/ldap/users/import"): _sample(body={"ldap_uid_list": ["alice"]}),
+    ("GET", API + "/ldap/groups/search"): _sample(query={"groupname": "developers"}),
     ("GET", API + "/system/CVEAllowlist"): _sample(),
     ("PUT", API + "/system/CVEAllowlist"): _sample(body={"items": [{"cve_id": "CVE-2019-10164"}]}),
     ("GET", API + "/security/summary"): _sample(query={"with_dangerous_cve": "true",

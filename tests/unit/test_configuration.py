@@ -55,7 +55,7 @@ def test_secrets_are_sealed_in_the_event_and_the_same_secret_again_is_no_change(
 
 @pytest.mark.parametrize("values, key", [
     ({"read_only": 1}, "read_only"), ({"token_expiration": "30"}, "token_expiration"),
-    ({"storage_per_project": -5}, "storage_per_project"), ({"auth_mode": "ldap_auth"}, "auth_mode"),
+    ({"storage_per_project": -5}, "storage_per_project"), ({"auth_mode": "uaa_auth"}, "auth_mode"),
     ({"mystery": True}, "mystery"), ({"robot_name_prefix": "robot"}, "robot_name_prefix"),
     ({"robot_name_prefix": "ro$bot"}, "robot_name_prefix"), ({"session_timeout": 0}, "session_timeout"),
 ])
