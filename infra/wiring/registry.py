@@ -48,6 +48,7 @@ from projections.audit.view import AuditView
 from projections.cache import ContentCache, ViewCache
 from projections.oci_queries import OciQueries
 from projections.oci_view import OciView
+from projections.member_periods import MemberPeriods, MemberPeriodView
 from projections.project_periods import ProjectPeriods, ProjectPeriodView
 from projections.project_settings import ProjectSettings, ProjectSettingsView
 from projections.projector import Projector
@@ -77,6 +78,7 @@ class Registry:
         self.history = HistoryQueries(db)
         self.artifact_lists = ArtifactLists(db)
         self.project_periods = ProjectPeriods(db)
+        self.member_periods = MemberPeriods(db)  # who was a member when (members ?at=)
         self.project_settings = ProjectSettings(db)
         self.settings_commands = ProjectSettingsCommands(app)
         self.pull_gates = PullGates(self.project_settings.of)  # capabilities add their gates
@@ -87,7 +89,7 @@ class Registry:
         self.content = ContentCache()
         self.projectors = [self.projector, Projector(app, db, AuditView()),
                            Projector(app, db, ChainView()), Projector(app, db, ProjectPeriodView()),
-                           Projector(app, db, ProjectSettingsView())]
+                           Projector(app, db, ProjectSettingsView()), Projector(app, db, MemberPeriodView())]
         if settings.kafka_bootstrap_servers:  # every public event also goes to Kafka
             from workers.kafka_relay import relay_from_settings
 

@@ -13,6 +13,7 @@ from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller
 from infra.http.rest_guard import position_in_window
 from projections.group_queries import GroupMemberRow
+from projections.iam_queries import MemberRow
 
 
 def allowlist_resp(row, settings) -> CVEAllowlist:
@@ -136,12 +137,34 @@ MEMBER_KEYS = Listing({"entity_name": Key(), "entityname": Key(field="entity_nam
                        "entity_id": Key(INT), "entity_type": Key(), "role_id": Key(INT), "role_name": Key()})
 
 
+def members_at(registry, project: str, position: int, entityname: str | None = None) -> list:
+    """The project's members, users and groups, as they were at a log position (users with
+    their id now, 0 when gone; groups with the name they had when they were added)."""
+    rows = []
+    for period in registry.member_periods.at(project, position):
+        if entityname and entityname.lower() not in period.name.lower():
+            continue
+        if period.kind == "g":
+            rows.append(GroupMemberRow(project, int(period.member), period.name, period.member_id, period.role))
+        else:
+            user = registry.iam_queries.user(period.member)
+            rows.append(MemberRow(project, period.member, period.member_id, period.role, user.user_id if user else 0))
+    return rows
+
+
 @get("/api/v2.0/projects/{project_name_or_id:str}/members")
 async def list_members(request: Request, project_name_or_id: str = Parameter(), page: FromQuery[int] = 1,
                        page_size: FromQuery[int] = 10, entityname: FromQuery[str | None] = None,
-                       q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None) -> Response:
+                       q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
+                       at: FromQuery[str | None] = None) -> Response:
+    """The project's members; with `at=` (a log position or an RFC 3339 time) as they were then."""
     who = await caller(request)
     project = who.project
+    position = await position_in_window(who, at)
+    if position is not None:
+        rows = await anyio.to_thread.run_sync(members_at, who.registry, project.name, position, entityname)
+        return MEMBER_KEYS.answer(request, [member_resp(r, project.project_id) for r in rows], q, sort,
+                                  page, page_size)
     rows = await anyio.to_thread.run_sync(all_members, who.registry, project.name, entityname)
     return MEMBER_KEYS.answer(request, [member_resp(r, project.project_id) for r in rows], q, sort,
                               page, page_size)
