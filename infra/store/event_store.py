@@ -17,7 +17,10 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             POSTGRES_PORT=str(url.port or 5432),
             POSTGRES_USER=unquote(url.username or "postgres"),
             POSTGRES_PASSWORD=unquote(url.password or ""),
-            POSTGRES_POOL_SIZE="10",
+            # Two connections held per process, up to 20 under load: a node's processes (the
+            # server, its webhook child, workers) do not take a fixed ten each (ADR 0044).
+            POSTGRES_POOL_SIZE="2",
+            POSTGRES_MAX_OVERFLOW="18",
         )
     else:
         settings.data_path.mkdir(parents=True, exist_ok=True)
