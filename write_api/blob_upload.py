@@ -5,6 +5,7 @@ verify, check the quota, move into blob storage and link, in that order.
 node on PostgreSQL, ADR 0046) or, for a monolithic POST that no other request continues,
 this node's own disk (`registry.local_uploads`)."""
 
+import anyio
 import anyio.to_thread
 
 from commands.artifacts.messages import AbandonUpload, LinkBlob, Outcome
@@ -30,7 +31,8 @@ async def receive(request: OciRequest, staging, upload_id: str, repository: str,
         if parts:
             await anyio.to_thread.run_sync(part.write, b"".join(parts))
     except BaseException:
-        await anyio.to_thread.run_sync(part.abort)
+        with anyio.CancelScope(shield=True):  # a cancelled request still settles its part
+            await anyio.to_thread.run_sync(part.abort)
         raise
     return await anyio.to_thread.run_sync(part.commit)
 

@@ -71,8 +71,17 @@ class SharedPart:
         return size
 
     def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.discard()
+        """The body was cut off (client gone, body timeout): keep what arrived, as a local
+        session does, so the client can resume from the status GET's Range."""
+        if self.writer is None:
+            return
+        try:
+            self.commit()
+        except Exception:  # lost a race, or the part could not be finished: nothing is kept
+            try:
+                self.writer.discard()
+            except Exception:
+                pass
 
 
 class SharedUploadStaging:

@@ -158,3 +158,16 @@ def test_parts_left_by_a_node_that_died_are_removed_after_the_ttl(registry):
     assert uploads.remove_orphans(registry.settings.upload_ttl_seconds) == 0  # too recent
     assert uploads.remove_orphans(-60) == 1
     assert parts_of(registry, upload_id) == []
+
+
+def test_a_cut_off_body_keeps_what_arrived_so_the_client_can_resume(registry):
+    uploads = registry.uploads
+    upload_id = uploads.start("library/cut")
+    part = uploads.open_part(upload_id, "library/cut", 0)
+    part.write(b"x" * 300)
+    part.abort()  # the client went away mid-PATCH
+    assert uploads.size(upload_id, "library/cut") == 300
+    rest = uploads.open_part(upload_id, "library/cut", 300)
+    rest.write(b"y" * 200)
+    rest.commit()
+    assert uploads.verify(upload_id, digest(b"x" * 300 + b"y" * 200)).size == 500
