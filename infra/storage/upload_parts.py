@@ -17,6 +17,7 @@ from infra.storage.base import CHUNK
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest part (except the last) of a multipart upload
 MAX_COPY_PART = 5 * 1024 * 1024 * 1024
+MAX_PARTS = 10_000  # S3's most parts in one multipart upload
 WRITE_BLOCK = 8 * CHUNK  # what an S3 part writer buffers before sending a block
 
 
@@ -132,7 +133,8 @@ class S3UploadParts:
         sizes = [size for _key, size in parts]
         if len(parts) == 1 and sizes[0] <= MAX_COPY_PART:
             self.fs.copy(parts[0][0], target)
-        elif all(MIN_COPY_PART <= size <= MAX_COPY_PART for size in sizes[:-1]) and sizes[-1] <= MAX_COPY_PART:
+        elif (len(parts) <= MAX_PARTS and sizes[-1] <= MAX_COPY_PART
+              and all(MIN_COPY_PART <= size <= MAX_COPY_PART for size in sizes[:-1])):
             self._copy_parts(target, [key for key, _size in parts])
         else:  # parts too small for S3 to join: stream them into one object
             with self.fs.open(target, "wb", block_size=WRITE_BLOCK) as out:
