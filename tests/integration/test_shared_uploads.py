@@ -12,7 +12,7 @@ from domain.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid
 from infra.settings import Settings
 from infra.storage.shared_uploads import SharedUploadStaging
 from tests.integration.conftest import ADMIN_PASSWORD, _reset_postgres
-from tests.integration.oci_contract import BlobContract
+from tests.integration.oci_contract import BadInputContract, BlobContract
 from workers.upload_sweeper import sweep_expired_uploads
 
 pytestmark = pytest.mark.postgres
@@ -37,8 +37,8 @@ def settings(tmp_path, backend, request) -> Settings:
     return Settings(**values)
 
 
-class TestBlobsOnSharedSessions(BlobContract):
-    """The blob upload contract, every session in the database and the blob store."""
+class TestBlobsOnSharedSessions(BlobContract, BadInputContract):
+    """The blob upload contract (and its bad input), every session in the database and the blob store."""
 
 
 def digest(data: bytes) -> str:
