@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs what the tests need from Debian (skopeo, podman and buildah, the peer registry, wrk,
+# nginx as the round-robin balancer of the two-node upload tests,
 # chromium for the portal's browser tests, OpenLDAP's slapd
 # and ldap-utils for the LDAP sign-in tests)
 # and makes sure PostgreSQL is running.
 set -eu
 missing=""
-for pair in skopeo:skopeo podman:podman buildah:buildah docker-registry:docker-registry wrk:wrk psql:postgresql chromium:chromium slapd:slapd ldapadd:ldap-utils; do
+for pair in skopeo:skopeo podman:podman buildah:buildah docker-registry:docker-registry wrk:wrk psql:postgresql chromium:chromium slapd:slapd ldapadd:ldap-utils nginx:nginx-light; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then

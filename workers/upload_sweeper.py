@@ -17,13 +17,17 @@ log = structlog.get_logger("upload_sweeper")
 def sweep_expired_uploads(registry) -> int:
     """Abandon every session untouched for longer than the TTL; return how many."""
     swept = 0
-    for upload_id, repository, _size in registry.uploads.expired(registry.settings.upload_ttl_seconds):
-        try:
-            received = registry.uploads.cancel(upload_id, repository)
-        except BlobUploadUnknown:
-            continue  # finished or cancelled meanwhile
-        registry.commands.abandon_upload(AbandonUpload(repository, upload_id, received, "expired", SYSTEM))
-        swept += 1
+    ttl = registry.settings.upload_ttl_seconds
+    stagings = [registry.uploads] + ([registry.local_uploads] if registry.local_uploads is not registry.uploads else [])
+    for staging in stagings:
+        for upload_id, repository, _size in staging.expired(ttl):
+            try:  # on shared staging, of several nodes sweeping at once exactly one ends it
+                received = staging.cancel(upload_id, repository)
+            except BlobUploadUnknown:
+                continue  # finished or cancelled meanwhile
+            registry.commands.abandon_upload(AbandonUpload(repository, upload_id, received, "expired", SYSTEM))
+            swept += 1
+        staging.remove_orphans(ttl)
     if swept:
         registry.catch_up()
         log.info("expired upload sessions", count=swept)

@@ -88,23 +88,26 @@ async def start_upload(request: OciRequest, registry, name: str, actor) -> Respo
         except BlobUnknown:
             pass  # not mountable: fall back to an ordinary upload session
     digest = request.query.get("digest")
-    upload_id = await anyio.to_thread.run_sync(registry.uploads.start, name)
     if digest is None:
+        upload_id = await anyio.to_thread.run_sync(registry.uploads.start, name)
         return _upload_accepted(registry, name, upload_id, 0)
+    # A monolithic upload is one request: staged on this node's disk, whatever the sessions' staging.
+    staging = registry.local_uploads
+    check_digest(digest)
+    upload_id = await anyio.to_thread.run_sync(staging.start, name)
     try:
-        check_digest(digest)
-        await receive(request, registry, upload_id, 0)
+        await receive(request, staging, upload_id, name, 0)
     except BaseException:
-        await anyio.to_thread.run_sync(registry.uploads.finish, upload_id)
+        await anyio.to_thread.run_sync(staging.finish, upload_id)
         raise
-    await complete(registry, name, upload_id, digest, actor)
+    await complete(registry, staging, name, upload_id, digest, actor)
     return _blob_created(registry, name, digest)
 
 
 async def patch_upload(request: OciRequest, registry, name: str, upload_id: str) -> Response:
     size = await anyio.to_thread.run_sync(registry.uploads.size, upload_id, name)
     check_content_range(request.header("content-range"), size)
-    size = await receive(request, registry, upload_id, size)
+    size = await receive(request, registry.uploads, upload_id, name, size)
     return _upload_accepted(registry, name, upload_id, size)
 
 
@@ -115,8 +118,8 @@ async def finish_upload(request: OciRequest, registry, name: str, upload_id: str
         raise DigestInvalid("digest parameter missing")
     check_digest(digest)
     check_content_range(request.header("content-range"), size)
-    await receive(request, registry, upload_id, size)
-    await complete(registry, name, upload_id, digest, actor)
+    await receive(request, registry.uploads, upload_id, name, size)
+    await complete(registry, registry.uploads, name, upload_id, digest, actor)
     return _blob_created(registry, name, digest)
 
 

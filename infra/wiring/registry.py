@@ -21,7 +21,7 @@ from infra.auth.authz import Authorizer
 from infra.http.pull_gates import PullGates
 from infra.settings import Settings
 from infra.storage import BlobStore, open_blob_store
-from infra.storage.uploads import UploadStaging
+from infra.storage.uploads import UploadStaging, open_upload_staging
 from infra.store.event_store import event_store_env
 from infra.store.setup_lock import setup_lock
 from infra.store.sql import Database, open_database
@@ -85,7 +85,8 @@ class Registry:
         self.audit = AuditQueries(db)
         self.repository_info = RepositoryInfoCommands(app)
         self.pulls = PullRecorder(app)
-        self.uploads = UploadStaging(settings.data_path / "uploads")
+        self.local_uploads = UploadStaging(settings.data_path / "uploads")
+        self.uploads = open_upload_staging(settings, db, blobs, self.local_uploads)
         self.content = ContentCache()
         self.projectors = [self.projector, Projector(app, db, AuditView()),
                            Projector(app, db, ChainView()), Projector(app, db, ProjectPeriodView()),
