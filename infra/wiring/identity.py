@@ -4,6 +4,7 @@ hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 from commands.iam.groups import GroupCommands, RecordSignInGroups
 from commands.iam.handlers import IamCommands
 from commands.iam.oidc_handlers import OidcCommands
+from commands.iam.robot_trust import RobotTrustCommands
 from domain.base import Actor
 from domain.iam.user_group import OIDC_GROUP
 from infra.auth.authz import Authorizer
@@ -32,6 +33,7 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.iam = IamCommands(app, registry.credentials)
     registry.groups = GroupCommands(app)  # user groups (ADR 0041)
     registry.group_queries = GroupQueries(db)
+    registry.robot_trust = RobotTrustCommands(app)  # keyless CI robots (ADR 0045)
 
     def password_set(principal: str) -> None:
         if principal == ADMIN:  # the generated password on disk may be stale now
