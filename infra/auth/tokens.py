@@ -172,12 +172,17 @@ class TokenService:
             self.load()
         return self._kid
 
-    def issue(self, subject: str, access: list[dict], lifetime: int | None = None) -> dict:
-        """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token)."""
+    def issue(self, subject: str, access: list[dict], lifetime: int | None = None,
+              until: int = -1) -> dict:
+        """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token);
+        `until` (epoch seconds, -1: none) is when the subject's access ends (a robot's expiry, a
+        workload ID token's, ADR 0045): the token expires then at the latest."""
         now = int(time.time())
         configured = self.configured_lifetime()
         if lifetime is None:
             lifetime = self.lifetime if configured is None else configured
+        if until >= 0:
+            lifetime = max(0, min(lifetime, until - now))
         claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "iat": now, "nbf": now - 5,
                   "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access}
         kid = self.kid  # loads the key on first use

@@ -15,6 +15,7 @@ from infra.auth.secrets import Secrets
 from infra.auth.sign_in_guard import SignInGuard, throttle_from
 from infra.auth.token_authz import TokenAuthorizer
 from infra.auth.tokens import SigningKeyFile, TokenService
+from infra.auth.workload_identity import WorkloadIdentity
 from infra.wiring.admin import ADMIN, forget_stale_password
 from projections.cache import ViewCache
 from projections.group_queries import GroupQueries
@@ -53,6 +54,9 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.authorizer = authorizer or TokenAuthorizer(
         registry.iam_queries, registry.queries, credentials, registry.tokens, sign_ins,
         registry.external_url, registry.sessions)
+    if isinstance(registry.authorizer, TokenAuthorizer):  # keyless CI robots (ADR 0045)
+        registry.authorizer.workload = WorkloadIdentity(
+            registry.iam_queries, sign_ins, settings.workload_issuer_allow_http_loopback)
 
 
 def _group_recorder(registry, group_type: int):
