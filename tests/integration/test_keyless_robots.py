@@ -328,3 +328,48 @@ def test_a_long_lived_id_token_gets_no_more_than_the_token_lifetime(http, robot,
     answer = exchange(http, issuer.mint(exp=int(time.time()) + 24 * 3600))
     claims = jwt.decode(answer.json()["token"], options={"verify_signature": False})
     assert answer.json()["expires_in"] == 1800 and claims["exp"] - claims["iat"] == 1800
+
+
+@pytest.fixture(scope="module")
+def provider():
+    from tests.integration.oidc_server import oidc_provider
+
+    with oidc_provider() as server:
+        yield server
+
+
+def provider_id_token(provider, sub: str, audience: str) -> str:
+    """An ID token as a real provider issues it: the code flow, with the audience as client id
+    (oidc-provider-mock takes any client), for a subject whose claims `set_user` chose."""
+    import httpx
+
+    callback = "http://ci.test/callback"
+    location = provider.authorize(f"{provider.url}/oauth2/authorize?client_id={audience}&response_type=code"
+                                  f"&scope=openid&redirect_uri={callback}&state=s", sub)
+    code = dict(p.split("=", 1) for p in location.split("?", 1)[1].split("&"))["code"]
+    answer = httpx.post(f"{provider.url}/oauth2/token", auth=(audience, "any"), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": callback})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id_token"]
+
+
+def test_an_id_token_from_a_real_provider_is_exchanged(http, robot, provider):
+    """GitLab-shaped subjects: the mock's `PUT /users/{sub}` cannot take a `/` in a subject."""
+    trust = {"policies": [{"issuer": provider.url, "audience": "tidemark-ci",
+                           "subject": "project_path:org.app:ref_type:branch:ref:*",
+                           "claims": {"namespace_path": "org"}}]}
+    assert http.put(f"{API}/robots/{robot['id']}/trust", json=trust).status_code == 200
+    provider.set_user("project_path:org.app:ref_type:branch:ref:main", namespace_path="org")
+    provider.set_user("project_path:org.app:ref_type:branch:ref:dev", namespace_path="fork")
+    good = provider_id_token(provider, "project_path:org.app:ref_type:branch:ref:main", "tidemark-ci")
+    answer = exchange(http, good, "repository:p1/app:pull")
+    assert answer.status_code == 200, answer.text
+    assert jwt_part(answer.json()["token"], 1)["access"][0]["actions"] == ["pull"]
+    # the same provider, another claim, another audience, another subject: refused
+    assert exchange(http, provider_id_token(provider, "project_path:org.app:ref_type:branch:ref:dev", "tidemark-ci")
+                    ).status_code == 401
+    assert exchange(http, provider_id_token(provider, "project_path:org.app:ref_type:branch:ref:main", "other")
+                    ).status_code == 401
+    provider.set_user("project_path:org.evil:ref_type:branch:ref:main", namespace_path="org")
+    assert exchange(http, provider_id_token(provider, "project_path:org.evil:ref_type:branch:ref:main", "tidemark-ci")
+                    ).status_code == 401
