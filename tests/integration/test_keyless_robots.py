@@ -373,3 +373,17 @@ def test_an_id_token_from_a_real_provider_is_exchanged(http, robot, provider):
     provider.set_user("project_path:org.evil:ref_type:branch:ref:main", namespace_path="org")
     assert exchange(http, provider_id_token(provider, "project_path:org.evil:ref_type:branch:ref:main", "tidemark-ci")
                     ).status_code == 401
+
+
+def test_the_identity_view_rebuilt_has_the_same_trust(http, registry, robot, issuer):
+    from projections.projector import checksum
+    from projections.rebuild import rebuild
+
+    other = http.post(f"{API}/robots", json=robot_body("p1", name="other", access=PUSH_PULL)).json()
+    assert http.put(f"{API}/robots/{other['id']}/trust", json={"policies": [policy(issuer)]}).status_code == 200
+    assert http.delete(f"{API}/robots/{other['id']}").status_code == 200
+    registry.catch_up()
+    projector = registry.iam_projector
+    live = checksum(registry.db, projector.view.p, projector.view.tables)
+    assert registry.db.read("SELECT COUNT(*) FROM iam_robot_trust")[0][0] == 1
+    assert rebuild(registry.app, registry.db, type(projector.view), projector) == live
