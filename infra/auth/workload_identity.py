@@ -21,10 +21,12 @@ sign-in throttle and are recorded as failed sign-ins with a reason (ADR 0015); t
 never logged nor stored.
 """
 
+import json
 import threading
 import time
 
 import anyio.to_thread
+import httpx
 import jwt
 import msgspec
 import structlog
@@ -43,6 +45,7 @@ MAX_SECRET = 128  # robot secrets are at most this long (the password policy); J
 MAX_TOKEN = 16 * 1024
 REFRESH_SECONDS = 10.0  # the least time between two fetches of a JWKS for an unknown key id
 REFUSED = "invalid username or password"  # what the caller hears; the record says why
+MAX_DOCUMENT = 256 * 1024  # a discovery document or JWKS longer than this is no issuer's
 
 
 class Refused(Exception):
@@ -70,6 +73,32 @@ def _fetchable(url: str, allow_http_loopback: bool) -> bool:
     return parts.scheme == "http" and allow_http_loopback and _is_loopback(host)
 
 
+class IssuerDocuments(Provider):
+    """The provider client, reading at most MAX_DOCUMENT bytes of an answer: an issuer URL is
+    set by whoever may update a robot, so what it answers must not cost us more than that."""
+
+    def _get_json(self, url: str, verify: bool) -> dict:
+        try:
+            with self._client(verify) as client, \
+                    client.stream("GET", url, headers={"accept": "application/json"}) as response:
+                if response.status_code != 200:
+                    raise ProviderError(f"{url} answered {response.status_code}")
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DOCUMENT:
+                        raise ProviderError(f"{url} answered more than {MAX_DOCUMENT} bytes")
+        except httpx.HTTPError as error:
+            raise ProviderError(f"cannot reach {url}: {type(error).__name__}") from None
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise ProviderError(f"{url} did not answer JSON") from None
+        if not isinstance(document, dict):
+            raise ProviderError(f"{url} did not answer a JSON object")
+        return document
+
+
 class WorkloadIdentity:
     def __init__(self, iam_queries, sign_ins, allow_http_loopback: bool = False,
                  provider: Provider | None = None) -> None:
@@ -78,7 +107,7 @@ class WorkloadIdentity:
         self.iam_queries = iam_queries
         self.sign_ins = sign_ins
         self.allow_http_loopback = allow_http_loopback
-        self.provider = provider or Provider()  # its document cache (5 minutes) serves here too
+        self.provider = provider or IssuerDocuments()  # documents cached for 5 minutes
         self._fetched: dict[str, float] = {}
         self._lock = threading.Lock()
 

@@ -324,6 +324,18 @@ def test_an_unknown_key_id_fetches_the_keys_again_once(http, robot, issuer):
         issuer.key, issuer.kid = old_key, old_kid
 
 
+def test_an_issuer_answering_megabytes_is_not_read_whole(http, registry, robot, issuer):
+    issuer.padding = 2 * 1024 * 1024
+    try:
+        assert exchange(http, issuer.mint()).status_code == 401
+    finally:
+        issuer.padding = 0
+    registry.sign_ins.flush()
+    assert recorded_events(registry)[-1].failures[-1]["reason"] == \
+        "workload identity: the provider's signing keys cannot be read"
+    assert exchange(http, issuer.mint()).status_code == 200  # a failed fetch is not kept
+
+
 def test_a_long_lived_id_token_gets_no_more_than_the_token_lifetime(http, robot, issuer):
     answer = exchange(http, issuer.mint(exp=int(time.time()) + 24 * 3600))
     claims = jwt.decode(answer.json()["token"], options={"verify_signature": False})

@@ -28,10 +28,12 @@ class WorkloadIssuer:
         self.key = new_key()
         self.kid = "key-1"
         self.fetches = {"discovery": 0, "jwks": 0}
+        self.padding = 0  # bytes of junk in the JWKS answer (an issuer answering too much)
 
     def jwks(self) -> dict:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+        keys = {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+        return {**keys, "junk": "x" * self.padding} if self.padding else keys
 
     def public_pem(self) -> bytes:
         return self.key.public_key().public_bytes(serialization.Encoding.PEM,
