@@ -21,10 +21,12 @@ sign-in throttle and are recorded as failed sign-ins with a reason (ADR 0015); t
 never logged nor stored.
 """
 
+import hashlib
 import json
 import threading
 import time
 
+import anyio
 import anyio.to_thread
 import httpx
 import jwt
@@ -37,6 +39,7 @@ from domain.iam.robot import is_robot_name
 from domain.iam.sign_ins import readable
 from domain.iam.workload_trust import TrustPolicy, _is_loopback, first_refusal
 from infra.auth.oidc_provider import DISCOVERY, Provider, ProviderError, verify_signed
+from infra.auth.login_throttle import source_key
 from infra.auth.sign_in_guard import SignInAttempt
 
 log = structlog.get_logger("workload_identity")
@@ -71,6 +74,15 @@ def _fetchable(url: str, allow_http_loopback: bool) -> bool:
     if parts.scheme == "https":
         return bool(host)
     return parts.scheme == "http" and allow_http_loopback and _is_loopback(host)
+
+
+class _Pending:
+    """An exchange in progress, awaited by identical ones that arrive meanwhile."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.principal: Principal | None = None
+        self.refused = False
 
 
 class IssuerDocuments(Provider):
@@ -109,13 +121,37 @@ class WorkloadIdentity:
         self.allow_http_loopback = allow_http_loopback
         self.provider = provider or IssuerDocuments()  # documents cached for 5 minutes
         self._fetched: dict[str, float] = {}
+        self._pending: dict[tuple, _Pending] = {}
         self._lock = threading.Lock()
 
     presented = staticmethod(presents_id_token)
 
     async def sign_in(self, name: str, token: str, attempt: SignInAttempt) -> Principal:
         """The robot for a valid ID token; Unauthorized otherwise (the same answer as a wrong
-        secret), recorded as a failed sign-in with the reason."""
+        secret), recorded as a failed sign-in with the reason. Identical credentials from one
+        source arriving together (docker asking for several scopes at once) share one check,
+        so the throttle counts one check, not one per request."""
+        together = (hashlib.sha256(f"{name}\x00{token}".encode()).digest(), source_key(attempt.client_ip))
+        pending = self._pending.get(together)
+        if pending is not None:
+            await pending.done.wait()
+            if pending.principal is not None:
+                return pending.principal
+            if pending.refused:
+                raise Unauthorized(REFUSED)
+            return await self.sign_in(name, token, attempt)  # its client left: check anew
+        pending = self._pending[together] = _Pending()
+        try:
+            pending.principal = await self._sign_in_once(name, token, attempt)
+            return pending.principal
+        except Unauthorized:
+            pending.refused = True
+            raise
+        finally:
+            del self._pending[together]
+            pending.done.set()
+
+    async def _sign_in_once(self, name: str, token: str, attempt: SignInAttempt) -> Principal:
         self.sign_ins.begin(attempt, name)
         try:
             try:

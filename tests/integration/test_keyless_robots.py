@@ -14,7 +14,7 @@ import pytest
 from tests.integration.iam_helpers import (
     API, add_member, as_user, create_project, create_user, jwt_part, robot_body, token_for,
 )
-from tests.integration.sign_in_flows import recorded_events
+from tests.integration.sign_in_flows import in_parallel, recorded_events
 from tests.integration.workload_issuer import new_key, workload_issuer
 
 ROBOT = "robot$p1+ci"
@@ -186,6 +186,23 @@ def test_failed_exchanges_are_throttled_like_wrong_secrets(http, robot, issuer):
     answer = exchange(http, issuer.mint())
     assert answer.status_code == 429, answer.text
     assert answer.headers["retry-after"]
+
+
+def test_a_client_asking_in_parallel_with_one_id_token_is_not_throttled(http, robot, issuer):
+    """docker and skopeo ask the token service for several scopes at once."""
+    id_token = issuer.mint()
+    answers = in_parallel(lambda n: exchange(http, id_token, f"repository:p1/app{n}:pull"), 12)
+    assert [a.status_code for a in answers] == [200] * 12
+
+
+def test_one_refused_token_sent_in_parallel_counts_once(http, registry, robot, issuer):
+    id_token = issuer.mint(aud="nope")
+    answers = in_parallel(lambda n: exchange(http, id_token, f"repository:p1/app{n}:pull"), 8)
+    assert {a.status_code for a in answers} <= {401, 429} and 401 in {a.status_code for a in answers}
+    registry.sign_ins.flush()
+    failures = [f for e in recorded_events(registry) for f in e.failures]
+    assert 1 <= len(failures) < 5  # those arriving together share one check
+    assert exchange(http, issuer.mint()).status_code == 200  # far from the throttle's 5
 
 
 def test_a_disabled_robot_is_refused(http, robot, issuer):
