@@ -416,3 +416,19 @@ def test_the_identity_view_rebuilt_has_the_same_trust(http, registry, robot, iss
     live = checksum(registry.db, projector.view.p, projector.view.tables)
     assert registry.db.read("SELECT COUNT(*) FROM iam_robot_trust")[0][0] == 1
     assert rebuild(registry.app, registry.db, type(projector.view), projector) == live
+
+
+def test_a_system_robots_trust_is_the_administrators(http, registry, robot, issuer):
+    create_user(http, "pam")
+    add_member(http, "p1", "pam", 1)  # project admin of p1
+    system = http.post(f"{API}/robots", json={"name": "sysci", "level": "system", "duration": -1, "permissions": [
+        {"kind": "project", "namespace": "p1", "access": [{"resource": "repository", "action": "pull"}]}]}).json()
+    trust = {"policies": [policy(issuer)]}
+    head = registry.app.head()
+    answer = http.put(f"{API}/robots/{system['id']}/trust", json=trust, headers=as_user("pam"))
+    assert answer.status_code == 403, answer.text
+    assert registry.app.head() == head
+    assert http.put(f"{API}/robots/{system['id']}/trust", json=trust).status_code == 200
+    answer = exchange(http, issuer.mint(), "repository:p1/app:pull,push", name=system["name"])
+    assert answer.status_code == 200
+    assert jwt_part(answer.json()["token"], 1)["access"][0]["actions"] == ["pull"]
