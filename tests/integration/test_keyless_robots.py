@@ -432,3 +432,16 @@ def test_a_system_robots_trust_is_the_administrators(http, registry, robot, issu
     answer = exchange(http, issuer.mint(), "repository:p1/app:pull,push", name=system["name"])
     assert answer.status_code == 200
     assert jwt_part(answer.json()["token"], 1)["access"][0]["actions"] == ["pull"]
+
+
+class TestOnPostgres:
+    """The same SQL on PostgreSQL: trust set, exchanged, gone with the robot, rebuilt alike."""
+
+    @pytest.fixture
+    def backend(self):
+        return "postgres"
+
+    def test_trust_exchange_and_recreation(self, http, registry, robot, issuer):
+        test_a_matching_id_token_gets_a_registry_token_for_what_the_robot_may(http, robot, issuer)
+        test_the_identity_view_rebuilt_has_the_same_trust(http, registry, robot, issuer)
+        test_a_robot_deleted_and_made_again_under_the_name_trusts_nobody(http, robot, issuer)
