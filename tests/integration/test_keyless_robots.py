@@ -1,8 +1,9 @@
-"""Keyless CI robots (ADR 0045): a robot trusts an outside OIDC issuer under conditions, and a
-CI job signs in as the robot with the ID token its CI system gave it, at the token service
-(`docker login -u robot$... -p $ID_TOKEN`). The issuer is a real HTTP server the tests start
-(tests/integration/workload_issuer.py: it lets a test sign what it wants, expired tokens and
-foreign keys included); one test takes its token from oidc-provider-mock, a real provider."""
+"""Keyless CI robots (ADR 0045), the exchange: a CI job signs in as a robot with the ID token
+its CI system gave it, at the token service (`docker login -u robot$... -p $ID_TOKEN`). The
+issuer is a real HTTP server the tests start (tests/integration/workload_issuer.py: it lets a
+test sign what it wants, expired tokens and foreign keys included); one test takes its token
+from oidc-provider-mock, a real provider. The trust policies themselves:
+test_keyless_robot_trust.py."""
 
 import hashlib
 import time
@@ -11,63 +12,13 @@ import jwt
 import msgspec
 import pytest
 
-from tests.integration.iam_helpers import (
-    API, add_member, as_user, create_project, create_user, jwt_part, robot_body, token_for,
+from tests.integration.iam_helpers import API, as_user, create_project, jwt_part, robot_body
+from tests.integration.keyless_world import (  # noqa: F401 - fixtures
+    PUSH_PULL, ROBOT, backend, bearer, exchange, issuer, policy, provider, provider_id_token, robot,
+    settings, stranger,
 )
 from tests.integration.sign_in_flows import in_parallel, recorded_events
-from tests.integration.workload_issuer import new_key, workload_issuer
-
-ROBOT = "robot$p1+ci"
-PUSH_PULL = (("repository", "pull"), ("repository", "push"))
-
-
-@pytest.fixture
-def backend():
-    return "sqlite"
-
-
-@pytest.fixture
-def settings(settings):
-    return msgspec.structs.replace(settings, workload_issuer_allow_http_loopback=True)
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    with workload_issuer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def stranger():
-    """Another issuer nobody trusts."""
-    with workload_issuer() as server:
-        yield server
-
-
-def policy(server, **overrides) -> dict:
-    return {"issuer": server.url, "audience": "tidemark", "subject": "repo:org/app:ref:refs/heads/*",
-            "claims": {"repository_owner": "org"}, **overrides}
-
-
-@pytest.fixture
-def robot(http, oci, issuer) -> dict:
-    """p1 (private) with an image, p2 with one; robot$p1+ci may pull and push in p1 and trusts
-    the issuer's tokens for org/app's branches."""
-    for project in ("p1", "p2"):
-        create_project(http, project)
-        oci.push_image(f"{project}/app", "v1", layers=1)
-    body = http.post(f"{API}/robots", json=robot_body("p1", access=PUSH_PULL)).json()
-    answer = http.put(f"{API}/robots/{body['id']}/trust", json={"policies": [policy(issuer)]})
-    assert answer.status_code == 200, answer.text
-    return body
-
-
-def exchange(http, id_token: str, scope="repository:p1/app:pull,push", name=ROBOT):
-    return token_for(http, scope, headers=as_user(name, id_token))
-
-
-def bearer(token: str) -> dict:
-    return {"authorization": f"Bearer {token}"}
+from tests.integration.workload_issuer import new_key
 
 
 def test_a_matching_id_token_gets_a_registry_token_for_what_the_robot_may(http, robot, issuer):
@@ -247,84 +198,6 @@ def test_several_policies_any_one_may_match(http, robot, issuer):
     assert exchange(http, issuer.mint()).status_code == 401  # the branch policy is gone
 
 
-def test_trust_is_answered_and_its_changes_are_robot_events(http, registry, robot, issuer):
-    answer = http.get(f"{API}/robots/{robot['id']}/trust")
-    assert answer.status_code == 200
-    assert answer.json() == {"robot_id": robot["id"], "name": ROBOT, "policies": [policy(issuer)]}
-    head = registry.app.head()
-    same = http.put(f"{API}/robots/{robot['id']}/trust", json={"policies": [policy(issuer)]})
-    assert same.status_code == 200
-    assert registry.app.head() == head  # the same policies again: nothing to record
-    assert http.put(f"{API}/robots/{robot['id']}/trust", json={"policies": []}).status_code == 200
-    event = registry.app.mapper.to_domain_event(registry.app.recorder.select_notifications(start=head + 1,
-                                                                                            limit=1)[0])
-    assert type(event).__qualname__ == "Robot.TrustChanged" and event.policies == []
-    assert event.actor == "admin"
-    assert http.get(f"{API}/robots/{robot['id']}/trust").json()["policies"] == []
-
-
-BAD = {
-    "plain http elsewhere": {"issuer": "http://ci.example.com"},
-    "no scheme": {"issuer": "ci.example.com"},
-    "query": {"issuer": "https://ci.example.com/?x=1"},
-    "credentials": {"issuer": "https://user:pw@ci.example.com"},
-    "trailing slash": {"issuer": "https://ci.example.com/"},
-    "too long": {"issuer": "https://ci.example.com/" + "a" * 300},
-    "control character": {"subject": "repo:org/app\n"},
-    "wildcard only": {"subject": "*", "claims": {}},
-    "wildcard only, with wildcard claim": {"subject": "**", "claims": {"ref": "*"}},
-    "nothing about the workload": {"subject": "", "claims": {}},
-    "no audience": {"audience": ""},
-    "wildcard audience": {"audience": "*"},
-    "reserved claim": {"claims": {"iss": "x"}},
-    "bad claim name": {"claims": {"a b": "x"}},
-    "claim not a string": {"claims": {"run_attempt": 1}},
-    "unknown field": {"issuers": ["x"]},
-}
-
-
-@pytest.mark.parametrize("case", list(BAD))
-def test_bad_policies_are_400_and_change_nothing(http, registry, robot, issuer, case):
-    head = registry.app.head()
-    answer = http.put(f"{API}/robots/{robot['id']}/trust", json={"policies": [policy(issuer, **BAD[case])]})
-    assert answer.status_code == 400, answer.text
-    assert answer.json()["errors"][0]["code"] == "BAD_REQUEST"
-    assert registry.app.head() == head
-
-
-def test_at_most_ten_policies(http, registry, robot, issuer):
-    many = [policy(issuer, subject=f"repo:org/app{i}:*") for i in range(11)]
-    assert http.put(f"{API}/robots/{robot['id']}/trust", json={"policies": many}).status_code == 400
-    assert http.put(f"{API}/robots/{robot['id']}/trust", json={"policies": many[:10]}).status_code == 200
-
-
-def test_only_who_may_update_the_robot_may_change_its_trust(http, registry, robot, issuer):
-    create_user(http, "dave")
-    add_member(http, "p1", "dave", 2)  # a developer: no robot rights
-    create_user(http, "nora")
-    create_project(http, "p3", headers=as_user("nora"))  # the admin of another project
-    weaker = {"policies": [policy(issuer, subject="repo:dave/*")]}
-    head = registry.app.head()
-    for headers in (as_user("dave"), as_user("nora"), as_user(ROBOT, robot["secret"]),
-                    as_user(ROBOT, issuer.mint())):
-        answer = http.put(f"{API}/robots/{robot['id']}/trust", json=weaker, headers=headers)
-        assert answer.status_code == 403, answer.text
-    assert registry.app.head() == head
-    # reading it takes what reading the robot takes (a developer may; another project's admin not)
-    for who, code in (("dave", 200), ("nora", 403)):
-        assert http.get(f"{API}/robots/{robot['id']}", headers=as_user(who)).status_code == code
-        assert http.get(f"{API}/robots/{robot['id']}/trust", headers=as_user(who)).status_code == code
-    # a project admin of p1 may
-    add_member(http, "p1", "nora", 1)
-    assert http.put(f"{API}/robots/{robot['id']}/trust", json=weaker,
-                    headers=as_user("nora")).status_code == 200
-
-
-def test_a_robot_id_beyond_any_is_404(http, robot):
-    assert http.get(f"{API}/robots/{2**62}/trust").status_code == 404
-    assert http.put(f"{API}/robots/{2**62}/trust", json={"policies": []}).status_code == 404
-
-
 def test_an_unknown_key_id_fetches_the_keys_again_once(http, robot, issuer):
     assert exchange(http, issuer.mint()).status_code == 200
     before = issuer.fetches["jwks"]
@@ -359,29 +232,6 @@ def test_a_long_lived_id_token_gets_no_more_than_the_token_lifetime(http, robot,
     assert answer.json()["expires_in"] == 1800 and claims["exp"] - claims["iat"] == 1800
 
 
-@pytest.fixture(scope="module")
-def provider():
-    from tests.integration.oidc_server import oidc_provider
-
-    with oidc_provider() as server:
-        yield server
-
-
-def provider_id_token(provider, sub: str, audience: str) -> str:
-    """An ID token as a real provider issues it: the code flow, with the audience as client id
-    (oidc-provider-mock takes any client), for a subject whose claims `set_user` chose."""
-    import httpx
-
-    callback = "http://ci.test/callback"
-    location = provider.authorize(f"{provider.url}/oauth2/authorize?client_id={audience}&response_type=code"
-                                  f"&scope=openid&redirect_uri={callback}&state=s", sub)
-    code = dict(p.split("=", 1) for p in location.split("?", 1)[1].split("&"))["code"]
-    answer = httpx.post(f"{provider.url}/oauth2/token", auth=(audience, "any"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": callback})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["id_token"]
-
-
 def test_an_id_token_from_a_real_provider_is_exchanged(http, robot, provider):
     """GitLab-shaped subjects: the mock's `PUT /users/{sub}` cannot take a `/` in a subject."""
     trust = {"policies": [{"issuer": provider.url, "audience": "tidemark-ci",
@@ -402,46 +252,3 @@ def test_an_id_token_from_a_real_provider_is_exchanged(http, robot, provider):
     provider.set_user("project_path:org.evil:ref_type:branch:ref:main", namespace_path="org")
     assert exchange(http, provider_id_token(provider, "project_path:org.evil:ref_type:branch:ref:main", "tidemark-ci")
                     ).status_code == 401
-
-
-def test_the_identity_view_rebuilt_has_the_same_trust(http, registry, robot, issuer):
-    from projections.projector import checksum
-    from projections.rebuild import rebuild
-
-    other = http.post(f"{API}/robots", json=robot_body("p1", name="other", access=PUSH_PULL)).json()
-    assert http.put(f"{API}/robots/{other['id']}/trust", json={"policies": [policy(issuer)]}).status_code == 200
-    assert http.delete(f"{API}/robots/{other['id']}").status_code == 200
-    registry.catch_up()
-    projector = registry.iam_projector
-    live = checksum(registry.db, projector.view.p, projector.view.tables)
-    assert registry.db.read("SELECT COUNT(*) FROM iam_robot_trust")[0][0] == 1
-    assert rebuild(registry.app, registry.db, type(projector.view), projector) == live
-
-
-def test_a_system_robots_trust_is_the_administrators(http, registry, robot, issuer):
-    create_user(http, "pam")
-    add_member(http, "p1", "pam", 1)  # project admin of p1
-    system = http.post(f"{API}/robots", json={"name": "sysci", "level": "system", "duration": -1, "permissions": [
-        {"kind": "project", "namespace": "p1", "access": [{"resource": "repository", "action": "pull"}]}]}).json()
-    trust = {"policies": [policy(issuer)]}
-    head = registry.app.head()
-    answer = http.put(f"{API}/robots/{system['id']}/trust", json=trust, headers=as_user("pam"))
-    assert answer.status_code == 403, answer.text
-    assert registry.app.head() == head
-    assert http.put(f"{API}/robots/{system['id']}/trust", json=trust).status_code == 200
-    answer = exchange(http, issuer.mint(), "repository:p1/app:pull,push", name=system["name"])
-    assert answer.status_code == 200
-    assert jwt_part(answer.json()["token"], 1)["access"][0]["actions"] == ["pull"]
-
-
-class TestOnPostgres:
-    """The same SQL on PostgreSQL: trust set, exchanged, gone with the robot, rebuilt alike."""
-
-    @pytest.fixture
-    def backend(self):
-        return "postgres"
-
-    def test_trust_exchange_and_recreation(self, http, registry, robot, issuer):
-        test_a_matching_id_token_gets_a_registry_token_for_what_the_robot_may(http, robot, issuer)
-        test_the_identity_view_rebuilt_has_the_same_trust(http, registry, robot, issuer)
-        test_a_robot_deleted_and_made_again_under_the_name_trusts_nobody(http, robot, issuer)
