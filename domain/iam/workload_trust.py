@@ -21,6 +21,7 @@ MAX_POLICIES = 10
 MAX_CLAIMS = 10
 MAX_URL = 255
 MAX_VALUE = 255
+MAX_MATCHED = 1024  # a claim longer than this matches no condition
 CLAIM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 # Claims that verification decides (signature, times, issuer, audience) or that have a field
 # of their own (`sub`): a condition on them would be misleading or ignored.
@@ -111,9 +112,29 @@ def check_trust(policies: list[TrustPolicy], allow_http_loopback: bool) -> list[
 
 
 def glob_matches(pattern: str, value: str) -> bool:
-    """`*` matches any run of characters (`/` and `:` too); everything else is literal."""
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    """`*` matches any run of characters (`/` and `:` too); everything else is literal. In
+    O(len(pattern) * len(value)) steps, never a backtracking regular expression: the pattern is
+    set by who may update the robot and the value comes from a token they may have issued, so
+    `*a*a*a...` against `aaaa...` must not cost more. Values longer than MAX_MATCHED never match."""
+    if len(value) > MAX_MATCHED:
+        return False
+    p = v = 0
+    star, resume = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, v  # remember the star; first let it match nothing
+            p += 1
+        elif p < len(pattern) and pattern[p] == value[v]:
+            p += 1
+            v += 1
+        elif star >= 0:  # let the last star take one more character
+            resume += 1
+            p, v = star + 1, resume
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def _claim_text(value) -> str | None:

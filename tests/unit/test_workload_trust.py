@@ -31,9 +31,18 @@ def claims(**overrides) -> dict:
     ("a.b", "aXb", False),  # only `*` is special
     ("[ab]", "a", False),
     ("a*", "a\nb", True),
+    ("*", "", True), ("", "", True), ("", "a", False), ("a**b", "ab", True), ("*b", "aab", True),
+    ("a*b*c", "abxbc", True), ("a*b*c", "abxb", False), ("*:*", "x", False),
 ])
 def test_a_glob_has_one_wildcard_and_everything_else_is_literal(pattern, value, expected):
     assert glob_matches(pattern, value) is expected
+
+
+def test_a_pathological_glob_is_answered_without_backtracking():
+    """A regular expression `.*a.*a...` would take longer than the age of the universe here."""
+    assert not glob_matches("*a" * 120 + "*b", "a" * 255)
+    assert glob_matches("*a" * 120 + "*", "a" * 255)
+    assert not glob_matches("*", "a" * 1025)  # longer than any claim a condition looks at
 
 
 def test_a_policy_matches_issuer_audience_subject_and_claims():
