@@ -6,6 +6,7 @@ from oidc-provider-mock, a real provider. The trust policies themselves:
 test_keyless_robot_trust.py."""
 
 import hashlib
+import json
 import time
 
 import jwt
@@ -79,6 +80,9 @@ REFUSALS = {
     "signed by another key": (lambda i, s: i.mint(key=OTHER_KEY), "InvalidSignatureError"),
     "signed by a key the issuer does not publish": (lambda i, s: i.mint(key=OTHER_KEY, kid="key-9"),
                                                     "a key the provider does not publish"),
+    "its own key in the header": (lambda i, s: i.mint(key=OTHER_KEY, headers={
+        "jwk": json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(OTHER_KEY.public_key())),
+        "jku": s.url + "/jwks"}), "InvalidSignatureError"),
     "alg none": (lambda i, s: i.unsigned(), "algorithm is not accepted"),
     "HS256 with the public key": (lambda i, s: _hs256(i.public_pem(), i.claims()), "algorithm is not accepted"),
     "HS256 with a guess": (lambda i, s: i.mint(key="x" * 32, algorithm="HS256"), "algorithm is not accepted"),

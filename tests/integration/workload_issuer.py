@@ -47,10 +47,11 @@ class WorkloadIssuer:
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
-    def mint(self, key=None, kid: str | None = None, algorithm: str = "RS256", **claims) -> str:
+    def mint(self, key=None, kid: str | None = None, algorithm: str = "RS256", headers: dict | None = None,
+             **claims) -> str:
         """An ID token with the default workload claims changed by `claims` (None drops one)."""
         return jwt.encode(self.claims(**claims), key or self.key, algorithm=algorithm,
-                          headers={"kid": kid or self.kid})
+                          headers={"kid": kid or self.kid, **(headers or {})})
 
     def unsigned(self, **claims) -> str:
         """`alg: none`: the header says so and the signature is empty."""
