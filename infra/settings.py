@@ -84,6 +84,8 @@ class Settings(msgspec.Struct, kw_only=True):
     # long a quiet source keeps its count.
     session_idle_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
     session_lifetime_seconds: Annotated[float, msgspec.Meta(gt=0)] = 28800.0
+    # Keyless CI robots (ADR 0045): trust an issuer at http://127.0.0.1 (tests only; https otherwise).
+    workload_issuer_allow_http_loopback: bool = False
     login_throttle_after: Annotated[int, msgspec.Meta(ge=1)] = 5
     login_throttle_source_after: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_throttle_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 2.0

@@ -10,6 +10,7 @@ from domain.iam.robot import project_robots_pattern
 from infra.store.sql import Database
 from projections.cache import ViewCache
 from projections.group_queries import group_roles_of
+from projections.robot_trust import trust_of
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -145,6 +146,10 @@ class IamQueries:
             return Principal(kind="robot", name=name, active=robot.enabled, account_id=robot.robot_id,
                              expires_at=robot.expires_at, grants=robot.grants)
         return self.cache.load(("robot", name), load)
+
+    def robot_trust(self, name: str) -> tuple[int, list[dict]] | None:
+        """(robot id, trust policies) of the robot now, None when it trusts nobody (ADR 0045)."""
+        return trust_of(self.db, self.p, name)
 
     def members(self, project: str, offset: int, limit: int,
                 entityname: str | None = None) -> tuple[list[MemberRow], int]:

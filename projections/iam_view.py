@@ -11,10 +11,11 @@ from domain.project import Project
 from domain.iam.robot import Robot, project_robots_pattern
 from domain.iam.user import User
 from projections.iam_groups import GROUP_INDEXES, GROUP_TABLES, forget_project, forget_user, group_handlers, group_schema
+from projections.robot_trust import TRUST_TABLES, forget_project_trust, forget_trust, trust_handlers, trust_schema
 from projections.view import View
 from projections.times import stamp
 
-TABLES = ("users", "members", "robots", "oidc_users", *GROUP_TABLES)
+TABLES = ("users", "members", "robots", "oidc_users", *GROUP_TABLES, *TRUST_TABLES)
 
 
 def schema(p: str) -> list[str]:
@@ -38,6 +39,7 @@ def schema(p: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {p}oidc_users (
             username TEXT PRIMARY KEY, issuer TEXT NOT NULL, subject TEXT NOT NULL,
             admin_by_group INTEGER NOT NULL, linked_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        *trust_schema(p),  # keyless CI robots (ADR 0045)
     ]
 
 
@@ -72,6 +74,7 @@ class IamView(View):
             Robot.SecretRefreshed: self._robot_touched,
             Robot.Deleted: self._robot_deleted,
             **group_handlers(self.p),
+            **trust_handlers(self.p),
         }
 
     def statements(self) -> list[str]:
@@ -134,11 +137,13 @@ class IamView(View):
         command; one made meanwhile would otherwise keep rights in a project of that name)."""
         w.execute(f"DELETE FROM {self.p}members WHERE project = ?", (e.name,))
         forget_project(w, self.p, e.name)
+        forget_project_trust(w, self.p, e.name)
         w.execute(f"DELETE FROM {self.p}robots WHERE level = 'project' AND name LIKE ? ESCAPE '!'",
                   (project_robots_pattern(e.name),))
         return {("all",)}
 
     def _robot_created(self, w, e, pos) -> set:
+        forget_trust(w, self.p, e.name)  # a robot made again starts trusting nobody
         w.execute(f"INSERT INTO {self.p}robots VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
                   "ON CONFLICT DO NOTHING",
                   (e.name, pos, e.level, e.description, json.dumps(e.grants), e.duration_days,
@@ -162,4 +167,5 @@ class IamView(View):
 
     def _robot_deleted(self, w, e, pos) -> set:
         w.execute(f"DELETE FROM {self.p}robots WHERE name = ?", (e.name,))
+        forget_trust(w, self.p, e.name)
         return {("robot", e.name)}

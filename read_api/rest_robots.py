@@ -1,10 +1,13 @@
 """GET routes for robot accounts and the permissions a robot may hold."""
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from domain.iam.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
+from domain.iam.workload_trust import TrustPolicy
+from infra.schemas.robot_trust import RobotTrustAnswer
 from infra.schemas.harbor import Access, Permission, Permissions, Robot, RobotPermission
 from infra.http.listing import BOOL, EVERY, INT, TIME, Key, Listing
 from infra.http.rest import caller
@@ -50,3 +53,13 @@ async def robot_permissions(request: Request) -> Permissions:
     """The permissions that can be given to robots, at system and at project level."""
     return Permissions(system=[Permission(r, a) for r, a in ROBOT_SYSTEM_PERMISSIONS],
                        project=[Permission(r, a) for r, a in ROBOT_PROJECT_PERMISSIONS])
+
+
+@get("/api/v2.0/robots/{robot_id:int}/trust")
+async def get_robot_trust(request: Request, robot_id: int = Parameter()) -> RobotTrustAnswer:
+    """The robot's trust policies (keyless CI robots, ADR 0045; a Tidemark extension)."""
+    who = await caller(request)
+    row = who.target
+    stored = await anyio.to_thread.run_sync(who.registry.iam_queries.robot_trust, row.name)
+    policies = [msgspec.convert(p, TrustPolicy) for p in stored[1]] if stored else []
+    return RobotTrustAnswer(robot_id=row.robot_id, name=row.name, policies=policies)

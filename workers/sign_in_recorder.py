@@ -52,13 +52,15 @@ class SignInRecorder(Ticker):
     # -- on the sign-in path: appends, nothing more -------------------------------------
 
     def failed(self, name: str, known: bool, door: str, client_ip: str, request_id: str,
-               at: float) -> None:
+               at: float, reason: str = "") -> None:
+        """`reason`: a fixed text saying why (never the password), kept when given."""
+        entry = {"name": name, "known": known, "door": door, "client_ip": client_ip,
+                 "request_id": request_id, "at": at, **({"reason": reason[:200]} if reason else {})}
         with self._lock:
             if len(self._failures) >= self._max_pending:
                 self._dropped += 1
                 return
-            self._failures.append({"name": name, "known": known, "door": door,
-                                   "client_ip": client_ip, "request_id": request_id, "at": at})
+            self._failures.append(entry)
 
     def refused(self, name: str, door: str, client_ip: str, request_id: str, at: float) -> None:
         key = source_key(client_ip)

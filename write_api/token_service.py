@@ -62,5 +62,5 @@ async def issue_token(request: Request) -> Response:
     subject = "" if principal.anonymous else principal.name
     # off the loop: the lifetime comes from the system configuration (a query on PostgreSQL)
     issued = await anyio.to_thread.run_sync(registry.tokens.issue, subject, access, None, principal.account_id,
-                                            projects)
+                                            projects, principal.expires_at)
     return Response(issued, status_code=200)

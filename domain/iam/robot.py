@@ -16,6 +16,7 @@ from domain.base import Actor, RegistryAggregate
 from domain.errors import BadRequest, Conflict
 from domain.names import check_project, check_text, stream_id
 from domain.iam.roles import ROBOT_PROJECT_PERMISSIONS, ROBOT_SYSTEM_PERMISSIONS
+from domain.iam.workload_trust import TrustPolicy, check_trust
 
 ROBOT_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 PREFIX = "robot$"
@@ -133,6 +134,16 @@ class Robot(RegistryAggregate):
         def apply(self, robot: "Robot") -> None:
             robot.enabled = self.enabled
 
+    class TrustChanged(RegistryAggregate.Event):
+        """The outside OIDC issuers whose ID tokens stand in for the robot's secret, and their
+        conditions, were replaced (ADR 0045; an empty list trusts none)."""
+
+        name: str
+        policies: list[dict]
+
+        def apply(self, robot: "Robot") -> None:
+            robot.trust = self.policies
+
     class Deleted(RegistryAggregate.Event):
         """A robot account was deleted."""
 
@@ -151,6 +162,7 @@ class Robot(RegistryAggregate):
         self.expires_at = expires_at
         self.enabled = True
         self.deleted = False
+        self.trust: list[dict] = []  # a robot made again under a deleted one's name trusts nobody
 
     @classmethod
     def create(cls, name: str, level: str, description: str, grants: list[Grant],
@@ -188,6 +200,13 @@ class Robot(RegistryAggregate):
         self._alive()
         if enabled != self.enabled:
             self.trigger_event(self.EnabledChanged, name=self.name, enabled=enabled, **actor.fields())
+
+    def set_trust(self, policies: list[TrustPolicy], allow_http_loopback: bool, actor: Actor) -> None:
+        """Replace the trust policies (ADR 0045); nothing is recorded when they are the same."""
+        self._alive()
+        wanted = [msgspec.to_builtins(p) for p in check_trust(policies, allow_http_loopback)]
+        if wanted != getattr(self, "trust", []):
+            self.trigger_event(self.TrustChanged, name=self.name, policies=wanted, **actor.fields())
 
     def delete(self, actor: Actor) -> None:
         self._alive()

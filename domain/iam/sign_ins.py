@@ -27,7 +27,8 @@ def readable(name: str) -> str:
 class SignInFailures(RegistryAggregate):
     class Recorded(RegistryAggregate.Created):
         """Sign-ins failed. `failures`: one per wrong name or password checked (name, known,
-        door, client_ip, request_id, at); `refused`: per source, attempts turned away
+        door, client_ip, request_id, at, and a `reason` for a refused workload ID token, ADR
+        0045); `refused`: per source, attempts turned away
         unchecked while it had to wait (client_ip, names, door, count, first_at, last_at,
         request_id); `dropped`: failures not itemized because too many came at once."""
 

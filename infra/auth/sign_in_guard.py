@@ -49,15 +49,16 @@ class SignInGuard:
                                   attempt.request_id, self.throttle.clock())
         raise SignInThrottled(waiting)
 
-    def end(self, attempt: SignInAttempt, name: str, ok: bool, known: bool) -> None:
-        """After the check `begin` allowed; `known`: the name is an account."""
+    def end(self, attempt: SignInAttempt, name: str, ok: bool, known: bool, reason: str = "") -> None:
+        """After the check `begin` allowed; `known`: the name is an account; `reason`: why it
+        failed, when the record may say it (a workload ID token's check, ADR 0045)."""
         name = attempted_name(name)
         failures, from_source, waiting = self.throttle.end(attempt.client_ip, name, failed=not ok)
         if ok:
             return
         if self.recorder is not None:
             self.recorder.failed(name, known, attempt.door, attempt.client_ip, attempt.request_id,
-                                 self.throttle.clock())
+                                 self.throttle.clock(), reason)
         if waiting:
             log.warning("sign-ins throttled", client_ip=attempt.client_ip, user=readable(name),
                         failures=failures, source_failures=from_source, retry_after=waiting, door=attempt.door,

@@ -53,6 +53,7 @@ class TokenAuthorizer:
         self.realm = f"{external_url}/service/token"
         self._basic_ok: OrderedDict[bytes, tuple[float, str | None]] = OrderedDict()
         self._lock = threading.Lock()
+        self.workload = None  # keyless CI robots: infra/auth/workload_identity.py (ADR 0045)
 
     # -- identifying the caller -------------------------------------------------
 
@@ -80,6 +81,8 @@ class TokenAuthorizer:
         """The principal behind Basic credentials, or Unauthorized (never saying which part was
         wrong); SignInThrottled while this source must wait after failed guesses."""
         self.sign_ins.check(attempt, name)  # first: a cached success is no way around a wait
+        if self.workload is not None and self.workload.presented(name, secret):  # an ID token
+            return await self.workload.sign_in(name, secret, attempt)
         key = hashlib.sha256(f"{name}\x00{secret}".encode()).digest()
         # A cached success counts only while the stored hash is the one it was checked
         # against: a password change or secret refresh ends it everywhere at once.

@@ -175,15 +175,19 @@ class TokenService:
         return self._kid
 
     def issue(self, subject: str, access: list[dict], lifetime: int | None = None, account: int = 0,
-              projects: dict[str, int] | None = None) -> dict:
+              projects: dict[str, int] | None = None, until: int = -1) -> dict:
         """A signed token; `lifetime` (seconds) overrides the configured one (a scan's pull token).
         `account` is the subject's user or robot id and `projects` the id of each project its
         repository entries are in (0 for none): the token holds for that account and those
-        projects only, not for ones made again later under the same names."""
+        projects only, not for ones made again later under the same names. `until` (epoch
+        seconds, -1: none) is when the subject's access ends (a robot's expiry, a workload ID
+        token's, ADR 0045): the token expires then at the latest."""
         now = int(time.time())
         configured = self.configured_lifetime()
         if lifetime is None:
             lifetime = self.lifetime if configured is None else configured
+        if until >= 0:
+            lifetime = max(0, min(lifetime, until - now))
         claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "iat": now, "nbf": now - 5,
                   "exp": now + lifetime, "jti": secrets.token_hex(16), "access": access,
                   ACCOUNT_CLAIM: account, PROJECTS_CLAIM: projects or {}}

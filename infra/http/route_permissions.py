@@ -169,6 +169,9 @@ TABLE: dict[tuple[str, str], Need] = {
     ("PUT", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "update"),
     ("PATCH", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "update"),
     ("DELETE", API + "/robots/{robot_id}"): Need(ROBOT, "robot", "delete"),
+    # Keyless CI robots (ADR 0045, a Tidemark extension): trust is part of the robot
+    ("GET", API + "/robots/{robot_id}/trust"): Need(ROBOT, "robot", "read"),
+    ("PUT", API + "/robots/{robot_id}/trust"): Need(ROBOT, "robot", "update"),
     # Quotas (Harbor's system quota rights; no robot may hold them)
     ("GET", API + "/quotas"): system("quota", "list"),
     ("GET", API + "/quotas/{id}"): system("quota", "read"),

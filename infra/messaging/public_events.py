@@ -63,6 +63,7 @@ TYPES = {
     "domain.iam.robot:Robot.Recreated": "io.tidemark.robot.created.v1",
     "domain.iam.robot:Robot.Updated": "io.tidemark.robot.updated.v1",
     "domain.iam.robot:Robot.EnabledChanged": "io.tidemark.robot.enabled_changed.v1",
+    "domain.iam.robot:Robot.TrustChanged": "io.tidemark.robot.trust_changed.v1",
     "domain.iam.robot:Robot.Deleted": "io.tidemark.robot.deleted.v1",
     "domain.webhooks.policy:WebhookPolicy.Created": "io.tidemark.webhook.policy_created.v1",
     "domain.webhooks.policy:WebhookPolicy.Recreated": "io.tidemark.webhook.policy_created.v1",

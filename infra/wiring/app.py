@@ -21,6 +21,7 @@ from write_api import rest_projects as write_projects
 from read_api.projects import metadata as read_metadata
 from write_api import rest_project_metadata as write_metadata
 from write_api import rest_robots as write_robots
+from write_api.rest_robot_trust import set_robot_trust
 from write_api import rest_users as write_users
 from write_api import rest_usergroups as write_usergroups
 from read_api.artifacts import artifacts as read_artifacts
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         write_projects.add_member, write_projects.change_role, write_projects.remove_member,
         read_robots.list_robots, read_robots.get_robot, read_robots.robot_permissions,
         write_robots.create_robot, write_robots.update_robot, write_robots.refresh_secret,
-        write_robots.delete_robot, list_events, stream_events,
+        write_robots.delete_robot, read_robots.get_robot_trust, set_robot_trust, list_events, stream_events,
         *read_webhooks.ROUTES, *write_webhooks.ROUTES,
         read_artifacts.list_repositories, read_artifacts.get_repository, read_artifacts.list_artifacts,
         read_artifacts.get_artifact, read_artifacts.list_tags, read_artifacts.tag_history, list_project_artifacts,

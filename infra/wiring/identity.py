@@ -4,6 +4,7 @@ hashes, token keys, sealed secrets, sign-in throttling and the authorizer."""
 from commands.iam.groups import GroupCommands, RecordSignInGroups
 from commands.iam.handlers import IamCommands
 from commands.iam.oidc_handlers import OidcCommands
+from commands.iam.robot_trust import RobotTrustCommands
 from domain.base import Actor
 from domain.iam.user_group import OIDC_GROUP
 from infra.auth.authz import Authorizer
@@ -14,6 +15,7 @@ from infra.auth.secrets import Secrets
 from infra.auth.sign_in_guard import SignInGuard, throttle_from
 from infra.auth.token_authz import TokenAuthorizer
 from infra.auth.tokens import SigningKeyFile, TokenService
+from infra.auth.workload_identity import WorkloadIdentity
 from infra.wiring.admin import ADMIN, forget_stale_password
 from projections.cache import ViewCache
 from projections.group_queries import GroupQueries
@@ -32,6 +34,7 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.iam = IamCommands(app, registry.credentials)
     registry.groups = GroupCommands(app)  # user groups (ADR 0041)
     registry.group_queries = GroupQueries(db)
+    registry.robot_trust = RobotTrustCommands(app)  # keyless CI robots (ADR 0045)
 
     def password_set(principal: str) -> None:
         if principal == ADMIN:  # the generated password on disk may be stale now
@@ -51,6 +54,9 @@ def attach_identity(registry, authorizer: Authorizer | None = None) -> None:
     registry.authorizer = authorizer or TokenAuthorizer(
         registry.iam_queries, registry.queries, credentials, registry.tokens, sign_ins,
         registry.external_url, registry.sessions)
+    if isinstance(registry.authorizer, TokenAuthorizer):  # keyless CI robots (ADR 0045)
+        registry.authorizer.workload = WorkloadIdentity(
+            registry.iam_queries, sign_ins, settings.workload_issuer_allow_http_loopback)
 
 
 def group_recorder(registry, group_type: int):

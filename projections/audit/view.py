@@ -53,6 +53,7 @@ OPERATIONS = {
     Robot.Updated: ("update", "robot", lambda e: e.name),
     Robot.SecretRefreshed: ("update", "robot", lambda e: e.name),
     Robot.EnabledChanged: ("update", "robot", lambda e: e.name),
+    Robot.TrustChanged: ("update", "robot", lambda e: e.name),  # keyless CI robots (ADR 0045)
     Robot.Deleted: ("delete", "robot", lambda e: e.name),
     RetentionPolicy.Created: ("create", "tag_retention", lambda e: e.project),
     RetentionPolicy.Recreated: ("create", "tag_retention", lambda e: e.project),

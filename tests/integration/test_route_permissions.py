@@ -206,6 +206,10 @@ SAMPLES: dict[tuple[str, str], Callable[[World], Call]] = {
                                                                      body=w.robot_body("same")))(w.fresh_robot()),
     ("PATCH", API + "/robots/{robot_id}"): lambda w: Call(path={"robot_id": w.fresh_robot()}, body={}),
     ("DELETE", API + "/robots/{robot_id}"): lambda w: Call(path={"robot_id": w.fresh_robot()}),
+    ("GET", API + "/robots/{robot_id}/trust"): lambda w: Call(path={"robot_id": w.ci_robot_id}),
+    ("PUT", API + "/robots/{robot_id}/trust"): lambda w: Call(path={"robot_id": w.fresh_robot()}, body={
+        "policies": [{"issuer": "https://ci.example.com", "audience": "tidemark",
+                      "subject": "repo:org/app:ref:refs/heads/main"}]}),
     ("GET", API + "/quotas"): _sample(),
     ("GET", API + "/quotas/{id}"): lambda w: Call(path={"id": w.p1_id}),
     ("PUT", API + "/quotas/{id}"): lambda w: Call(path={"id": w.p1_id}, body={"hard": {"storage": -1}}),
