@@ -40,7 +40,7 @@ PURPOSE = "oidc tokens of "  # + username: a sealed value cannot move to another
 
 
 def no_groups_hook(username: str, groups: list[tuple[str, str]]) -> None:
-    """The default `record_groups`: user groups are another part's (issue 17 §4)."""
+    """The default `record_groups` (infra/wiring/identity.py sets the user-group recorder)."""
 
 
 class OidcTokens:
