@@ -1,6 +1,7 @@
 """Nodes of one PostgreSQL deployment started at the same moment on a fresh database (issue
 18): each finds the tables, keys, default project and admin the first one made, none crashes
-and nothing is made twice (infra/store/setup_lock.py)."""
+and nothing is made twice (infra/store/setup_lock.py); and a write answered by one node is what
+the next read on the other sees (read-your-writes from any node)."""
 
 import subprocess
 import time
@@ -52,9 +53,51 @@ def test_nodes_started_at_once_on_a_fresh_database_all_serve_one_registry(tmp_pa
             token = httpx.get(f"http://{first.host}/service/token", params={"service": "tidemark"},
                               auth=("admin", ADMIN_PASSWORD)).json()["token"]
             assert httpx.get(f"http://{second.host}/v2/", headers={"authorization": f"Bearer {token}"}).status_code == 200
+            read_your_writes(first, second)
         finally:
             for server in nodes:
                 processes.stop(server.process)
         for server in nodes:
             log = server.log_path.read_text(errors="replace")
             assert "Traceback" not in log and "exited; starting it again" not in log, log[-3000:]
+
+
+def read_your_writes(first, second) -> None:
+    """Writes on one node, each read at once on the other: projects, users, memberships and the
+    rights they give at the token service, and an image pushed."""
+    import base64
+    import json
+
+    from infra.replication.distribution import RegistryClient
+    from tests.integration.oci_client import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, sha256
+
+    a = httpx.Client(base_url=f"http://{first.host}{API}", auth=("admin", ADMIN_PASSWORD))
+    b = httpx.Client(base_url=f"http://{second.host}{API}", auth=("admin", ADMIN_PASSWORD))
+    with a, b:
+        for i in range(10):
+            writer, reader = (a, b) if i % 2 == 0 else (b, a)
+            assert writer.post(f"/projects", json={"project_name": f"ryw{i}"}).status_code == 201
+            assert reader.get(f"/projects/ryw{i}").status_code == 200
+            assert writer.post("/users", json={"username": f"ryw{i}", "password": "Ryw-Passw0rd-1",
+                                                     "email": f"ryw{i}@example.com"}).status_code == 201
+            assert writer.post(f"/projects/ryw{i}/members",
+                               json={"role_id": 2, "member_user": {"username": f"ryw{i}"}}).status_code == 201
+            assert [m["role_id"] for m in reader.get(f"/projects/ryw{i}/members").json()
+                    if m["entity_name"] == f"ryw{i}"] == [2]
+            token = httpx.get(f"{reader.base_url.scheme}://{reader.base_url.netloc.decode()}/service/token",
+                              params={"service": "tidemark", "scope": f"repository:ryw{i}/app:pull,push"},
+                              auth=(f"ryw{i}", "Ryw-Passw0rd-1")).json()["token"]
+            claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            assert sorted(claims["access"][0]["actions"]) == ["pull", "push"]
+    config, layer = json.dumps({"os": "linux"}).encode(), b"pushed on one node"
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": descriptor(OCI_CONFIG, config),
+                           "layers": [descriptor(OCI_LAYER, layer)]}).encode()
+    with RegistryClient(f"http://{first.host}", username="admin", password=ADMIN_PASSWORD) as pusher, \
+            RegistryClient(f"http://{second.host}", username="admin", password=ADMIN_PASSWORD) as puller:
+        for data in (config, layer):
+            pusher.push_blob("ryw0/app", sha256(data), len(data), lambda offset, data=data: [data[offset:]])
+        digest = pusher.put_manifest("ryw0/app", "v1", manifest, OCI_MANIFEST)
+        body, _, got = puller.get_manifest("ryw0/app", "v1")
+        assert got == digest and body == manifest
+        stream = puller.open_blob("ryw0/app", sha256(layer))
+        assert b"".join(stream) == layer
