@@ -20,7 +20,7 @@ from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
 from ldap3.utils.conv import escape_filter_chars
 
 from domain.errors import BadRequest, RegistryError
-from domain.ldap_settings import check_attribute, check_dn, endpoint, normalized_filter, same_dn, under
+from domain.ldap_settings import check_attribute, check_dn, endpoint, normalized_filter, under
 
 SCOPES = {0: BASE, 1: LEVEL, 2: SUBTREE}  # Harbor's ldap_scope numbers
 SEARCH_LIMIT = 1000  # entries one search answers at most

@@ -76,7 +76,7 @@ def read_your_writes(first, second) -> None:
     with a, b:
         for i in range(10):
             writer, reader = (a, b) if i % 2 == 0 else (b, a)
-            assert writer.post(f"/projects", json={"project_name": f"ryw{i}"}).status_code == 201
+            assert writer.post("/projects", json={"project_name": f"ryw{i}"}).status_code == 201
             assert reader.get(f"/projects/ryw{i}").status_code == 200
             assert writer.post("/users", json={"username": f"ryw{i}", "password": "Ryw-Passw0rd-1",
                                                      "email": f"ryw{i}@example.com"}).status_code == 201

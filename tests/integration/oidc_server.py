@@ -3,17 +3,15 @@ loopback port (ADR 0043). The tests script it over HTTP: `PUT /users/{sub}` sets
 claims (groups included), `POST /users/{sub}/revoke-tokens` revokes their refresh tokens,
 and its authorization form signs a subject in (`POST` with `sub`)."""
 
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import httpx
 
 from tests import processes
-from tests.integration.servers import free_port
+from tests.integration.servers import free_port, wait_for_port
 
 
 class OidcServer:
@@ -40,16 +38,7 @@ def oidc_provider(token_max_age: int = 3600):
     process = processes.spawn([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
                                "--port", str(port), "--token-max-age", str(token_max_age)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        processes.stop(process)
-        raise RuntimeError("the OpenID provider did not start")
+    wait_for_port(process, port, "the OpenID provider")
     try:
         yield OidcServer(f"http://127.0.0.1:{port}")
     finally:

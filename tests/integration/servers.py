@@ -37,6 +37,20 @@ def scratch_postgres():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def wait_for_port(process, port: int, what: str, timeout: float = 30.0) -> None:
+    """Wait until a server the tests started listens on its loopback port; stop it and raise
+    when it does not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    processes.stop(process)
+    raise RuntimeError(f"{what} did not start")
+
+
 @contextmanager
 def moto_s3():
     """A moto S3 server in its own process on a loopback port; yields its endpoint URL."""
@@ -45,16 +59,7 @@ def moto_s3():
     process = processes.spawn([binary, "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        processes.stop(process)
-        raise RuntimeError("moto server did not start")
+    wait_for_port(process, port, "moto server")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

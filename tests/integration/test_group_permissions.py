@@ -11,7 +11,7 @@ from domain.errors import NotFound
 from domain.iam.groups_of_user import GroupsOfUser
 from domain.iam.user_group import LDAP_GROUP, OIDC_GROUP
 from tests.integration.iam_helpers import API, IamTests, add_member, as_user, create_project, create_user, token_for
-from tests.integration.test_iam_tokens import bearer, granted, repo_access
+from tests.integration.test_iam_tokens import bearer, granted
 from tests.integration.test_user_groups import add_group, all_groups, create_group
 
 SIGN_IN = Actor(name="system", client_ip="198.51.100.7", request_id="sign-in")
